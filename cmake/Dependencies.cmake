@@ -1,0 +1,14 @@
+# Every dependency comes from a Debian package, found through its CMake config or pkg-config.
+# Nothing is downloaded at configure or build time.
+find_package(Boost 1.81 REQUIRED COMPONENTS json)
+find_package(OpenSSL 3 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(Threads REQUIRED)
+
+if(TRAFFIC_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(TRAFFIC_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

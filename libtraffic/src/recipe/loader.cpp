@@ -1,0 +1,224 @@
+#include "traffic/recipe/loader.hpp"
+
+#include <boost/json.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <memory>
+
+#include "loose_json.hpp"
+#include "record_parser.hpp"
+
+namespace traffic::recipe {
+namespace json = boost::json;
+using detail::FieldSink;
+
+namespace {
+
+class LoadErrorCategory final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "traffic.recipe"; }
+  std::string message(int value) const override {
+    switch (static_cast<LoadError>(value)) {
+      case LoadError::invalid_gzip: return "corrupt gzip data";
+      case LoadError::truncated_gzip: return "truncated gzip data";
+      case LoadError::too_large: return "recipe too large";
+      case LoadError::invalid_json: return "invalid JSON";
+      case LoadError::too_deep: return "JSON nested too deeply";
+      case LoadError::not_an_array: return "recipe is not a JSON array";
+      case LoadError::empty_recipe: return "recipe would become empty";
+      case LoadError::invalid_update: return "invalid record update";
+    }
+    return "unknown recipe error";
+  }
+};
+
+// Calls `on_element` for each element of the top-level JSON array, parsing one element at
+// a time into a reused arena: peak memory stays at one record's DOM, not the whole file's.
+template <class OnElement>
+boost::system::result<void> for_each_element(std::string_view text, const LoadLimits& limits,
+                                             LoadReport& report, OnElement&& on_element) {
+  auto skip_space = [&](std::size_t pos) {
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\n' || text[pos] == '\r' || text[pos] == '\t')) {
+      ++pos;
+    }
+    return pos;
+  };
+  auto fail = [&](LoadError error, std::size_t pos, std::string_view what) {
+    report.error_detail = std::string(what) + " at byte " + std::to_string(pos);
+    return boost::system::result<void>(error);
+  };
+  std::size_t pos = skip_space(0);
+  if (pos == text.size()) return fail(LoadError::invalid_json, pos, "empty input");
+  if (text[pos] != '[') {
+    // Valid JSON that is not an array is a different failure from garbage.
+    boost::system::error_code ec;
+    json::parse_options options;
+    options.max_depth = limits.max_depth;
+    json::parse(text, ec, {}, options);
+    return fail(ec ? LoadError::invalid_json : LoadError::not_an_array, pos,
+                ec ? "invalid JSON" : "top level is not an array");
+  }
+  pos = skip_space(pos + 1);
+  if (pos < text.size() && text[pos] == ']') {
+    pos = skip_space(pos + 1);
+    if (pos != text.size()) return fail(LoadError::invalid_json, pos, "unexpected text after the array");
+    return {};
+  }
+
+  json::parse_options options;
+  options.max_depth = limits.max_depth;
+  unsigned char parser_stack[4096];
+  json::parser parser({}, options, parser_stack, sizeof parser_stack);
+  std::unique_ptr<unsigned char[]> arena_buffer(new unsigned char[64 * 1024]);
+  for (;;) {
+    if (pos >= text.size()) return fail(LoadError::invalid_json, pos, "unterminated array");
+    {
+      json::monotonic_resource arena(arena_buffer.get(), 64 * 1024);
+      parser.reset(&arena);
+      boost::system::error_code ec;
+      const std::size_t used = parser.write_some(text.data() + pos, text.size() - pos, ec);
+      if (ec) {
+        if (ec == json::error::too_deep) return fail(LoadError::too_deep, pos + used, "nesting too deep");
+        return fail(LoadError::invalid_json, pos + used, ec == json::error::incomplete ? "unterminated value" : "invalid JSON");
+      }
+      ++report.elements;
+      on_element(parser.release());
+      pos = skip_space(pos + used);
+    }
+    if (pos >= text.size()) return fail(LoadError::invalid_json, pos, "unterminated array");
+    if (text[pos] == ']') break;
+    if (text[pos] != ',') return fail(LoadError::invalid_json, pos, "expected ',' or ']'");
+    pos = skip_space(pos + 1);
+  }
+  pos = skip_space(pos + 1);
+  if (pos != text.size()) return fail(LoadError::invalid_json, pos, "unexpected text after the array");
+  return {};
+}
+
+template <class Record, class Parse>
+boost::system::result<std::vector<Record>> load_records(std::string_view bytes, RecordKind kind,
+                                                        LoadReport& report, const LoadLimits& limits,
+                                                        Parse&& parse) {
+  auto text = decompress_if_gzip(bytes, limits, report);
+  if (!text) return text.error();
+  std::vector<Record> records;
+  boost::unordered_flat_map<RecordId, std::size_t> position_by_id;
+  FieldSink sink(report, kind);
+  auto status = for_each_element(*text, limits, report, [&](const json::value& element) {
+    if (!element.is_object()) {
+      ++report.skipped_not_object;
+      report.add_problem(kind, 0, "", "array element is not an object");
+      return;
+    }
+    std::optional<Record> record = parse(element.get_object(), sink);
+    if (!record) {
+      ++report.skipped_bad_id;
+      return;
+    }
+    auto [it, inserted] = position_by_id.try_emplace(record->id, records.size());
+    if (inserted) {
+      records.push_back(std::move(*record));
+    } else {
+      ++report.duplicate_ids;
+      report.add_problem(kind, record->id, "", "duplicate id: the later record replaces the earlier one");
+      records[it->second] = std::move(*record);
+    }
+  });
+  if (!status) return status.error();
+  report.loaded = records.size();
+  return records;
+}
+
+}  // namespace
+
+const boost::system::error_category& load_error_category() noexcept {
+  static const LoadErrorCategory category;
+  return category;
+}
+
+boost::system::error_code make_error_code(LoadError e) noexcept {
+  return {static_cast<int>(e), load_error_category()};
+}
+
+std::string_view to_string(RecordKind kind) noexcept { return kind == RecordKind::offer ? "offer" : "campaign"; }
+
+void LoadReport::add_problem(RecordKind kind, RecordId id, std::string_view field, std::string_view reason) {
+  ++malformed_fields;
+  if (problems.size() < kMaxProblemsKept) problems.push_back({kind, id, std::string(field), std::string(reason)});
+}
+
+boost::system::result<std::vector<Offer>> load_offers(std::string_view bytes, LoadReport& report,
+                                                      const LoadLimits& limits) {
+  return load_records<Offer>(bytes, RecordKind::offer, report, limits,
+                             [&](const json::object& object, FieldSink& sink) {
+                               return detail::parse_offer(object, sink, limits.max_depth);
+                             });
+}
+
+boost::system::result<std::vector<Campaign>> load_campaigns(std::string_view bytes, LoadReport& report,
+                                                            const LoadLimits& limits) {
+  return load_records<Campaign>(bytes, RecordKind::campaign, report, limits,
+                                [&](const json::object& object, FieldSink& sink) {
+                                  return detail::parse_campaign(object, sink, limits.max_depth);
+                                });
+}
+
+boost::system::result<RecordUpdate> parse_update(std::string_view message, LoadReport& report,
+                                                 const LoadLimits& limits) {
+  auto fail = [&](std::string_view why) {
+    report.error_detail = std::string(why);
+    return boost::system::result<RecordUpdate>(LoadError::invalid_update);
+  };
+  json::parse_options options;
+  options.max_depth = limits.max_depth;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(message, ec, {}, options);
+  if (ec || !parsed.is_object()) return fail("update is not a JSON object");
+  const json::object& object = parsed.get_object();
+
+  RecordUpdate update;
+  const json::value* type = object.if_contains("type");
+  if (type && type->is_string() && type->get_string() == "offer") {
+    update.kind = RecordKind::offer;
+  } else if (type && type->is_string() && type->get_string() == "campaign") {
+    update.kind = RecordKind::campaign;
+  } else {
+    return fail("type must be \"offer\" or \"campaign\"");
+  }
+  FieldSink sink(report, update.kind);
+  const json::value* id = object.if_contains("id");
+  auto parsed_id = id ? detail::read_id(*id, "id", sink) : std::nullopt;
+  if (!parsed_id || *parsed_id <= 0) return fail("id must be a positive integer");
+  update.id = *parsed_id;
+  sink.set_id(update.id);
+
+  const json::value* action = object.if_contains("action");
+  if (action && action->is_string() && action->get_string() == "updateOrCreate") {
+    update.action = UpdateAction::update_or_create;
+  } else if (action && action->is_string() && action->get_string() == "delete") {
+    update.action = UpdateAction::remove;
+  } else {
+    return fail("action must be \"updateOrCreate\" or \"delete\"");
+  }
+
+  const json::value* timestamp = object.if_contains("timestamp");
+  auto at = timestamp ? detail::read_time(*timestamp, "timestamp", sink) : std::nullopt;
+  if (!at) return fail("timestamp must be epoch milliseconds or ISO-8601");
+  update.timestamp = *at;
+
+  if (update.action == UpdateAction::remove) return update;
+  const json::value* body = object.if_contains("body");
+  auto record = body ? detail::read_embedded_json(*body, "body", sink, limits.max_depth) : std::nullopt;
+  if (!record || !record->is_object()) return fail("body must be a record object (or a string holding one)");
+  if (update.kind == RecordKind::offer) {
+    auto offer = detail::parse_offer(record->get_object(), sink, limits.max_depth);
+    if (!offer || offer->id != update.id) return fail("body.offerId must equal id");
+    update.offer = std::make_shared<const Offer>(std::move(*offer));
+  } else {
+    auto campaign = detail::parse_campaign(record->get_object(), sink, limits.max_depth);
+    if (!campaign || campaign->id != update.id) return fail("body.campaignId must equal id");
+    update.campaign = std::make_shared<const Campaign>(std::move(*campaign));
+  }
+  return update;
+}
+
+}  // namespace traffic::recipe
