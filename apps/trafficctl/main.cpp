@@ -26,7 +26,9 @@ std::string env_or(const char* name, const std::string& fallback = {}) {
 }
 
 // ENCRIPTION_KEY is the old (misspelt) name; ENCRYPTION_KEY is accepted too.
-std::string configured_v1_key() { return env_or("ENCRIPTION_KEY", env_or("ENCRYPTION_KEY")); }
+std::string configured_v1_key() {
+  return env_or("ENCRIPTION_KEY", env_or("ENCRYPTION_KEY"));
+}
 
 struct KeyOptions {
   std::string v1_key;
@@ -42,10 +44,10 @@ struct KeyOptions {
 };
 
 void print_report(const char* what, const traffic::recipe::LoadReport& report) {
-  std::cout << what << ": " << report.loaded << " records (" << report.elements << " elements, "
-            << report.json_bytes << " bytes of JSON, " << report.skipped_not_object << " not objects, "
-            << report.skipped_bad_id << " without a positive id, " << report.duplicate_ids << " duplicate ids, "
-            << report.malformed_fields << " problems)\n";
+  std::cout << what << ": " << report.loaded << " records (" << report.elements << " elements, " << report.json_bytes
+            << " bytes of JSON, " << report.skipped_not_object << " not objects, " << report.skipped_bad_id
+            << " without a positive id, " << report.duplicate_ids << " duplicate ids, " << report.malformed_fields
+            << " problems)\n";
   for (const auto& problem : report.problems) {
     std::cout << "  " << traffic::recipe::to_string(problem.kind) << " " << problem.id;
     if (!problem.field.empty()) std::cout << " " << problem.field;
@@ -60,7 +62,8 @@ void print_report(const char* what, const traffic::recipe::LoadReport& report) {
 std::size_t check_references(const traffic::recipe::Snapshot& snapshot) {
   std::size_t dangling = 0;
   auto report = [&](const char* kind, std::int64_t id, const char* field, std::int64_t target) {
-    if (++dangling <= 50) std::cout << "  " << kind << " " << id << " " << field << ": offer " << target << " is not in the recipe\n";
+    if (++dangling <= 50)
+      std::cout << "  " << kind << " " << id << " " << field << ": offer " << target << " is not in the recipe\n";
   };
   snapshot.for_each_offer([&](const traffic::recipe::Offer& offer) {
     if (offer.exit_offer_id > 0 && !snapshot.offer(offer.exit_offer_id)) {
@@ -82,13 +85,14 @@ int validate(const std::string& offers_path, const std::string& campaigns_path, 
   auto offers = traffic::recipe::load_offers(traffic::read_file(offers_path), offers_report);
   auto campaigns = traffic::recipe::load_campaigns(traffic::read_file(campaigns_path), campaigns_report);
   if (!offers) {
-    std::cout << offers_path << ": refused: " << offers.error().message() << " (" << offers_report.error_detail << ")\n";
+    std::cout << offers_path << ": refused: " << offers.error().message() << " (" << offers_report.error_detail
+              << ")\n";
   } else {
     print_report("offers", offers_report);
   }
   if (!campaigns) {
-    std::cout << campaigns_path << ": refused: " << campaigns.error().message() << " ("
-              << campaigns_report.error_detail << ")\n";
+    std::cout << campaigns_path << ": refused: " << campaigns.error().message() << " (" << campaigns_report.error_detail
+              << ")\n";
   } else {
     print_report("campaigns", campaigns_report);
   }
@@ -130,9 +134,12 @@ int main(int argc, char** argv) {
   std::string offers_path;
   std::string campaigns_path;
   bool strict = false;
-  auto* validate_cmd = recipe->add_subcommand("validate", "Load a recipe as trafficd would and report problems by record");
+  auto* validate_cmd =
+      recipe->add_subcommand("validate", "Load a recipe as trafficd would and report problems by record");
   validate_cmd->add_option("offers", offers_path, "offersRecipe.json[.gz]")->required()->check(CLI::ExistingFile);
-  validate_cmd->add_option("campaigns", campaigns_path, "campaignsRecipe.json[.gz]")->required()->check(CLI::ExistingFile);
+  validate_cmd->add_option("campaigns", campaigns_path, "campaignsRecipe.json[.gz]")
+      ->required()
+      ->check(CLI::ExistingFile);
   validate_cmd->add_flag("--strict", strict, "exit 1 on any record-level problem too");
 
   traffic::recipe::SyntheticOptions gen_options;
@@ -164,8 +171,8 @@ int main(int argc, char** argv) {
         std::cerr << "invalid link\n";
         return kRefused;
       }
-      std::cout << "{\"offerId\":" << ids->offer_id << ",\"campaignId\":" << ids->campaign_id << ",\"version\":"
-                << (link.starts_with("v2.") ? 2 : 1) << "}\n";
+      std::cout << "{\"offerId\":" << ids->offer_id << ",\"campaignId\":" << ids->campaign_id
+                << ",\"version\":" << (link.starts_with("v2.") ? 2 : 1) << "}\n";
       return kOk;
     }
     if (*validate_cmd) return validate(offers_path, campaigns_path, strict);

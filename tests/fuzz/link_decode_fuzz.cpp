@@ -7,8 +7,7 @@
 #include "traffic/link/link.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const traffic::link::LinkKeys keys =
-      traffic::link::LinkKeys::from_config("0123456789abcdef0123456789abcdef");
+  static const traffic::link::LinkKeys keys = traffic::link::LinkKeys::from_config("0123456789abcdef0123456789abcdef");
   const std::string_view o(reinterpret_cast<const char*>(data), size);
   auto ids = traffic::link::decode(o, keys);
   if (ids) {

@@ -17,7 +17,9 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t count, unsi
   return true;
 }
 
-bool is_leap(unsigned year) noexcept { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+bool is_leap(unsigned year) noexcept {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
 
 unsigned days_in_month(unsigned year, unsigned month) noexcept {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -28,8 +30,8 @@ unsigned days_in_month(unsigned year, unsigned month) noexcept {
 
 std::optional<TimestampMs> parse_iso8601(std::string_view text) noexcept {
   unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!read_digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' ||
-      !read_digits(text, 5, 2, month) || text[7] != '-' || !read_digits(text, 8, 2, day)) {
+  if (!read_digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !read_digits(text, 5, 2, month) ||
+      text[7] != '-' || !read_digits(text, 8, 2, day)) {
     return std::nullopt;
   }
   if (year < 1970 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) {
@@ -39,9 +41,9 @@ std::optional<TimestampMs> parse_iso8601(std::string_view text) noexcept {
   std::int64_t millis = 0;
   std::int64_t offset_minutes = 0;
   if (pos < text.size()) {
-    if ((text[pos] != 'T' && text[pos] != ' ') || !read_digits(text, pos + 1, 2, hour) ||
-        pos + 3 >= text.size() || text[pos + 3] != ':' || !read_digits(text, pos + 4, 2, minute) ||
-        pos + 6 >= text.size() || text[pos + 6] != ':' || !read_digits(text, pos + 7, 2, second)) {
+    if ((text[pos] != 'T' && text[pos] != ' ') || !read_digits(text, pos + 1, 2, hour) || pos + 3 >= text.size() ||
+        text[pos + 3] != ':' || !read_digits(text, pos + 4, 2, minute) || pos + 6 >= text.size() ||
+        text[pos + 6] != ':' || !read_digits(text, pos + 7, 2, second)) {
       return std::nullopt;
     }
     if (hour > 23 || minute > 59 || second > 59) return std::nullopt;
@@ -74,8 +76,8 @@ std::optional<TimestampMs> parse_iso8601(std::string_view text) noexcept {
     }
   }
   if (pos != text.size()) return std::nullopt;
-  const std::int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 +
-                               minute * 60 + second - offset_minutes * 60;
+  const std::int64_t seconds =
+      days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
   return seconds * 1000 + millis;
 }
 
@@ -104,8 +106,7 @@ std::string format_iso8601(TimestampMs at) {
   const std::int64_t year = static_cast<std::int64_t>(year_of_era) + era * 400 + (month <= 2 ? 1 : 0);
   char buffer[40];
   const int n = std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                              static_cast<long long>(year), month, day,
-                              static_cast<long long>(second_of_day / 3600),
+                              static_cast<long long>(year), month, day, static_cast<long long>(second_of_day / 3600),
                               static_cast<long long>(second_of_day / 60 % 60),
                               static_cast<long long>(second_of_day % 60), static_cast<long long>(millis));
   return std::string(buffer, static_cast<std::size_t>(n));

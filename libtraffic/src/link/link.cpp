@@ -175,7 +175,7 @@ Key parse_key(std::string_view text, std::string_view what) {
 Key derive_v2_key(const Key& v1) {
   Key out{};
   std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr),
-                                                                   EVP_PKEY_CTX_free);
+                                                                  EVP_PKEY_CTX_free);
   static constexpr unsigned char kInfo[] = "traffic link v2 key 0";
   std::size_t size = out.size();
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0 || EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) <= 0 ||
@@ -194,7 +194,9 @@ const boost::system::error_category& link_error_category() noexcept {
   return category;
 }
 
-boost::system::error_code make_error_code(LinkError e) noexcept { return {static_cast<int>(e), link_error_category()}; }
+boost::system::error_code make_error_code(LinkError e) noexcept {
+  return {static_cast<int>(e), link_error_category()};
+}
 
 LinkKeys LinkKeys::from_config(std::string_view v1_key, std::string_view v2_keys) {
   LinkKeys keys;
@@ -212,7 +214,8 @@ LinkKeys LinkKeys::from_config(std::string_view v1_key, std::string_view v2_keys
     }
     if (kid > 255) throw std::invalid_argument("LINK_KEYS_V2 entries must look like <kid 0-255>:<64 hex digits>");
     const auto kid_byte = static_cast<std::uint8_t>(kid);
-    if (keys.v2_keys_.contains(kid_byte)) throw std::invalid_argument("LINK_KEYS_V2 repeats key id " + std::to_string(kid));
+    if (keys.v2_keys_.contains(kid_byte))
+      throw std::invalid_argument("LINK_KEYS_V2 repeats key id " + std::to_string(kid));
     keys.v2_keys_[kid_byte] = parse_key(entry.substr(colon + 1), "LINK_KEYS_V2 key " + std::to_string(kid));
     if (!keys.v2_active_) keys.v2_active_ = kid_byte;
   }

@@ -17,8 +17,7 @@ bool has_gzip_magic(std::string_view bytes) noexcept {
 std::size_t size_hint(std::string_view bytes) noexcept {
   if (bytes.size() < 18) return 0;
   const auto* tail = reinterpret_cast<const unsigned char*>(bytes.data() + bytes.size() - 4);
-  return std::size_t{tail[0]} | std::size_t{tail[1]} << 8 | std::size_t{tail[2]} << 16 |
-         std::size_t{tail[3]} << 24;
+  return std::size_t{tail[0]} | std::size_t{tail[1]} << 8 | std::size_t{tail[2]} << 16 | std::size_t{tail[3]} << 24;
 }
 
 }  // namespace

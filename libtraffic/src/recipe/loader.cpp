@@ -34,8 +34,8 @@ class LoadErrorCategory final : public boost::system::error_category {
 // Calls `on_element` for each element of the top-level JSON array, parsing one element at
 // a time into a reused arena: peak memory stays at one record's DOM, not the whole file's.
 template <class OnElement>
-boost::system::result<void> for_each_element(std::string_view text, const LoadLimits& limits,
-                                             LoadReport& report, OnElement&& on_element) {
+boost::system::result<void> for_each_element(std::string_view text, const LoadLimits& limits, LoadReport& report,
+                                             OnElement&& on_element) {
   auto skip_space = [&](std::size_t pos) {
     while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\n' || text[pos] == '\r' || text[pos] == '\t')) {
       ++pos;
@@ -78,7 +78,8 @@ boost::system::result<void> for_each_element(std::string_view text, const LoadLi
       const std::size_t used = parser.write_some(text.data() + pos, text.size() - pos, ec);
       if (ec) {
         if (ec == json::error::too_deep) return fail(LoadError::too_deep, pos + used, "nesting too deep");
-        return fail(LoadError::invalid_json, pos + used, ec == json::error::incomplete ? "unterminated value" : "invalid JSON");
+        return fail(LoadError::invalid_json, pos + used,
+                    ec == json::error::incomplete ? "unterminated value" : "invalid JSON");
       }
       ++report.elements;
       on_element(parser.release());
@@ -95,9 +96,8 @@ boost::system::result<void> for_each_element(std::string_view text, const LoadLi
 }
 
 template <class Record, class Parse>
-boost::system::result<std::vector<Record>> load_records(std::string_view bytes, RecordKind kind,
-                                                        LoadReport& report, const LoadLimits& limits,
-                                                        Parse&& parse) {
+boost::system::result<std::vector<Record>> load_records(std::string_view bytes, RecordKind kind, LoadReport& report,
+                                                        const LoadLimits& limits, Parse&& parse) {
   auto text = decompress_if_gzip(bytes, limits, report);
   if (!text) return text.error();
   std::vector<Record> records;
@@ -139,7 +139,9 @@ boost::system::error_code make_error_code(LoadError e) noexcept {
   return {static_cast<int>(e), load_error_category()};
 }
 
-std::string_view to_string(RecordKind kind) noexcept { return kind == RecordKind::offer ? "offer" : "campaign"; }
+std::string_view to_string(RecordKind kind) noexcept {
+  return kind == RecordKind::offer ? "offer" : "campaign";
+}
 
 void LoadReport::add_problem(RecordKind kind, RecordId id, std::string_view field, std::string_view reason) {
   ++malformed_fields;
@@ -148,10 +150,9 @@ void LoadReport::add_problem(RecordKind kind, RecordId id, std::string_view fiel
 
 boost::system::result<std::vector<Offer>> load_offers(std::string_view bytes, LoadReport& report,
                                                       const LoadLimits& limits) {
-  return load_records<Offer>(bytes, RecordKind::offer, report, limits,
-                             [&](const json::object& object, FieldSink& sink) {
-                               return detail::parse_offer(object, sink, limits.max_depth);
-                             });
+  return load_records<Offer>(
+      bytes, RecordKind::offer, report, limits,
+      [&](const json::object& object, FieldSink& sink) { return detail::parse_offer(object, sink, limits.max_depth); });
 }
 
 boost::system::result<std::vector<Campaign>> load_campaigns(std::string_view bytes, LoadReport& report,

@@ -8,10 +8,8 @@ namespace json = boost::json;
 
 std::optional<std::int64_t> read_int(const json::value& v, std::string_view field, FieldSink& sink) {
   switch (v.kind()) {
-    case json::kind::null:
-      return std::nullopt;
-    case json::kind::int64:
-      return v.get_int64();
+    case json::kind::null: return std::nullopt;
+    case json::kind::int64: return v.get_int64();
     case json::kind::uint64:
       if (v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(v.get_uint64());
       break;
@@ -29,8 +27,7 @@ std::optional<std::int64_t> read_int(const json::value& v, std::string_view fiel
       if (ec == std::errc() && ptr == end) return out;
       break;
     }
-    default:
-      break;
+    default: break;
   }
   sink.malformed(field, "not an integer");
   return std::nullopt;
@@ -49,8 +46,7 @@ std::optional<RecordId> read_id(const json::value& v, std::string_view field, Fi
 std::optional<Money> read_money(const json::value& v, std::string_view field, FieldSink& sink) {
   std::optional<Money> out;
   switch (v.kind()) {
-    case json::kind::null:
-      return std::nullopt;
+    case json::kind::null: return std::nullopt;
     case json::kind::int64:
       if (std::llabs(v.get_int64()) < INT64_MAX / Money::kMicrosPerUnit) {
         out = Money::from_micros(v.get_int64() * Money::kMicrosPerUnit);
@@ -61,15 +57,12 @@ std::optional<Money> read_money(const json::value& v, std::string_view field, Fi
         out = Money::from_micros(static_cast<std::int64_t>(v.get_uint64()) * Money::kMicrosPerUnit);
       }
       break;
-    case json::kind::double_:
-      out = Money::from_double(v.get_double());
-      break;
+    case json::kind::double_: out = Money::from_double(v.get_double()); break;
     case json::kind::string:
       if (v.get_string().empty()) return std::nullopt;
       out = Money::parse(v.get_string());
       break;
-    default:
-      break;
+    default: break;
   }
   if (!out) sink.malformed(field, "not a decimal amount");
   return out;
@@ -77,10 +70,8 @@ std::optional<Money> read_money(const json::value& v, std::string_view field, Fi
 
 std::optional<bool> read_bool(const json::value& v, std::string_view field, FieldSink& sink) {
   switch (v.kind()) {
-    case json::kind::null:
-      return std::nullopt;
-    case json::kind::bool_:
-      return v.get_bool();
+    case json::kind::null: return std::nullopt;
+    case json::kind::bool_: return v.get_bool();
     case json::kind::int64:
       if (v.get_int64() == 0 || v.get_int64() == 1) return v.get_int64() == 1;
       break;
@@ -97,8 +88,7 @@ std::optional<bool> read_bool(const json::value& v, std::string_view field, Fiel
       if (s == "0" || s == "false") return false;
       break;
     }
-    default:
-      break;
+    default: break;
   }
   sink.malformed(field, "not a boolean");
   return std::nullopt;
@@ -106,17 +96,12 @@ std::optional<bool> read_bool(const json::value& v, std::string_view field, Fiel
 
 std::string read_string(const json::value& v, std::string_view field, FieldSink& sink) {
   switch (v.kind()) {
-    case json::kind::string:
-      return std::string(v.get_string());
-    case json::kind::null:
-      return {};
+    case json::kind::string: return std::string(v.get_string());
+    case json::kind::null: return {};
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_:
-      return json::serialize(v);
-    default:
-      sink.malformed(field, "not a string");
-      return {};
+    case json::kind::double_: return json::serialize(v);
+    default: sink.malformed(field, "not a string"); return {};
   }
 }
 

@@ -17,9 +17,7 @@ class FieldSink {
  public:
   FieldSink(LoadReport& report, RecordKind kind) : report_(report), kind_(kind) {}
   void set_id(RecordId id) noexcept { id_ = id; }
-  void malformed(std::string_view field, std::string_view reason) {
-    report_.add_problem(kind_, id_, field, reason);
-  }
+  void malformed(std::string_view field, std::string_view reason) { report_.add_problem(kind_, id_, field, reason); }
   LoadReport& report() noexcept { return report_; }
 
  private:

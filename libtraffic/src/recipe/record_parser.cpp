@@ -8,17 +8,58 @@ namespace json = boost::json;
 namespace {
 
 enum class OfferField {
-  offer_id, name, descriptions, advertiser_id, advertiser_name, advertiser_manager_id, vertical_id,
-  vertical_name, currency_id, status, payin, payout, payout_percent, is_cpm_option_enabled,
-  conversion_type, landing_page_id, landing_page_url, type, exit_offer, geo_rules,
-  countries_restrictions, custom_lp_rules, custom_payout_per_geo, use_start_end_date, start_date,
-  end_date, start_end_date_setup, start_end_date_setting, caps_enabled, cap_setup, cap_info,
-  redirect_type, redirect_reason, exit_offers_nested, exit_offer_detected, offers_aggregated_ids,
+  offer_id,
+  name,
+  descriptions,
+  advertiser_id,
+  advertiser_name,
+  advertiser_manager_id,
+  vertical_id,
+  vertical_name,
+  currency_id,
+  status,
+  payin,
+  payout,
+  payout_percent,
+  is_cpm_option_enabled,
+  conversion_type,
+  landing_page_id,
+  landing_page_url,
+  type,
+  exit_offer,
+  geo_rules,
+  countries_restrictions,
+  custom_lp_rules,
+  custom_payout_per_geo,
+  use_start_end_date,
+  start_date,
+  end_date,
+  start_end_date_setup,
+  start_end_date_setting,
+  caps_enabled,
+  cap_setup,
+  cap_info,
+  redirect_type,
+  redirect_reason,
+  exit_offers_nested,
+  exit_offer_detected,
+  offers_aggregated_ids,
 };
 
 enum class CampaignField {
-  campaign_id, name, offer_id, affiliate_id, affiliate_status, affiliate_type, campaign_status, payout,
-  payout_percent, affiliate_manager_id, caps_enabled, cap_setup, cap_info,
+  campaign_id,
+  name,
+  offer_id,
+  affiliate_id,
+  affiliate_status,
+  affiliate_type,
+  campaign_status,
+  payout,
+  payout_percent,
+  affiliate_manager_id,
+  caps_enabled,
+  cap_setup,
+  cap_info,
 };
 
 const boost::unordered_flat_map<std::string_view, OfferField>& offer_fields() {
@@ -316,7 +357,9 @@ void keep_extra(json::object& extras, std::string_view key, const json::value& v
   extras.emplace(key, value);
 }
 
-std::string finish_extras(const json::object& extras) { return extras.empty() ? std::string() : json::serialize(extras); }
+std::string finish_extras(const json::object& extras) {
+  return extras.empty() ? std::string() : json::serialize(extras);
+}
 
 }  // namespace
 
@@ -346,7 +389,9 @@ std::optional<Offer> parse_offer(const json::object& object, FieldSink& sink, st
       case OfferField::descriptions: offer.description = read_string(value, key, sink); break;
       case OfferField::advertiser_id: offer.advertiser_id = read_id(value, key, sink).value_or(0); break;
       case OfferField::advertiser_name: offer.advertiser_name = read_string(value, key, sink); break;
-      case OfferField::advertiser_manager_id: offer.advertiser_manager_id = read_id(value, key, sink).value_or(0); break;
+      case OfferField::advertiser_manager_id:
+        offer.advertiser_manager_id = read_id(value, key, sink).value_or(0);
+        break;
       case OfferField::vertical_id: offer.vertical_id = read_id(value, key, sink).value_or(0); break;
       case OfferField::vertical_name: offer.vertical_name = read_string(value, key, sink); break;
       case OfferField::currency_id: offer.currency_id = read_int(value, key, sink).value_or(0); break;
@@ -367,7 +412,7 @@ std::optional<Offer> parse_offer(const json::object& object, FieldSink& sink, st
       case OfferField::landing_page_url: offer.landing_page_url = read_string(value, key, sink); break;
       case OfferField::type: {
         const std::string type = read_string(value, key, sink);
-        offer.type = type == "aggregated" ? OfferType::aggregated
+        offer.type = type == "aggregated"                  ? OfferType::aggregated
                      : (type == "regular" || type.empty()) ? OfferType::regular
                                                            : OfferType::other;
         break;
@@ -406,9 +451,7 @@ std::optional<Offer> parse_offer(const json::object& object, FieldSink& sink, st
           sink.malformed(key, "expected an array of offers");
         }
         break;
-      case OfferField::exit_offer_detected:
-        offer.exit_offer_detected = nested_offer_id(value, sink);
-        break;
+      case OfferField::exit_offer_detected: offer.exit_offer_detected = nested_offer_id(value, sink); break;
       case OfferField::offers_aggregated_ids: offer.aggregated_children = parse_aggregated(value, sink); break;
     }
   }

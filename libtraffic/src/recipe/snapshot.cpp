@@ -90,7 +90,9 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::vector<Offer> offers, std::
   return snapshot;
 }
 
-void Snapshot::for_each_offer(const std::function<void(const Offer&)>& visit) const { visit_all(offers_, visit); }
+void Snapshot::for_each_offer(const std::function<void(const Offer&)>& visit) const {
+  visit_all(offers_, visit);
+}
 
 void Snapshot::for_each_campaign(const std::function<void(const Campaign&)>& visit) const {
   visit_all(campaigns_, visit);

@@ -53,7 +53,8 @@ json::object cap_info(std::int64_t click_current, std::int64_t click_limit, std:
   };
   json::object info{
       {"sales", json::object{{"day", period(0, 0)}, {"week", period(0, 0)}, {"month", period(0, 0)}}},
-      {"clicks", json::object{{"day", period(click_current, click_limit)}, {"week", period(0, 0)}, {"month", period(0, 0)}}},
+      {"clicks",
+       json::object{{"day", period(click_current, click_limit)}, {"week", period(0, 0)}, {"month", period(0, 0)}}},
       {"dateRangeSetUp", nullptr},
       {"dateStart", nullptr},
       {"dateEnd", nullptr},
@@ -118,13 +119,20 @@ json::object make_offer(std::int64_t id, std::size_t offer_count, std::mt19937_6
     o["countriesRestrictions"] = restrictions;
   } else if (kind < 13) {  // custom landing pages
     json::array rules;
-    rules.push_back(json::object{{"id", 1}, {"pos", 1}, {"country", country()}, {"lpName", "LP"},
+    rules.push_back(json::object{{"id", 1},
+                                 {"pos", 1},
+                                 {"country", country()},
+                                 {"lpName", "LP"},
                                  {"lpUrl", "https://custom.example.com/lp?s={subid}"}});
     o["customLpRules"] = json::serialize(json::object{{"customLPRules", rules}});
   } else if (kind < 18) {  // payout per geo
     json::array table;
-    table.push_back(json::object{{"offerId", id}, {"geo", country()}, {"payIn", "5.00000000"},
-                                 {"payOut", "4.00000000"}, {"paymentType", "fixed"}, {"payoutPercent", nullptr}});
+    table.push_back(json::object{{"offerId", id},
+                                 {"geo", country()},
+                                 {"payIn", "5.00000000"},
+                                 {"payOut", "4.00000000"},
+                                 {"paymentType", "fixed"},
+                                 {"payoutPercent", nullptr}});
     o["customPayOutPerGeo"] = json::serialize(table);
     o["customPayOutCount"] = 1;
   } else if (kind < 23) {  // date window
@@ -132,8 +140,8 @@ json::object make_offer(std::int64_t id, std::size_t offer_count, std::mt19937_6
     o["startDate"] = "2020-01-01T00:00:00.000Z";
     o["endDate"] = kind % 2 ? "2099-12-31T00:00:00.000Z" : "2021-12-31T00:00:00.000Z";
     o["startEndDateSetup"] = true;
-    o["startEndDateSetting"] = json::object{
-        {"startDate", o["startDate"]}, {"endDate", o["endDate"]}, {"dateRangePass", kind % 2 == 1}};
+    o["startEndDateSetting"] =
+        json::object{{"startDate", o["startDate"]}, {"endDate", o["endDate"]}, {"dateRangePass", kind % 2 == 1}};
   } else if (kind < 28) {  // offer caps, some over the limit
     const std::int64_t limit = 1000;
     const std::int64_t current = kind % 2 ? 1200 : 10;

@@ -24,8 +24,8 @@ TEST(Money, RoundsBeyondSixDecimalsHalfAwayFromZero) {
 }
 
 TEST(Money, RejectsAnythingButAPlainDecimal) {
-  for (const char* bad : {"", "-", ".", "+1", " 1", "1 ", "1e3", "0x10", "1,5", "1.2.3", "abc", "--1", "1-",
-                          "NaN", "inf", "99999999999999999999"}) {
+  for (const char* bad : {"", "-", ".", "+1", " 1", "1 ", "1e3", "0x10", "1,5", "1.2.3", "abc", "--1", "1-", "NaN",
+                          "inf", "99999999999999999999"}) {
     EXPECT_FALSE(Money::parse(bad).has_value()) << bad;
   }
 }

@@ -14,14 +14,17 @@ namespace json = boost::json;
 
 const std::string kKey = "0123456789abcdef0123456789abcdef";  // cases.json's key, 32 raw bytes
 
-LinkKeys sample_keys() { return LinkKeys::from_config(kKey); }
+LinkKeys sample_keys() {
+  return LinkKeys::from_config(kKey);
+}
 
 TEST(LinkV1, EveryLinkCaseOfTheSampleRecipe) {
   const json::value cases = json::parse(test::read_data("recipes/cases.json"));
   const LinkKeys keys = LinkKeys::from_config(std::string(cases.at("encryption_key").as_string()));
   // The cases whose link itself is broken; every other case carries a decodable link.
-  const std::set<std::string> broken = {"tampered ciphertext (bad padding)", "truncated ciphertext", "short IV",
-                                        "not hex", "missing separator", "plaintext not two integers"};
+  const std::set<std::string> broken = {
+      "tampered ciphertext (bad padding)", "truncated ciphertext", "short IV", "not hex", "missing separator",
+      "plaintext not two integers"};
   std::size_t checked = 0;
   for (const auto& c : cases.at("cases").as_array()) {
     const std::string name(c.at("name").as_string());
@@ -73,10 +76,20 @@ TEST(LinkV1, RoundTripWithAFixedIv) {
 TEST(LinkV1, MalformedLinksAllGiveTheSameError) {
   const LinkKeys keys = sample_keys();
   const std::string good = encode_v1({100, 10}, keys);
-  std::vector<std::string> bad = {
-      "", ":", good.substr(0, 32), good.substr(0, 33), good + "00", good + "0", good.substr(0, good.size() - 32),
-      " " + good, good + " ", std::string(32, 'g') + good.substr(32), good.substr(0, 32) + "|" + good.substr(33),
-      good.substr(0, 32) + ":" + std::string(2000, 'a'), "v2." + good, "v1." + good};
+  std::vector<std::string> bad = {"",
+                                  ":",
+                                  good.substr(0, 32),
+                                  good.substr(0, 33),
+                                  good + "00",
+                                  good + "0",
+                                  good.substr(0, good.size() - 32),
+                                  " " + good,
+                                  good + " ",
+                                  std::string(32, 'g') + good.substr(32),
+                                  good.substr(0, 32) + "|" + good.substr(33),
+                                  good.substr(0, 32) + ":" + std::string(2000, 'a'),
+                                  "v2." + good,
+                                  "v1." + good};
   for (const auto& o : bad) {
     auto ids = decode(o, keys);
     ASSERT_FALSE(ids.has_value()) << o;
@@ -98,10 +111,29 @@ TEST(Plaintext, StrictGrammar) {
   EXPECT_EQ(parse_plaintext("100|10"), (LinkIds{100, 10}));
   EXPECT_EQ(parse_plaintext(R"({"offerId":100,"campaignId":10})"), (LinkIds{100, 10}));
   EXPECT_EQ(parse_plaintext(R"({"campaignId":"10","offerId":"100"})"), (LinkIds{100, 10}));
-  for (const char* bad : {"", "|", "100|", "|10", "100", "100|10|5", "+100|10", "-100|10", "100| 10", " 100|10",
-                          "0x64|10", "1e2|10", "0|10", "100|0", "0100|10", "100|10 ", "1000000000000000000|1",
-                          R"({"offerId":100})", R"({"offerId":-1,"campaignId":10})", R"({"offerId":1.5,"campaignId":10})",
-                          R"({"offerId":100,"campaignId":10)", R"([100,10])", R"({"offerId":"0x10","campaignId":10})"}) {
+  for (const char* bad : {"",
+                          "|",
+                          "100|",
+                          "|10",
+                          "100",
+                          "100|10|5",
+                          "+100|10",
+                          "-100|10",
+                          "100| 10",
+                          " 100|10",
+                          "0x64|10",
+                          "1e2|10",
+                          "0|10",
+                          "100|0",
+                          "0100|10",
+                          "100|10 ",
+                          "1000000000000000000|1",
+                          R"({"offerId":100})",
+                          R"({"offerId":-1,"campaignId":10})",
+                          R"({"offerId":1.5,"campaignId":10})",
+                          R"({"offerId":100,"campaignId":10)",
+                          R"([100,10])",
+                          R"({"offerId":"0x10","campaignId":10})"}) {
     EXPECT_FALSE(parse_plaintext(bad).has_value()) << bad;
   }
 }
@@ -110,7 +142,8 @@ TEST(LinkV2, RoundTripsAndIsNotV1) {
   const LinkKeys keys = sample_keys();
   const std::string o = encode_v2({100, 10}, keys);
   EXPECT_TRUE(o.starts_with("v2."));
-  EXPECT_EQ(o.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 3), std::string::npos);
+  EXPECT_EQ(o.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 3),
+            std::string::npos);
   EXPECT_EQ(decode(o, keys).value(), (LinkIds{100, 10}));
   EXPECT_FALSE(decode_v1(o, keys).has_value());
   // Fresh nonce every time: two encodings of the same ids differ.

@@ -141,7 +141,8 @@ TEST(Loader, IdsMayBeNumbersOrDigitStrings) {
   EXPECT_EQ(one_offer(R"("offerIdRedirectExitTraffic":101.0)").exit_offer_id, 101);
   EXPECT_EQ(one_offer(R"("offerIdRedirectExitTraffic":null)").exit_offer_id, 0);
   LoadReport report;
-  auto offers = offers_from(R"([{"offerId":"42"},{"offerId":0},{"offerId":-3},{"offerId":"x"},{"name":"no id"},7,"s",null,[]])", report);
+  auto offers = offers_from(
+      R"([{"offerId":"42"},{"offerId":0},{"offerId":-3},{"offerId":"x"},{"name":"no id"},7,"s",null,[]])", report);
   ASSERT_EQ(offers.size(), 1u);
   EXPECT_EQ(offers[0].id, 42);
   EXPECT_EQ(report.elements, 9u);
@@ -167,11 +168,13 @@ TEST(Loader, JsonInsideStringsOrAsValues) {
     EXPECT_EQ((*o->geo_rules)[0].country.view(), "US");
     EXPECT_TRUE((*o->geo_rules)[0].include);
   }
-  auto lp = one_offer(R"("customLpRules":"{\"customLPRules\":[{\"id\":3,\"pos\":1,\"country\":\"CA\",\"lpName\":\"n\",\"lpUrl\":\"https://ca.example.com/\"}]}")");
+  auto lp = one_offer(
+      R"("customLpRules":"{\"customLPRules\":[{\"id\":3,\"pos\":1,\"country\":\"CA\",\"lpName\":\"n\",\"lpUrl\":\"https://ca.example.com/\"}]}")");
   ASSERT_TRUE(lp.custom_lp_rules.has_value());
   EXPECT_EQ((*lp.custom_lp_rules)[0].lp_url, "https://ca.example.com/");
   EXPECT_EQ((*lp.custom_lp_rules)[0].country.view(), "CA");
-  auto pay = one_offer(R"("customPayOutPerGeo":"[{\"offerId\":1,\"geo\":\"US\",\"payIn\":\"3.00\",\"payOut\":\"2.00\"}]")");
+  auto pay =
+      one_offer(R"("customPayOutPerGeo":"[{\"offerId\":1,\"geo\":\"US\",\"payIn\":\"3.00\",\"payOut\":\"2.00\"}]")");
   ASSERT_TRUE(pay.payout_per_geo.has_value());
   EXPECT_EQ((*pay.payout_per_geo)[0].payout, Money::parse("2"));
 }
@@ -320,7 +323,8 @@ TEST(Loader, HugeStringsAndWrongTypesDoNotFailTheFile) {
 
 TEST(Loader, ProblemListIsBounded) {
   std::string json = "[";
-  for (int i = 1; i <= 1000; ++i) json += (i > 1 ? "," : "") + std::string(R"({"offerId":)") + std::to_string(i) + R"(,"payin":"x"})";
+  for (int i = 1; i <= 1000; ++i)
+    json += (i > 1 ? "," : "") + std::string(R"({"offerId":)") + std::to_string(i) + R"(,"payin":"x"})";
   json += "]";
   LoadReport report;
   auto offers = load_offers(json, report);
@@ -339,20 +343,25 @@ TEST(Update, ParsesUpsertAndDelete) {
   EXPECT_EQ(upsert->kind, RecordKind::offer);
   EXPECT_EQ(upsert->offer->name, "new");
   EXPECT_EQ(upsert->timestamp, 1700000000000);
-  auto remove = parse_update(R"({"type":"campaign","id":"9","action":"delete","timestamp":"2023-11-14T22:13:20Z"})", report);
+  auto remove =
+      parse_update(R"({"type":"campaign","id":"9","action":"delete","timestamp":"2023-11-14T22:13:20Z"})", report);
   ASSERT_TRUE(remove.has_value()) << report.error_detail;
   EXPECT_EQ(remove->action, UpdateAction::remove);
   EXPECT_EQ(remove->id, 9);
   EXPECT_EQ(remove->timestamp, 1700000000000);
   auto object_body = parse_update(
-      R"({"type":"campaign","id":9,"action":"updateOrCreate","body":{"campaignId":9,"offerId":1},"timestamp":1})", report);
+      R"({"type":"campaign","id":9,"action":"updateOrCreate","body":{"campaignId":9,"offerId":1},"timestamp":1})",
+      report);
   ASSERT_TRUE(object_body.has_value());
   EXPECT_EQ(object_body->campaign->offer_id, 1);
 }
 
 TEST(Update, RefusesMalformedMessages) {
   for (const char* bad : {
-           "", "[]", "not json", R"({"type":"offer"})",
+           "",
+           "[]",
+           "not json",
+           R"({"type":"offer"})",
            R"({"type":"user","id":1,"action":"delete","timestamp":1})",
            R"({"type":"offer","id":0,"action":"delete","timestamp":1})",
            R"({"type":"offer","id":1,"action":"merge","timestamp":1})",

@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install missing
+# Debian packages first, so they work on a fresh Debian 12 machine.
+PRESET ?= dev
+JOBS ?= $(shell nproc)
+DEMO_KEY := 0123456789abcdef0123456789abcdef
+
+.PHONY: all deps configure build test test-asan test-tsan run bench format tidy clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+test: build
+	@scripts/run-tests.sh $(PRESET)
+
+# Unit tests and fuzz-corpus replay under AddressSanitizer + UBSan.
+test-asan:
+	@$(MAKE) --no-print-directory test PRESET=asan
+
+# The concurrent parts under ThreadSanitizer.
+test-tsan:
+	@$(MAKE) --no-print-directory build PRESET=tsan
+	@scripts/run-tests.sh tsan -L unit -R 'Store|SnapshotCache'
+
+# trafficd (the HTTP daemon) comes with its own issue; until then `make run` shows the
+# library at work on the demo recipe.
+run:
+	@$(MAKE) --no-print-directory build PRESET=release
+	@echo "== demo recipe (examples/demo) =="
+	@build/release/apps/trafficctl/trafficctl recipe validate examples/demo/offersRecipe.json.gz examples/demo/campaignsRecipe.json.gz
+	@echo "== a v1 link for offer 100 / campaign 10 (ENCRIPTION_KEY=$(DEMO_KEY)) =="
+	@link=$$(ENCRIPTION_KEY=$(DEMO_KEY) build/release/apps/trafficctl/trafficctl encode --offer 100 --campaign 10); \
+	  echo "o=$$link"; ENCRIPTION_KEY=$(DEMO_KEY) build/release/apps/trafficctl/trafficctl decode "$$link"
+	@echo "(trafficd, serving /pl on port 5000, is not built yet: see docs/architecture.md)"
+
+bench:
+	@$(MAKE) --no-print-directory build PRESET=release
+	@bench/run.sh build/release
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+tidy: configure
+	@git ls-files 'libtraffic/*.cpp' | xargs clang-tidy -p build/$(PRESET) --quiet
+
+clean:
+	rm -rf build

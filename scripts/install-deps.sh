@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, tests and benchmarks need — only those missing,
+# so a second run costs a dpkg query and nothing else.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ clang libclang-rt-14-dev pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libssl-dev zlib1g-dev libcli11-dev
+  libhiredis-dev libmaxminddb-dev libcurl4-openssl-dev libfmt-dev libspdlog-dev
+  uap-core libyaml-cpp-dev libre2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  redis-server redis-tools
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
