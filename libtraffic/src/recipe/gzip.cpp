@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "text_stream.hpp"
 #include "traffic/recipe/loader.hpp"
 
 namespace traffic::recipe {
@@ -13,77 +14,115 @@ bool has_gzip_magic(std::string_view bytes) noexcept {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
-// The gzip trailer's ISIZE (size mod 2^32) of the last member: a good reservation hint.
-std::size_t size_hint(std::string_view bytes) noexcept {
-  if (bytes.size() < 18) return 0;
-  const auto* tail = reinterpret_cast<const unsigned char*>(bytes.data() + bytes.size() - 4);
-  return std::size_t{tail[0]} | std::size_t{tail[1]} << 8 | std::size_t{tail[2]} << 16 | std::size_t{tail[3]} << 24;
-}
+constexpr std::size_t kInitialWindow = std::size_t{4} << 20;
 
 }  // namespace
 
-boost::system::result<std::string> decompress_if_gzip(std::string_view bytes, const LoadLimits& limits,
-                                                      LoadReport& report) {
-  report.input_bytes = bytes.size();
-  if (!has_gzip_magic(bytes)) {
-    if (bytes.size() > limits.max_json_bytes) return LoadError::too_large;
-    report.json_bytes = bytes.size();
-    return std::string(bytes);
+namespace detail {
+
+TextStream::TextStream(std::string_view input, const LoadLimits& limits, LoadReport& report)
+    : limits_(limits), report_(report), input_(input), gzip_(has_gzip_magic(input)) {
+  report_.input_bytes = input.size();
+  if (!gzip_) {
+    begin_ = input.data();
+    end_ = input.data() + input.size();
+    exhausted_ = true;
+    report_.json_bytes = input.size();
+    return;
   }
-  std::string out;
-  out.reserve(std::min(size_hint(bytes), limits.max_json_bytes));
-
-  z_stream stream{};
   // 16 + MAX_WBITS: gzip framing only; a zlib or raw stream behind the gzip magic is corrupt.
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
-  struct Guard {
-    z_stream* s;
-    ~Guard() { inflateEnd(s); }
-  } guard{&stream};
+  if (inflateInit2(&zlib_, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
+  capacity_ = kInitialWindow;
+  buffer_.reset(new char[capacity_]);
+  begin_ = end_ = buffer_.get();
+}
 
-  std::size_t consumed = 0;
-  constexpr std::size_t kChunk = std::size_t{1} << 20;
-  for (;;) {
-    const std::size_t avail_in = std::min<std::size_t>(bytes.size() - consumed, UINT32_MAX);
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + consumed));
-    stream.avail_in = static_cast<uInt>(avail_in);
-    const std::size_t old_size = out.size();
-    if (old_size >= limits.max_json_bytes) {
-      report.error_detail = "uncompressed recipe exceeds " + std::to_string(limits.max_json_bytes) + " bytes";
+std::size_t TextStream::size_hint() const noexcept {
+  if (!gzip_) return input_.size();
+  if (input_.size() < 18) return 0;
+  const auto* tail = reinterpret_cast<const unsigned char*>(input_.data() + input_.size() - 4);
+  return std::size_t{tail[0]} | std::size_t{tail[1]} << 8 | std::size_t{tail[2]} << 16 | std::size_t{tail[3]} << 24;
+}
+
+TextStream::~TextStream() {
+  if (gzip_) inflateEnd(&zlib_);
+}
+
+boost::system::result<bool> TextStream::fill() {
+  if (exhausted_) return false;
+  if (!gzip_) {
+    exhausted_ = true;
+    return false;
+  }
+  // Move the unconsumed tail to the front; grow when one element fills the window.
+  const auto pending = static_cast<std::size_t>(end_ - begin_);
+  if (pending > capacity_ / 2) {
+    const std::size_t grown = capacity_ * 2;
+    std::unique_ptr<char[]> bigger(new char[grown]);
+    std::memcpy(bigger.get(), begin_, pending);
+    buffer_ = std::move(bigger);
+    capacity_ = grown;
+  } else if (begin_ != buffer_.get()) {
+    std::memmove(buffer_.get(), begin_, pending);
+  }
+  begin_ = buffer_.get();
+  end_ = begin_ + pending;
+
+  const std::size_t before = produced_;
+  while (produced_ == before) {
+    const std::size_t avail_in = std::min<std::size_t>(input_.size() - input_pos_, UINT32_MAX);
+    zlib_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input_.data() + input_pos_));
+    zlib_.avail_in = static_cast<uInt>(avail_in);
+    const auto room = static_cast<uInt>(capacity_ - pending);
+    zlib_.next_out = reinterpret_cast<Bytef*>(buffer_.get() + pending);
+    zlib_.avail_out = room;
+    const int rc = inflate(&zlib_, Z_NO_FLUSH);
+    input_pos_ += avail_in - zlib_.avail_in;
+    produced_ += room - zlib_.avail_out;
+    end_ = buffer_.get() + pending + (room - zlib_.avail_out);
+    if (produced_ > limits_.max_json_bytes) {
+      report_.error_detail = "uncompressed recipe exceeds " + std::to_string(limits_.max_json_bytes) + " bytes";
       return LoadError::too_large;
     }
-    const std::size_t grow = std::min(kChunk, limits.max_json_bytes - old_size);
-    out.resize(old_size + grow);
-    stream.next_out = reinterpret_cast<Bytef*>(out.data() + old_size);
-    stream.avail_out = static_cast<uInt>(grow);
-    const int rc = inflate(&stream, Z_NO_FLUSH);
-    consumed += avail_in - stream.avail_in;
-    out.resize(old_size + grow - stream.avail_out);
+    report_.json_bytes = produced_;
     if (rc == Z_STREAM_END) {
       // Concatenated members are legal gzip; anything else after a member is corruption.
-      if (consumed == bytes.size()) break;
-      if (!has_gzip_magic(bytes.substr(consumed))) {
-        report.error_detail = "unexpected bytes after the gzip stream at offset " + std::to_string(consumed);
+      if (input_pos_ == input_.size()) {
+        exhausted_ = true;
+        break;
+      }
+      if (!has_gzip_magic(input_.substr(input_pos_))) {
+        report_.error_detail = "unexpected bytes after the gzip stream at offset " + std::to_string(input_pos_);
         return LoadError::invalid_gzip;
       }
-      inflateReset(&stream);
+      inflateReset(&zlib_);
       continue;
     }
-    if (rc == Z_BUF_ERROR && consumed == bytes.size() && stream.avail_out != 0) {
-      report.error_detail = "gzip stream ends early (truncated file)";
-      return LoadError::truncated_gzip;
-    }
     if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      report.error_detail = std::string("corrupt gzip stream: ") + (stream.msg ? stream.msg : "unknown");
+      report_.error_detail = std::string("corrupt gzip stream: ") + (zlib_.msg ? zlib_.msg : "unknown");
       return LoadError::invalid_gzip;
     }
-    if (consumed == bytes.size() && stream.avail_out != 0) {
-      report.error_detail = "gzip stream ends early (truncated file)";
+    if (input_pos_ == input_.size() && zlib_.avail_out != 0) {
+      report_.error_detail = "gzip stream ends early (truncated file)";
       return LoadError::truncated_gzip;
     }
   }
-  report.json_bytes = out.size();
-  out.shrink_to_fit();
+  return produced_ != before || !exhausted_;
+}
+
+}  // namespace detail
+
+boost::system::result<std::string> decompress_if_gzip(std::string_view bytes, const LoadLimits& limits,
+                                                      LoadReport& report) {
+  detail::TextStream stream(bytes, limits, report);
+  std::string out;
+  for (;;) {
+    out.append(stream.window());
+    stream.consume(stream.window().size());
+    auto more = stream.fill();
+    if (!more) return more.error();
+    if (!*more) break;
+  }
   return out;
 }
 

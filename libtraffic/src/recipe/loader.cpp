@@ -6,6 +6,7 @@
 
 #include "loose_json.hpp"
 #include "record_parser.hpp"
+#include "text_stream.hpp"
 
 namespace traffic::recipe {
 namespace json = boost::json;
@@ -31,79 +32,123 @@ class LoadErrorCategory final : public boost::system::error_category {
   }
 };
 
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+// Skips whitespace, refilling the window as needed. Returns false at the end of the text.
+boost::system::result<bool> skip_space(detail::TextStream& in) {
+  for (;;) {
+    const std::string_view w = in.window();
+    std::size_t i = 0;
+    while (i < w.size() && is_space(w[i])) ++i;
+    in.consume(i);
+    if (i < w.size()) return true;
+    auto more = in.fill();
+    if (!more) return {boost::system::in_place_error, more.error()};
+    if (!*more) return false;
+  }
+}
+
 // Calls `on_element` for each element of the top-level JSON array, parsing one element at
 // a time into a reused arena: peak memory stays at one record's DOM, not the whole file's.
 template <class OnElement>
-boost::system::result<void> for_each_element(std::string_view text, const LoadLimits& limits, LoadReport& report,
+boost::system::result<void> for_each_element(detail::TextStream& in, const LoadLimits& limits, LoadReport& report,
                                              OnElement&& on_element) {
-  auto skip_space = [&](std::size_t pos) {
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\n' || text[pos] == '\r' || text[pos] == '\t')) {
-      ++pos;
-    }
-    return pos;
-  };
   auto fail = [&](LoadError error, std::size_t pos, std::string_view what) {
     report.error_detail = std::string(what) + " at byte " + std::to_string(pos);
     return boost::system::result<void>(error);
   };
-  std::size_t pos = skip_space(0);
-  if (pos == text.size()) return fail(LoadError::invalid_json, pos, "empty input");
-  if (text[pos] != '[') {
+  // Reads the next significant character, or fails with `what` at the end of the text.
+  auto next_char = [&](std::string_view what) -> boost::system::result<char> {
+    auto found = skip_space(in);
+    if (!found) return found.error();
+    if (!*found) {
+      report.error_detail = std::string(what) + " at byte " + std::to_string(in.offset());
+      return LoadError::invalid_json;
+    }
+    return in.window()[0];
+  };
+
+  auto first = next_char("empty input");
+  if (!first) return first.error();
+  if (*first != '[') {
     // Valid JSON that is not an array is a different failure from garbage.
+    std::string text(in.window());
+    while (true) {
+      in.consume(in.window().size());
+      auto more = in.fill();
+      if (!more) return more.error();
+      if (!*more) break;
+      text.append(in.window());
+    }
     boost::system::error_code ec;
     json::parse_options options;
     options.max_depth = limits.max_depth;
     json::parse(text, ec, {}, options);
-    return fail(ec ? LoadError::invalid_json : LoadError::not_an_array, pos,
+    return fail(ec ? LoadError::invalid_json : LoadError::not_an_array, 0,
                 ec ? "invalid JSON" : "top level is not an array");
   }
-  pos = skip_space(pos + 1);
-  if (pos < text.size() && text[pos] == ']') {
-    pos = skip_space(pos + 1);
-    if (pos != text.size()) return fail(LoadError::invalid_json, pos, "unexpected text after the array");
-    return {};
-  }
+  in.consume(1);
 
   json::parse_options options;
   options.max_depth = limits.max_depth;
   unsigned char parser_stack[4096];
   json::parser parser({}, options, parser_stack, sizeof parser_stack);
-  std::unique_ptr<unsigned char[]> arena_buffer(new unsigned char[64 * 1024]);
+  constexpr std::size_t kArenaSize = 64 * 1024;
+  std::unique_ptr<unsigned char[]> arena_buffer(new unsigned char[kArenaSize]);
+  bool first_element = true;
   for (;;) {
-    if (pos >= text.size()) return fail(LoadError::invalid_json, pos, "unterminated array");
+    auto c = next_char("unterminated array");
+    if (!c) return c.error();
+    if (*c == ']' && first_element) break;
+    first_element = false;
     {
-      json::monotonic_resource arena(arena_buffer.get(), 64 * 1024);
-      parser.reset(&arena);
+      json::monotonic_resource arena(arena_buffer.get(), kArenaSize);
+      std::size_t used = 0;
       boost::system::error_code ec;
-      const std::size_t used = parser.write_some(text.data() + pos, text.size() - pos, ec);
+      for (;;) {
+        const std::string_view w = in.window();
+        parser.reset(&arena);
+        ec = {};
+        used = parser.write_some(w.data(), w.size(), ec);
+        // An element cut by the window's end (or one that ends exactly there, which may be
+        // a number with more digits to come) is parsed again once more text is in.
+        const bool maybe_cut = ec == json::error::incomplete || (!ec && used == w.size());
+        if (!maybe_cut || in.exhausted()) break;
+        auto more = in.fill();
+        if (!more) return more.error();
+      }
       if (ec) {
-        if (ec == json::error::too_deep) return fail(LoadError::too_deep, pos + used, "nesting too deep");
-        return fail(LoadError::invalid_json, pos + used,
+        if (ec == json::error::too_deep) return fail(LoadError::too_deep, in.offset() + used, "nesting too deep");
+        return fail(LoadError::invalid_json, in.offset() + used,
                     ec == json::error::incomplete ? "unterminated value" : "invalid JSON");
       }
       ++report.elements;
       on_element(parser.release());
-      pos = skip_space(pos + used);
+      in.consume(used);
     }
-    if (pos >= text.size()) return fail(LoadError::invalid_json, pos, "unterminated array");
-    if (text[pos] == ']') break;
-    if (text[pos] != ',') return fail(LoadError::invalid_json, pos, "expected ',' or ']'");
-    pos = skip_space(pos + 1);
+    auto separator = next_char("unterminated array");
+    if (!separator) return separator.error();
+    if (*separator == ']') break;
+    if (*separator != ',') return fail(LoadError::invalid_json, in.offset(), "expected ',' or ']'");
+    in.consume(1);
   }
-  pos = skip_space(pos + 1);
-  if (pos != text.size()) return fail(LoadError::invalid_json, pos, "unexpected text after the array");
+  in.consume(1);  // the closing ']'
+  auto trailing = skip_space(in);
+  if (!trailing) return trailing.error();
+  if (*trailing) return fail(LoadError::invalid_json, in.offset(), "unexpected text after the array");
   return {};
 }
 
 template <class Record, class Parse>
 boost::system::result<std::vector<Record>> load_records(std::string_view bytes, RecordKind kind, LoadReport& report,
                                                         const LoadLimits& limits, Parse&& parse) {
-  auto text = decompress_if_gzip(bytes, limits, report);
-  if (!text) return text.error();
+  detail::TextStream text(bytes, limits, report);
   std::vector<Record> records;
   boost::unordered_flat_map<RecordId, std::size_t> position_by_id;
   FieldSink sink(report, kind);
-  auto status = for_each_element(*text, limits, report, [&](const json::value& element) {
+  auto status = for_each_element(text, limits, report, [&](const json::value& element) {
     if (!element.is_object()) {
       ++report.skipped_not_object;
       report.add_problem(kind, 0, "", "array element is not an object");
@@ -113,6 +158,18 @@ boost::system::result<std::vector<Record>> load_records(std::string_view bytes, 
     if (!record) {
       ++report.skipped_bad_id;
       return;
+    }
+    // Once the average record size is known, reserve for the whole file: regrowing a
+    // vector of a million records copies it several times over.
+    if (records.size() == 1024 && text.offset() > 0) {
+      const std::size_t hint = std::min(text.size_hint(), limits.max_json_bytes);
+      // The trailer is untrusted input: cap what it can make us reserve.
+      constexpr std::size_t kMaxReserved = std::size_t{16} << 20;
+      const std::size_t expected = std::min(kMaxReserved, hint / text.offset() * 1024 * 9 / 8);
+      if (expected > records.size()) {
+        records.reserve(expected);
+        position_by_id.reserve(expected);
+      }
     }
     auto [it, inserted] = position_by_id.try_emplace(record->id, records.size());
     if (inserted) {

@@ -257,6 +257,44 @@ TEST(Loader, PlainAndGzipGiveTheSameRecords) {
   EXPECT_EQ(concatenated->size(), 2u);
 }
 
+// Gzip'd input is parsed from a 4 MiB window; these inputs are large enough for elements
+// (and bare numbers, which could be cut between digits) to straddle its edges, and one
+// element is larger than the window itself.
+TEST(Loader, GzipWindowBoundariesDoNotChangeTheResult) {
+  std::string json = "[";
+  for (int i = 1; i <= 60000; ++i) {
+    json += (i > 1 ? ",\n" : "") + std::string(R"({"offerId":)") + std::to_string(i) + R"(,"name":")" +
+            std::string(static_cast<std::size_t>(i % 97), 'n') + R"(","payin":")" + std::to_string(i % 13) + R"(.25"})";
+    if (i % 7 == 0) json += "," + std::to_string(1234567890123LL + i);  // bare numbers, skipped
+  }
+  json += R"(,{"offerId":60001,"name":")" + std::string(9'000'000, 'x') + R"("}])";
+  LoadReport plain_report;
+  LoadReport gzip_report;
+  auto plain = load_offers(json, plain_report);
+  auto zipped = load_offers(gzip(json), gzip_report);
+  ASSERT_TRUE(plain.has_value()) << plain_report.error_detail;
+  ASSERT_TRUE(zipped.has_value()) << gzip_report.error_detail;
+  EXPECT_GT(gzip_report.json_bytes, 3 * (std::size_t{4} << 20));
+  EXPECT_EQ(gzip_report.json_bytes, json.size());
+  EXPECT_EQ(gzip_report.elements, plain_report.elements);
+  EXPECT_EQ(gzip_report.skipped_not_object, 60000u / 7);
+  ASSERT_EQ(zipped->size(), 60001u);
+  for (std::size_t i = 0; i < zipped->size(); ++i) {
+    ASSERT_EQ((*zipped)[i].id, (*plain)[i].id);
+    ASSERT_EQ((*zipped)[i].name, (*plain)[i].name);
+    ASSERT_EQ((*zipped)[i].payin, (*plain)[i].payin);
+  }
+  EXPECT_EQ(zipped->back().name.size(), 9'000'000u);
+  // The same text cut at every tenth of its length is refused, never misread.
+  const std::string zipped_bytes = gzip(json);
+  for (int tenth = 1; tenth < 10; ++tenth) {
+    LoadReport report;
+    auto cut = load_offers(
+        std::string_view(zipped_bytes).substr(0, zipped_bytes.size() * static_cast<std::size_t>(tenth) / 10), report);
+    EXPECT_FALSE(cut.has_value()) << tenth;
+  }
+}
+
 struct BadFile {
   const char* name;
   std::string bytes;
