@@ -3,3 +3,9 @@ if(TRAFFIC_SANITIZE)
   add_compile_options(-fsanitize=${TRAFFIC_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${TRAFFIC_SANITIZE})
 endif()
+
+# The fuzz preset instruments every target for coverage (the library is what is fuzzed);
+# only the fuzz targets themselves link libFuzzer's main.
+if(TRAFFIC_BUILD_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -65,7 +65,8 @@ TEST(LinkV1, RoundTripWithAFixedIv) {
   EXPECT_EQ(decode_v1(o, keys).value(), (LinkIds{36303, 1000976}));
   // The same with a 64-hex-digit key holding the same bytes.
   std::string hex_key;
-  for (unsigned char ch : kKey) {
+  for (const char c : kKey) {
+    const auto ch = static_cast<unsigned char>(c);
     static constexpr char kDigits[] = "0123456789abcdef";
     hex_key += kDigits[ch >> 4];
     hex_key += kDigits[ch & 15];
