@@ -4,7 +4,7 @@ PRESET ?= dev
 JOBS ?= $(shell nproc)
 DEMO_KEY := 0123456789abcdef0123456789abcdef
 
-.PHONY: all deps configure build test test-asan test-tsan run bench format tidy clean
+.PHONY: all deps configure build test test-asan test-tsan run bench fuzz format tidy clean
 
 all: build
 
@@ -52,3 +52,14 @@ tidy: configure
 
 clean:
 	rm -rf build
+
+# Fuzz each target for FUZZ_SECONDS (clang, ASan+UBSan) and merge inputs that add coverage
+# into the committed corpora (commit them if they grew).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory build PRESET=fuzz
+	@for t in link_decode recipe_parse; do \
+	  work=$$(mktemp -d); cp tests/fuzz/corpus/$$t/* $$work/; \
+	  build/fuzz/tests/fuzz/$${t}_fuzz $$work -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=4096 || exit 1; \
+	  build/fuzz/tests/fuzz/$${t}_fuzz -merge=1 -rss_limit_mb=4096 tests/fuzz/corpus/$$t $$work; rm -rf $$work; \
+	done
