@@ -7,19 +7,17 @@
 #include <memory>
 #include <mutex>
 
+#include "traffic/common/published.hpp"
 #include "traffic/recipe/snapshot.hpp"
 
 namespace traffic::recipe {
 
 /// Holds the current Snapshot. Readers never see a half-built recipe: a new recipe is
-/// parsed and indexed aside, then installed by swapping one pointer.
+/// parsed and indexed aside, then installed by swapping one pointer (common/published.hpp).
 ///
-/// Thread-safety: every method may be called from any thread. The click path reads through
-/// a per-thread SnapshotCache, whose steady state is one atomic load of the version number:
-/// no lock, no shared reference-count traffic between cores. Only after a swap does each
-/// thread take `pointer_mutex_` once, for the few nanoseconds of a shared_ptr copy.
-/// (std::atomic<std::shared_ptr> in GCC 12 is not race-free under the C++ memory model —
-/// ThreadSanitizer reports it — so it is not used.)
+/// Thread-safety: every method may be called from any thread. Writers (`replace`, `apply`)
+/// are serialised by a mutex. The click path reads through a per-thread SnapshotCache,
+/// whose steady state is one atomic load of the version number.
 class Store {
  public:
   enum class ApplyOutcome { applied, ignored_stale };
@@ -27,12 +25,9 @@ class Store {
   Store();
 
   /// The current snapshot (never null; an empty version-0 snapshot before the first load).
-  [[nodiscard]] std::shared_ptr<const Snapshot> current() const noexcept {
-    std::lock_guard lock(pointer_mutex_);
-    return current_;
-  }
+  [[nodiscard]] std::shared_ptr<const Snapshot> current() const { return current_.load(); }
   /// Version of the current snapshot; increases by one with every replace/apply.
-  [[nodiscard]] std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t version() const noexcept { return current_.version(); }
   /// True once a recipe has been installed (trafficd is not ready before).
   [[nodiscard]] bool loaded() const noexcept { return version() > 0; }
 
@@ -46,32 +41,28 @@ class Store {
   /// applied update is ignored (messages may arrive out of order).
   ApplyOutcome apply(const RecordUpdate& update);
 
- private:
-  boost::system::result<std::uint64_t> install(std::shared_ptr<const Snapshot> next, bool check_shrink);
-  void publish(std::shared_ptr<const Snapshot> next);
+  /// The click path's per-thread reader (see SnapshotCache).
+  using Reader = Published<Snapshot>::Reader;
+  [[nodiscard]] Reader reader() const { return Reader(current_); }
 
-  std::mutex write_mutex_;            ///< serialises writers (held while computing a version)
-  mutable std::mutex pointer_mutex_;  ///< guards current_ for the duration of a pointer copy
-  std::shared_ptr<const Snapshot> current_;
-  std::atomic<std::uint64_t> version_{0};
+ private:
+  boost::system::result<std::uint64_t> install(std::shared_ptr<const Snapshot> next);
+
+  std::mutex write_mutex_;  ///< serialises writers
+  Published<Snapshot> current_;
 };
 
 /// A per-thread view of a Store for the click path: `get()` costs one atomic load while
-/// the version is unchanged and re-reads the store's pointer only after a swap. Keeps the
-/// snapshot it returned alive until the next `get()` that sees a new version.
+/// the version is unchanged. The returned reference stays valid until the next `get()`.
 ///
 /// Not thread-safe: one instance per thread (e.g. per event loop).
 class SnapshotCache {
  public:
-  explicit SnapshotCache(const Store& store) : store_(store), cached_(store.current()) {}
-  const Snapshot& get() noexcept {
-    if (store_.version() != cached_->version()) cached_ = store_.current();
-    return *cached_;
-  }
+  explicit SnapshotCache(const Store& store) : reader_(store.reader()) {}
+  const Snapshot& get() { return reader_.get(); }
 
  private:
-  const Store& store_;
-  std::shared_ptr<const Snapshot> cached_;
+  Store::Reader reader_;
 };
 
 }  // namespace traffic::recipe
