@@ -12,3 +12,6 @@ endif()
 if(TRAFFIC_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(MAXMINDDB REQUIRED IMPORTED_TARGET libmaxminddb)

@@ -1,0 +1,302 @@
+#include "traffic/geo/resolver.hpp"
+
+#include <maxminddb.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace traffic::geo {
+
+// One open MaxMind DB file, memory-mapped by libmaxminddb; closed on destruction, which
+// happens only when no generation (and so no reader) refers to it any more.
+class Database {
+ public:
+  struct Identity {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    std::int64_t mtime_ns = 0;
+    friend bool operator==(const Identity&, const Identity&) = default;
+  };
+
+  Database() = default;
+  ~Database() {
+    if (open_) MMDB_close(&mmdb_);
+  }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  MMDB_s* mmdb() const noexcept { return &mmdb_; }
+  const Identity& identity() const noexcept { return identity_; }
+
+  // Opens and validates `path` as a `kind` database; nullptr and `error` on failure.
+  static std::shared_ptr<const Database> open(const std::string& path, DatabaseKind kind, bool check_type,
+                                              std::string& error);
+
+ private:
+  mutable MMDB_s mmdb_{};  // libmaxminddb's lookup API takes a non-const pointer; it does not write
+  bool open_ = false;
+  Identity identity_;
+};
+
+namespace {
+
+constexpr std::array<const char*, kDatabaseKinds> kVariables = {"MAXMIND_PATH", "MAXMIND_PATH_ISP", "MAXMIND_PATH_ASN",
+                                                                "MAXMIND_PATH_CONNECTION_TYPE",
+                                                                "MAXMIND_PATH_ANONYMOUS_IP"};
+
+std::optional<Database::Identity> identity_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return Database::Identity{st.st_dev, st.st_ino, st.st_size,
+                            static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+bool type_matches(DatabaseKind kind, std::string_view type) {
+  auto has = [&](std::string_view part) { return type.find(part) != std::string_view::npos; };
+  switch (kind) {
+    case DatabaseKind::city: return has("City") || has("Country");
+    case DatabaseKind::isp: return has("ISP");
+    case DatabaseKind::asn: return has("ASN");
+    case DatabaseKind::connection_type: return has("Connection-Type");
+    case DatabaseKind::anonymous_ip: return has("Anonymous-IP");
+  }
+  return false;
+}
+
+// Addresses looked up once when a file is opened: a corrupt search tree or data section
+// shows up here, before the file is put into service, rather than on visitors' clicks.
+constexpr const char* kProbeAddresses[] = {"1.1.1.1", "81.2.69.142", "216.160.83.56", "2.125.160.216",
+                                           "2001:218::1", "2a02:ff80::1", "::1.2.3.4", "0.0.0.0"};
+
+std::string probe(MMDB_s& mmdb) {
+  for (const char* address : kProbeAddresses) {
+    int gai_error = 0;
+    int mmdb_error = MMDB_SUCCESS;
+    MMDB_lookup_result_s result = MMDB_lookup_string(&mmdb, address, &gai_error, &mmdb_error);
+    if (mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR) continue;
+    if (gai_error != 0) continue;
+    if (mmdb_error != MMDB_SUCCESS) return std::string("lookup failed: ") + MMDB_strerror(mmdb_error);
+    if (!result.found_entry) continue;
+    MMDB_entry_data_list_s* list = nullptr;
+    const int status = MMDB_get_entry_data_list(&result.entry, &list);
+    MMDB_free_entry_data_list(list);
+    if (status != MMDB_SUCCESS) return std::string("data section unreadable: ") + MMDB_strerror(status);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::shared_ptr<const Database> Database::open(const std::string& path, DatabaseKind kind, bool check_type,
+                                               std::string& error) {
+  auto identity = identity_of(path);
+  if (!identity) {
+    error = std::string("cannot stat: ") + std::strerror(errno);
+    return nullptr;
+  }
+  auto db = std::make_shared<Database>();
+  const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb_);
+  if (status != MMDB_SUCCESS) {
+    error = status == MMDB_IO_ERROR ? std::string("cannot read: ") + std::strerror(errno) : MMDB_strerror(status);
+    return nullptr;
+  }
+  db->open_ = true;
+  db->identity_ = *identity;
+  const char* type = db->mmdb_.metadata.database_type;
+  if (check_type && !type_matches(kind, type ? type : "")) {
+    error = std::string("is a '") + (type ? type : "?") + "' database, not " + std::string(to_string(kind));
+    return nullptr;
+  }
+  if (std::string problem = probe(db->mmdb_); !problem.empty()) {
+    error = std::move(problem);
+    return nullptr;
+  }
+  return db;
+}
+
+std::string_view to_string(DatabaseKind kind) noexcept {
+  switch (kind) {
+    case DatabaseKind::city: return "City";
+    case DatabaseKind::isp: return "ISP";
+    case DatabaseKind::asn: return "ASN";
+    case DatabaseKind::connection_type: return "Connection-Type";
+    case DatabaseKind::anonymous_ip: return "Anonymous-IP";
+  }
+  return "?";
+}
+
+const std::string& GeoPaths::path(DatabaseKind kind) const noexcept {
+  switch (kind) {
+    case DatabaseKind::city: return city;
+    case DatabaseKind::isp: return isp;
+    case DatabaseKind::asn: return asn;
+    case DatabaseKind::connection_type: return connection_type;
+    case DatabaseKind::anonymous_ip: return anonymous_ip;
+  }
+  return city;
+}
+
+GeoResolver::GeoResolver(GeoPaths paths) : paths_(std::move(paths)), current_(std::make_shared<const Databases>(), 0) {
+  auto first = std::make_shared<Databases>();
+  for (std::size_t i = 0; i < kDatabaseKinds; ++i) {
+    const auto kind = static_cast<DatabaseKind>(i);
+    const std::string& path = paths_.path(kind);
+    if (path.empty()) continue;
+    std::string error;
+    first->by_kind[i] = Database::open(path, kind, paths_.check_database_type, error);
+    if (!first->by_kind[i]) {
+      throw std::runtime_error(std::string(kVariables[i]) + "=" + path + ": " + error);
+    }
+  }
+  current_.publish(std::move(first), 1);
+}
+
+GeoResolver::~GeoResolver() = default;
+
+GeoResolver::ReloadResult GeoResolver::reload() {
+  std::lock_guard lock(reload_mutex_);
+  ReloadResult result;
+  const auto current = current_.load();
+  auto next = std::make_shared<Databases>(*current);
+  for (std::size_t i = 0; i < kDatabaseKinds; ++i) {
+    const auto kind = static_cast<DatabaseKind>(i);
+    const std::string& path = paths_.path(kind);
+    if (path.empty()) continue;
+    const auto identity = identity_of(path);
+    if (identity && current->by_kind[i] && *identity == current->by_kind[i]->identity()) continue;
+    std::string error;
+    auto db = identity ? Database::open(path, kind, paths_.check_database_type, error) : nullptr;
+    if (!identity) error = "file is missing";
+    if (!db) {
+      ++result.refused;
+      refused_reloads_.fetch_add(1, std::memory_order_relaxed);
+      result.errors.push_back(std::string(to_string(kind)) + " database " + path + " refused (" + error +
+                              "); the previous one stays in service");
+      continue;
+    }
+    next->by_kind[i] = std::move(db);
+    ++result.reloaded;
+  }
+  if (result.reloaded > 0) current_.publish(std::move(next), current_.version() + 1);
+  return result;
+}
+
+bool GeoResolver::has(DatabaseKind kind) const { return current_.load()->by_kind[static_cast<std::size_t>(kind)] != nullptr; }
+
+GeoInfo GeoResolver::lookup(const net::IpAddress& address, std::shared_ptr<const Databases>& hold) const {
+  hold = current_.load();
+  return lookup_in(*hold, address, data_errors_);
+}
+
+namespace {
+
+// The value at `path` if it has the expected type; anything else counts as absent.
+bool get_value(MMDB_entry_s& entry, const char* const* path, std::uint32_t type, MMDB_entry_data_s& out,
+               bool& data_error) {
+  const int status = MMDB_aget_value(&entry, &out, path);
+  if (status == MMDB_SUCCESS) return out.has_data && out.type == type;
+  // A path absent from this record is normal; anything else is corrupt data.
+  if (status != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR && status != MMDB_INVALID_LOOKUP_PATH_ERROR) data_error = true;
+  return false;
+}
+
+std::string_view get_string(MMDB_entry_s& entry, const char* const* path, bool& data_error) {
+  MMDB_entry_data_s data{};
+  if (!get_value(entry, path, MMDB_DATA_TYPE_UTF8_STRING, data, data_error)) return {};
+  return {data.utf8_string, data.data_size};
+}
+
+bool get_bool(MMDB_entry_s& entry, const char* const* path, bool& data_error) {
+  MMDB_entry_data_s data{};
+  return get_value(entry, path, MMDB_DATA_TYPE_BOOLEAN, data, data_error) && data.boolean;
+}
+
+std::optional<double> get_double(MMDB_entry_s& entry, const char* const* path, bool& data_error) {
+  MMDB_entry_data_s data{};
+  if (!get_value(entry, path, MMDB_DATA_TYPE_DOUBLE, data, data_error)) return std::nullopt;
+  return data.double_value;
+}
+
+std::uint32_t get_uint32(MMDB_entry_s& entry, const char* const* path, bool& data_error) {
+  MMDB_entry_data_s data{};
+  return get_value(entry, path, MMDB_DATA_TYPE_UINT32, data, data_error) ? data.uint32 : 0;
+}
+
+// Finds `address` in `db`; false when it is not there (or the lookup cannot be made).
+bool find(const Database* db, const sockaddr* address, MMDB_entry_s& entry, bool& data_error) {
+  if (!db) return false;
+  int mmdb_error = MMDB_SUCCESS;
+  MMDB_lookup_result_s result = MMDB_lookup_sockaddr(db->mmdb(), address, &mmdb_error);
+  if (mmdb_error != MMDB_SUCCESS) {
+    if (mmdb_error != MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR) data_error = true;
+    return false;
+  }
+  if (!result.found_entry) return false;
+  entry = result.entry;
+  return true;
+}
+
+constexpr const char* kCountry[] = {"country", "iso_code", nullptr};
+constexpr const char* kRegion[] = {"subdivisions", "0", "iso_code", nullptr};
+constexpr const char* kCity[] = {"city", "names", "en", nullptr};
+constexpr const char* kLatitude[] = {"location", "latitude", nullptr};
+constexpr const char* kLongitude[] = {"location", "longitude", nullptr};
+constexpr const char* kIsp[] = {"isp", nullptr};
+constexpr const char* kOrganization[] = {"organization", nullptr};
+constexpr const char* kAsn[] = {"autonomous_system_number", nullptr};
+constexpr const char* kAsnOrganization[] = {"autonomous_system_organization", nullptr};
+constexpr const char* kConnectionType[] = {"connection_type", nullptr};
+constexpr const char* kIsAnonymous[] = {"is_anonymous", nullptr};
+constexpr const char* kIsAnonymousVpn[] = {"is_anonymous_vpn", nullptr};
+constexpr const char* kIsHostingProvider[] = {"is_hosting_provider", nullptr};
+constexpr const char* kIsPublicProxy[] = {"is_public_proxy", nullptr};
+constexpr const char* kIsTorExitNode[] = {"is_tor_exit_node", nullptr};
+constexpr const char* kIsResidentialProxy[] = {"is_residential_proxy", nullptr};
+
+}  // namespace
+
+GeoInfo GeoResolver::lookup_in(const Databases& databases, const net::IpAddress& address,
+                               std::atomic<std::uint64_t>& errors) {
+  GeoInfo info;
+  sockaddr_storage storage{};
+  address.to_sockaddr(storage);
+  const auto* sa = reinterpret_cast<const sockaddr*>(&storage);
+  bool data_error = false;
+  MMDB_entry_s entry{};
+  auto db = [&](DatabaseKind kind) { return databases.by_kind[static_cast<std::size_t>(kind)].get(); };
+
+  if (find(db(DatabaseKind::city), sa, entry, data_error)) {
+    if (auto code = CountryCode::parse(get_string(entry, kCountry, data_error))) info.country = *code;
+    info.region = get_string(entry, kRegion, data_error);
+    info.city = get_string(entry, kCity, data_error);
+    info.latitude = get_double(entry, kLatitude, data_error);
+    info.longitude = get_double(entry, kLongitude, data_error);
+  }
+  if (find(db(DatabaseKind::isp), sa, entry, data_error)) {
+    info.isp = get_string(entry, kIsp, data_error);
+    info.organization = get_string(entry, kOrganization, data_error);
+    info.asn = get_uint32(entry, kAsn, data_error);
+    info.asn_organization = get_string(entry, kAsnOrganization, data_error);
+  }
+  if (find(db(DatabaseKind::asn), sa, entry, data_error)) {
+    info.asn = get_uint32(entry, kAsn, data_error);
+    info.asn_organization = get_string(entry, kAsnOrganization, data_error);
+  }
+  if (find(db(DatabaseKind::connection_type), sa, entry, data_error)) {
+    info.connection_type = get_string(entry, kConnectionType, data_error);
+  }
+  if (find(db(DatabaseKind::anonymous_ip), sa, entry, data_error)) {
+    info.is_anonymous = get_bool(entry, kIsAnonymous, data_error);
+    info.is_anonymous_vpn = get_bool(entry, kIsAnonymousVpn, data_error);
+    info.is_hosting_provider = get_bool(entry, kIsHostingProvider, data_error);
+    info.is_public_proxy = get_bool(entry, kIsPublicProxy, data_error);
+    info.is_tor_exit_node = get_bool(entry, kIsTorExitNode, data_error);
+    info.is_residential_proxy = get_bool(entry, kIsResidentialProxy, data_error);
+  }
+  if (data_error) errors.fetch_add(1, std::memory_order_relaxed);
+  return info;
+}
+
+}  // namespace traffic::geo
