@@ -15,3 +15,5 @@ endif()
 
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(MAXMINDDB REQUIRED IMPORTED_TARGET libmaxminddb)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+find_package(yaml-cpp REQUIRED)

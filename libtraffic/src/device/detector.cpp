@@ -1,0 +1,468 @@
+#include "traffic/device/detector.hpp"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+namespace traffic::device {
+namespace {
+
+// One uap-core parser: its regex and the replacement templates of its section, in the
+// order of the fields it fills (UA: family, major, minor, patch; OS: family, major, minor,
+// patch, patch_minor; device: family, brand, model).
+struct Parser {
+  std::unique_ptr<RE2> regex;
+  std::array<std::optional<std::string>, 5> replacements;
+};
+
+// uap-core's defaults: which capture group fills a field that has no replacement
+// (0 = none: the field stays empty).
+struct SectionRules {
+  const char* name;
+  std::array<const char*, 5> replacement_keys;
+  std::array<int, 5> default_groups;
+};
+
+constexpr SectionRules kUserAgent{"user_agent_parsers",
+                                  {"family_replacement", "v1_replacement", "v2_replacement", "v3_replacement", nullptr},
+                                  {1, 2, 3, 4, 0}};
+constexpr SectionRules kOs{
+    "os_parsers",
+    {"os_replacement", "os_v1_replacement", "os_v2_replacement", "os_v3_replacement", "os_v4_replacement"},
+    {1, 2, 3, 4, 5}};
+constexpr SectionRules kDevice{"device_parsers",
+                               {"device_replacement", "brand_replacement", "model_replacement", nullptr, nullptr},
+                               {1, 0, 1, 0, 0}};
+
+constexpr int kMaxGroups = 9;
+
+// A section of regexes.yaml: its parsers, and an RE2::Set over all of them that finds the
+// first matching parser in one pass over the text instead of one pass per regex.
+class Section {
+ public:
+  Section(const YAML::Node& root, const SectionRules& rules, const std::string& path) : rules_(rules) {
+    const YAML::Node list = root[rules.name];
+    if (!list || !list.IsSequence()) throw std::runtime_error(path + ": no '" + rules.name + "' list");
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_max_mem(std::int64_t{64} << 20);
+    RE2::Options set_options = options;
+    // The device section's DFA is large; with less memory RE2::Set refuses to compile it.
+    set_options.set_max_mem(std::int64_t{512} << 20);
+    set_ = std::make_unique<RE2::Set>(set_options, RE2::UNANCHORED);
+    for (const auto& node : list) {
+      std::string pattern = node["regex"].as<std::string>();
+      if (node["regex_flag"] && node["regex_flag"].as<std::string>() == "i") pattern = "(?i)" + pattern;
+      Parser parser;
+      parser.regex = std::make_unique<RE2>(pattern, options);
+      if (!parser.regex->ok()) {
+        throw std::runtime_error(path + ": regex RE2 cannot compile in " + rules.name + ": " + parser.regex->error());
+      }
+      for (std::size_t i = 0; i < rules.replacement_keys.size(); ++i) {
+        if (rules.replacement_keys[i] && node[rules.replacement_keys[i]]) {
+          parser.replacements[i] = node[rules.replacement_keys[i]].as<std::string>();
+        }
+      }
+      std::string error;
+      if (set_->Add(pattern, &error) < 0) throw std::runtime_error(path + ": " + error);
+      parsers_.push_back(std::move(parser));
+    }
+    set_compiled_ = set_->Compile();
+  }
+
+  // Fills `fields` from the first parser that matches; false when none does.
+  bool match(std::string_view text, std::array<std::string, 5>& fields) const {
+    const Parser* parser = first_match(text);
+    if (!parser) return false;
+    std::array<re2::StringPiece, kMaxGroups + 1> groups;
+    const int count = std::min(parser->regex->NumberOfCapturingGroups(), kMaxGroups);
+    if (!parser->regex->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED,
+                              groups.data(), count + 1)) {
+      return false;
+    }
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      if (parser->replacements[i]) {
+        fields[i] = substitute(*parser->replacements[i], groups, count);
+      } else if (const int g = rules_.default_groups[i]; g > 0 && g <= count) {
+        fields[i] = std::string(groups[static_cast<std::size_t>(g)].data(), groups[static_cast<std::size_t>(g)].size());
+      } else {
+        fields[i].clear();
+      }
+      trim(fields[i]);
+    }
+    return true;
+  }
+
+ private:
+  const Parser* first_match(std::string_view text) const {
+    if (set_compiled_) {
+      std::vector<int> matches;
+      RE2::Set::ErrorInfo info;
+      if (set_->Match(re2::StringPiece(text.data(), text.size()), &matches, &info)) {
+        int first = -1;
+        for (int m : matches) first = first < 0 ? m : std::min(first, m);
+        return first < 0 ? nullptr : &parsers_[static_cast<std::size_t>(first)];
+      }
+      // No match, or the DFA ran out of memory: in the second case scan one by one.
+      if (info.kind == RE2::Set::kNoError) return nullptr;
+    }
+    for (const auto& parser : parsers_) {
+      if (RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *parser.regex)) return &parser;
+    }
+    return nullptr;
+  }
+
+  // "$1 for ArcGIS": every $N replaced by group N (empty when the group did not take part).
+  static std::string substitute(const std::string& pattern, const std::array<re2::StringPiece, kMaxGroups + 1>& groups,
+                                int count) {
+    std::string out;
+    out.reserve(pattern.size() + 16);
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+      if (pattern[i] == '$' && i + 1 < pattern.size() && pattern[i + 1] >= '1' && pattern[i + 1] <= '9') {
+        const int g = pattern[i + 1] - '0';
+        if (g <= count)
+          out.append(groups[static_cast<std::size_t>(g)].data(), groups[static_cast<std::size_t>(g)].size());
+        ++i;
+      } else {
+        out += pattern[i];
+      }
+    }
+    return out;
+  }
+
+  static void trim(std::string& s) {
+    const auto first = s.find_first_not_of(" \t");
+    if (first == std::string::npos) {
+      s.clear();
+      return;
+    }
+    s.erase(s.find_last_not_of(" \t") + 1);
+    s.erase(0, first);
+  }
+
+  const SectionRules& rules_;
+  std::vector<Parser> parsers_;
+  std::unique_ptr<RE2::Set> set_;
+  bool set_compiled_ = false;
+};
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+bool contains_nocase(std::string_view haystack, std::string_view needle) {
+  if (needle.size() > haystack.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    bool equal = true;
+    for (std::size_t j = 0; j < needle.size() && equal; ++j) {
+      equal = std::tolower(static_cast<unsigned char>(haystack[i + j])) == needle[j];
+    }
+    if (equal) return true;
+  }
+  return false;
+}
+
+std::string engine_of(std::string_view ua, const DeviceInfo& info) {
+  if (contains(ua, "Trident/")) return "Trident";
+  if (contains(ua, "Edge/")) return "EdgeHTML";
+  if (contains(ua, "Presto/")) return "Presto";
+  if (contains(ua, "AppleWebKit/")) {
+    // Every browser on iOS is WebKit, whatever its name; elsewhere Chromium's fork is Blink.
+    if (info.os_family == "iOS" || info.os_family == "iPadOS") return "WebKit";
+    if (contains(ua, "Chrome/") || contains(ua, "Chromium/") || contains(ua, "CrMo/")) return "Blink";
+    return "WebKit";
+  }
+  if (contains(ua, "Gecko/") || contains(ua, "Firefox/")) return "Gecko";
+  return {};
+}
+
+// uap-core names devices; an ad network books them by type. The order matters: a bot
+// that claims to be an iPhone is a bot, a watch running Android is a watch.
+DeviceType type_of(std::string_view ua, const DeviceInfo& info) {
+  const std::string& family = info.device_family;
+  const std::string& os = info.os_family;
+  if (info.is_bot) return DeviceType::bot;
+  if (contains(family, "Watch") || contains_nocase(os, "watchos") || contains(os, "Wear OS") ||
+      contains_nocase(ua, "wearos")) {
+    return DeviceType::wearable;
+  }
+  if (contains(family, "PlayStation") || contains(family, "Xbox") || contains(family, "Nintendo") ||
+      contains(ua, "PlayStation") || contains(ua, "Xbox") || contains(ua, "Nintendo")) {
+    return DeviceType::console;
+  }
+  if (os == "tvOS" || contains(family, "AppleTV") || contains_nocase(ua, "smart-tv") ||
+      contains_nocase(ua, "smarttv") || contains_nocase(ua, "smart tv") || contains(ua, "HbbTV") ||
+      contains(ua, "CrKey") || contains(ua, "Roku") || contains(ua, "BRAVIA") || contains(ua, "GoogleTV") ||
+      contains(ua, "AFTB") || contains(ua, "AFTS") || contains(ua, "AFTM") ||
+      (contains(ua, "Tizen") && contains(ua, "TV")) || contains(ua, "Web0S")) {
+    return DeviceType::tv;
+  }
+  if (contains(ua, "Tesla/")) return DeviceType::car;
+  if (contains(family, "iPad") || contains(family, "Kindle") || contains_nocase(family, "tablet") ||
+      contains_nocase(ua, "tablet") || contains(ua, "Silk/") || (os == "Android" && !contains(ua, "Mobile"))) {
+    return os == "Android" && contains(ua, "Mobile") ? DeviceType::smartphone : DeviceType::tablet;
+  }
+  // Feature phones say "Mobile" too, so they are recognised before smartphones.
+  if (os == "KaiOS" || contains(os, "Symbian") || contains(os, "Series 40") || contains(ua, "MIDP") ||
+      contains(ua, "UP.Browser") || contains(ua, "J2ME")) {
+    return DeviceType::feature_phone;
+  }
+  if (family == "iPhone" || family == "iPod" || contains(family, "iPhone") || os == "iOS" || os == "Android" ||
+      contains(os, "Windows Phone") || os == "BlackBerry OS" || os == "Firefox OS" || os == "Sailfish" ||
+      os == "Ubuntu Touch" || os == "HarmonyOS" || (contains(ua, "Mobile") && contains(ua, "Mozilla/5.0"))) {
+    return DeviceType::smartphone;
+  }
+  if (contains(os, "Windows") || os == "Mac OS X" || os == "macOS" || os == "Linux" || os == "Ubuntu" ||
+      os == "Chrome OS" || os == "Fedora" || os == "Debian" || contains(os, "BSD") || os == "Mint" || os == "Solaris" ||
+      family == "Mac") {
+    return DeviceType::desktop;
+  }
+  return DeviceType::unknown;
+}
+
+bool is_bot(std::string_view ua, const DeviceInfo& info) {
+  if (info.device_family == "Spider") return true;
+  for (std::string_view marker :
+       {"bot", "crawler", "spider", "slurp", "headlesschrome", "lighthouse", "python-requests", "curl/", "wget/",
+        "httpclient", "go-http-client", "java/", "scrapy", "phantomjs"}) {
+    if (contains_nocase(ua, marker)) return true;
+  }
+  return false;
+}
+
+// One shard of the result cache: a hash map plus a FIFO ring that bounds it.
+struct CacheShard {
+  std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<const DeviceInfo>> entries;
+  std::vector<std::string> ring;  // insertion order; the oldest is evicted
+  std::size_t next = 0;
+};
+
+constexpr std::size_t kShards = 16;
+// Longer user agents are parsed but not cached: they are rare, and would let one client
+// fill the cache with large keys.
+constexpr std::size_t kMaxCachedLength = 1024;
+
+}  // namespace
+
+struct DeviceDetector::Impl {
+  std::unique_ptr<Section> user_agent;
+  std::unique_ptr<Section> os;
+  std::unique_ptr<Section> device;
+  std::size_t shard_capacity = 0;
+  std::array<CacheShard, kShards> shards;
+  std::atomic<std::uint64_t> hits{0};
+  std::atomic<std::uint64_t> misses{0};
+};
+
+std::string_view to_string(DeviceType type) noexcept {
+  switch (type) {
+    case DeviceType::unknown: return "unknown";
+    case DeviceType::desktop: return "desktop";
+    case DeviceType::smartphone: return "smartphone";
+    case DeviceType::tablet: return "tablet";
+    case DeviceType::feature_phone: return "feature phone";
+    case DeviceType::tv: return "tv";
+    case DeviceType::console: return "console";
+    case DeviceType::wearable: return "wearable";
+    case DeviceType::car: return "car";
+    case DeviceType::bot: return "bot";
+  }
+  return "unknown";
+}
+
+namespace {
+std::string join_version(const std::string& major, const std::string& minor) {
+  if (major.empty()) return {};
+  return minor.empty() ? major : major + "." + minor;
+}
+}  // namespace
+
+std::string DeviceInfo::browser_version() const {
+  return join_version(browser_major, browser_minor);
+}
+std::string DeviceInfo::os_version() const {
+  return join_version(os_major, os_minor);
+}
+
+DeviceDetector::DeviceDetector(const std::string& regexes_path, std::size_t cache_capacity)
+    : impl_(std::make_unique<Impl>()) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(regexes_path);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error("UA_REGEXES_PATH=" + regexes_path + ": " + e.what());
+  }
+  try {
+    impl_->user_agent = std::make_unique<Section>(root, kUserAgent, regexes_path);
+    impl_->os = std::make_unique<Section>(root, kOs, regexes_path);
+    impl_->device = std::make_unique<Section>(root, kDevice, regexes_path);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error("UA_REGEXES_PATH=" + regexes_path + ": not a uap-core regex file: " + e.what());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("UA_REGEXES_PATH=") + e.what());
+  }
+  impl_->shard_capacity = cache_capacity / kShards;
+}
+
+DeviceDetector::~DeviceDetector() = default;
+
+DeviceInfo DeviceDetector::parse(std::string_view ua) const {
+  DeviceInfo info;
+  std::array<std::string, 5> fields;
+  if (impl_->user_agent->match(ua, fields)) {
+    info.browser_family = std::move(fields[0]);
+    info.browser_major = std::move(fields[1]);
+    info.browser_minor = std::move(fields[2]);
+    info.browser_patch = std::move(fields[3]);
+  }
+  if (info.browser_family.empty()) info.browser_family = "Other";
+  fields = {};
+  if (impl_->os->match(ua, fields)) {
+    info.os_family = std::move(fields[0]);
+    info.os_major = std::move(fields[1]);
+    info.os_minor = std::move(fields[2]);
+    info.os_patch = std::move(fields[3]);
+    info.os_patch_minor = std::move(fields[4]);
+  }
+  if (info.os_family.empty()) info.os_family = "Other";
+  fields = {};
+  if (impl_->device->match(ua, fields)) {
+    info.device_family = std::move(fields[0]);
+    info.device_brand = std::move(fields[1]);
+    info.device_model = std::move(fields[2]);
+  }
+  if (info.device_family.empty()) info.device_family = "Other";
+  info.browser_engine = engine_of(ua, info);
+  info.is_bot = is_bot(ua, info);
+  info.type = type_of(ua, info);
+  return info;
+}
+
+std::shared_ptr<const DeviceInfo> DeviceDetector::detect(std::string_view ua) const {
+  if (impl_->shard_capacity == 0 || ua.size() > kMaxCachedLength) {
+    impl_->misses.fetch_add(1, std::memory_order_relaxed);
+    return std::make_shared<const DeviceInfo>(parse(ua));
+  }
+  CacheShard& shard = impl_->shards[std::hash<std::string_view>{}(ua) % kShards];
+  {
+    std::lock_guard lock(shard.mutex);
+    // Heterogeneous lookup needs C++20 transparent hashing on unordered_map, which
+    // libstdc++ 12 lacks; the key copy is below the parse cost by two orders of magnitude,
+    // but we avoid it on hits by constructing it once here.
+    if (auto it = shard.entries.find(std::string(ua)); it != shard.entries.end()) {
+      impl_->hits.fetch_add(1, std::memory_order_relaxed);
+      return it->second;
+    }
+  }
+  impl_->misses.fetch_add(1, std::memory_order_relaxed);
+  auto info = std::make_shared<const DeviceInfo>(parse(ua));  // parsed outside the lock
+  std::lock_guard lock(shard.mutex);
+  auto [it, inserted] = shard.entries.try_emplace(std::string(ua), info);
+  if (!inserted) return it->second;
+  if (shard.ring.size() < impl_->shard_capacity) {
+    shard.ring.emplace_back(ua);
+  } else {
+    shard.entries.erase(shard.ring[shard.next]);
+    shard.ring[shard.next] = std::string(ua);
+    shard.next = (shard.next + 1) % shard.ring.size();
+  }
+  return info;
+}
+
+DeviceInfo DeviceDetector::detect(std::string_view ua, const ClientHints& hints) const {
+  DeviceInfo info = *detect(ua);
+  if (!hints.empty()) apply_client_hints(info, hints);
+  return info;
+}
+
+std::uint64_t DeviceDetector::cache_hits() const noexcept {
+  return impl_->hits.load(std::memory_order_relaxed);
+}
+std::uint64_t DeviceDetector::cache_misses() const noexcept {
+  return impl_->misses.load(std::memory_order_relaxed);
+}
+
+namespace {
+
+// Structured-header strings arrive quoted: "\"Android\"" → "Android".
+std::string_view unquote(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+// The most specific brand of Sec-CH-UA and its version: GREASE entries ("Not A(Brand")
+// are skipped, and "Chromium" only counts when nothing more specific is listed.
+std::pair<std::string_view, std::string_view> main_brand(std::string_view list) {
+  std::pair<std::string_view, std::string_view> chromium, best;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    const auto semicolon = item.find(';');
+    const std::string_view brand = unquote(item.substr(0, semicolon));
+    std::string_view version;
+    if (semicolon != std::string_view::npos) {
+      std::string_view params = item.substr(semicolon + 1);
+      if (const auto v = params.find("v="); v != std::string_view::npos) version = unquote(params.substr(v + 2));
+    }
+    if (brand.empty() || contains_nocase(brand, "not") || contains(brand, "Brand")) continue;
+    if (brand == "Chromium") {
+      chromium = {brand, version};
+    } else if (best.first.empty()) {
+      best = {brand, version};
+    }
+  }
+  return best.first.empty() ? chromium : best;
+}
+
+}  // namespace
+
+void apply_client_hints(DeviceInfo& info, const ClientHints& hints) {
+  const std::string_view platform = unquote(hints.platform);
+  if (!platform.empty() &&
+      (info.os_family.empty() || info.os_family == "Other" || (platform == "Android" && info.os_family != "Android"))) {
+    info.os_family = platform == "macOS" ? "Mac OS X" : std::string(platform);
+  }
+  const std::string_view version = unquote(hints.platform_version);
+  if (!version.empty() && !platform.empty()) {
+    // Reduced UAs freeze the OS version (Android 10, Windows NT 10.0); the hint is real.
+    // Windows 11 reports platform version 13 or above.
+    const auto dot = version.find('.');
+    const std::string_view major = version.substr(0, dot);
+    if (platform == "Windows") {
+      int number = 0;
+      for (char c : major) number = c >= '0' && c <= '9' ? number * 10 + (c - '0') : number;
+      if (number >= 13) info.os_major = "11";
+    } else {
+      info.os_major = std::string(major);
+      const std::string_view rest = dot == std::string_view::npos ? std::string_view() : version.substr(dot + 1);
+      info.os_minor = std::string(rest.substr(0, rest.find('.')));
+    }
+  }
+  if (const std::string_view model = unquote(hints.model); !model.empty()) info.device_model = std::string(model);
+  if (const auto [brand, brand_version] = main_brand(hints.brands); !brand.empty() && !brand_version.empty()) {
+    if (info.browser_family == "Other" || info.browser_family.empty()) info.browser_family = std::string(brand);
+    if (contains(brand, info.browser_family) || contains(info.browser_family, brand) || brand == "Google Chrome") {
+      info.browser_major = std::string(brand_version.substr(0, brand_version.find('.')));
+    }
+  }
+  if (hints.mobile == "?1" && (info.type == DeviceType::desktop || info.type == DeviceType::unknown)) {
+    info.type = DeviceType::smartphone;
+  } else if (hints.mobile == "?0" && info.type == DeviceType::smartphone && platform != "Android" &&
+             platform != "iOS") {
+    info.type = DeviceType::desktop;
+  }
+}
+
+}  // namespace traffic::device
