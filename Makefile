@@ -27,7 +27,7 @@ test-asan:
 # The concurrent parts under ThreadSanitizer.
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
-	@scripts/run-tests.sh tsan -L unit -R 'Store|SnapshotCache'
+	@scripts/run-tests.sh tsan -L unit -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent'
 
 # trafficd (the HTTP daemon) comes with its own issue; until then `make run` shows the
 # library at work on the demo recipe.
