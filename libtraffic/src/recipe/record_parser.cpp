@@ -361,29 +361,49 @@ std::string finish_extras(const json::object& extras) {
   return extras.empty() ? std::string() : json::serialize(extras);
 }
 
-}  // namespace
-
-std::optional<Offer> parse_offer(const json::object& object, FieldSink& sink, std::size_t max_depth) {
-  const json::value* id_value = object.if_contains("offerId");
-  auto id = id_value ? read_id(*id_value, "offerId", sink) : std::nullopt;
+// The shape shared by offers and campaigns: a positive id under `id_key` (else the record
+// is skipped), known keys dispatched to `on_field`, unknown keys kept in `extras`.
+template <class Record, class Field, class OnField>
+std::optional<Record> parse_record(const json::object& object, std::string_view id_key,
+                                   const boost::unordered_flat_map<std::string_view, Field>& fields, FieldSink& sink,
+                                   OnField&& on_field) {
+  const json::value* id_value = object.if_contains(id_key);
+  auto id = id_value ? read_id(*id_value, id_key, sink) : std::nullopt;
   if (!id || *id <= 0) {
     sink.set_id(0);
-    sink.malformed("offerId", "missing or not a positive integer; record skipped");
+    sink.malformed(id_key, "missing or not a positive integer; record skipped");
     return std::nullopt;
   }
   sink.set_id(*id);
-  Offer offer;
-  offer.id = *id;
+  Record record;
+  record.id = *id;
   json::object extras;
-  const auto& fields = offer_fields();
   for (const auto& [key_, value] : object) {
     const std::string_view key = key_;
-    auto it = fields.find(key);
-    if (it == fields.end()) {
+    if (auto it = fields.find(key); it != fields.end()) {
+      on_field(record, it->second, key, value);
+    } else {
       keep_extra(extras, key, value);
-      continue;
     }
-    switch (it->second) {
+  }
+  record.extras = finish_extras(extras);
+  return record;
+}
+
+// A status text mapped to its enum; an unknown non-empty value is counted as a problem.
+template <class Status>
+Status read_status(const json::value& value, std::string_view key, FieldSink& sink, Status (*parse)(std::string_view)) {
+  const std::string text = read_string(value, key, sink);
+  const Status status = parse(text);
+  if (status == Status::other && !text.empty()) sink.malformed(key, "unknown status");
+  return status;
+}
+
+}  // namespace
+
+std::optional<Offer> parse_offer(const json::object& object, FieldSink& sink, std::size_t max_depth) {
+  auto on_field = [&](Offer& offer, OfferField field, std::string_view key, const json::value& value) {
+    switch (field) {
       case OfferField::offer_id: break;
       case OfferField::name: offer.name = read_string(value, key, sink); break;
       case OfferField::descriptions: offer.description = read_string(value, key, sink); break;
@@ -395,12 +415,7 @@ std::optional<Offer> parse_offer(const json::object& object, FieldSink& sink, st
       case OfferField::vertical_id: offer.vertical_id = read_id(value, key, sink).value_or(0); break;
       case OfferField::vertical_name: offer.vertical_name = read_string(value, key, sink); break;
       case OfferField::currency_id: offer.currency_id = read_int(value, key, sink).value_or(0); break;
-      case OfferField::status: {
-        const std::string status = read_string(value, key, sink);
-        offer.status = parse_offer_status(status);
-        if (offer.status == OfferStatus::other && !status.empty()) sink.malformed(key, "unknown status");
-        break;
-      }
+      case OfferField::status: offer.status = read_status(value, key, sink, parse_offer_status); break;
       case OfferField::payin: offer.payin = read_money(value, key, sink).value_or(Money()); break;
       case OfferField::payout: offer.payout = read_money(value, key, sink).value_or(Money()); break;
       case OfferField::payout_percent: offer.payout_percent = read_money(value, key, sink); break;
@@ -454,53 +469,24 @@ std::optional<Offer> parse_offer(const json::object& object, FieldSink& sink, st
       case OfferField::exit_offer_detected: offer.exit_offer_detected = nested_offer_id(value, sink); break;
       case OfferField::offers_aggregated_ids: offer.aggregated_children = parse_aggregated(value, sink); break;
     }
-  }
-  offer.extras = finish_extras(extras);
-  return offer;
+  };
+  return parse_record<Offer>(object, "offerId", offer_fields(), sink, on_field);
 }
 
 std::optional<Campaign> parse_campaign(const json::object& object, FieldSink& sink, std::size_t max_depth) {
-  const json::value* id_value = object.if_contains("campaignId");
-  auto id = id_value ? read_id(*id_value, "campaignId", sink) : std::nullopt;
-  if (!id || *id <= 0) {
-    sink.set_id(0);
-    sink.malformed("campaignId", "missing or not a positive integer; record skipped");
-    return std::nullopt;
-  }
-  sink.set_id(*id);
-  Campaign campaign;
-  campaign.id = *id;
-  json::object extras;
-  const auto& fields = campaign_fields();
-  for (const auto& [key_, value] : object) {
-    const std::string_view key = key_;
-    auto it = fields.find(key);
-    if (it == fields.end()) {
-      keep_extra(extras, key, value);
-      continue;
-    }
-    switch (it->second) {
+  auto on_field = [&](Campaign& campaign, CampaignField field, std::string_view key, const json::value& value) {
+    switch (field) {
       case CampaignField::campaign_id: break;
       case CampaignField::name: campaign.name = read_string(value, key, sink); break;
       case CampaignField::offer_id: campaign.offer_id = read_id(value, key, sink).value_or(0); break;
       case CampaignField::affiliate_id: campaign.affiliate_id = read_id(value, key, sink).value_or(0); break;
-      case CampaignField::affiliate_status: {
-        const std::string status = read_string(value, key, sink);
-        campaign.affiliate_status = parse_affiliate_status(status);
-        if (campaign.affiliate_status == AffiliateStatus::other && !status.empty()) {
-          sink.malformed(key, "unknown status");
-        }
+      case CampaignField::affiliate_status:
+        campaign.affiliate_status = read_status(value, key, sink, parse_affiliate_status);
         break;
-      }
       case CampaignField::affiliate_type: campaign.affiliate_type = read_string(value, key, sink); break;
-      case CampaignField::campaign_status: {
-        const std::string status = read_string(value, key, sink);
-        campaign.campaign_status = parse_campaign_status(status);
-        if (campaign.campaign_status == CampaignStatus::other && !status.empty()) {
-          sink.malformed(key, "unknown status");
-        }
+      case CampaignField::campaign_status:
+        campaign.campaign_status = read_status(value, key, sink, parse_campaign_status);
         break;
-      }
       case CampaignField::payout: campaign.payout = read_money(value, key, sink); break;
       case CampaignField::payout_percent: campaign.payout_percent = read_money(value, key, sink); break;
       case CampaignField::affiliate_manager_id:
@@ -510,9 +496,8 @@ std::optional<Campaign> parse_campaign(const json::object& object, FieldSink& si
       case CampaignField::cap_setup: campaign.cap_setup = read_bool(value, key, sink); break;
       case CampaignField::cap_info: campaign.cap_info = parse_cap_info(value, sink, max_depth); break;
     }
-  }
-  campaign.extras = finish_extras(extras);
-  return campaign;
+  };
+  return parse_record<Campaign>(object, "campaignId", campaign_fields(), sink, on_field);
 }
 
 }  // namespace traffic::recipe::detail
