@@ -108,7 +108,8 @@ TEST(GeoResolver, IspAsnConnectionAndAnonymousMatchTheSourceData) {
   }
   for (const auto& [address, record] : source_records("GeoIP2-Anonymous-IP-Test.json")) {
     const GeoInfo info = reader.lookup(address);
-    auto flag = [&](std::string_view key) { return record.contains(key) && record.at(key).as_bool(); };
+    const json::object& fields = record;  // clang 14 cannot capture structured bindings
+    auto flag = [&](std::string_view key) { return fields.contains(key) && fields.at(key).as_bool(); };
     EXPECT_EQ(info.is_anonymous, flag("is_anonymous")) << address.to_string();
     EXPECT_EQ(info.is_anonymous_vpn, flag("is_anonymous_vpn")) << address.to_string();
     EXPECT_EQ(info.is_hosting_provider, flag("is_hosting_provider")) << address.to_string();
