@@ -67,8 +67,8 @@ bool type_matches(DatabaseKind kind, std::string_view type) {
 
 // Addresses looked up once when a file is opened: a corrupt search tree or data section
 // shows up here, before the file is put into service, rather than on visitors' clicks.
-constexpr const char* kProbeAddresses[] = {"1.1.1.1", "81.2.69.142", "216.160.83.56", "2.125.160.216",
-                                           "2001:218::1", "2a02:ff80::1", "::1.2.3.4", "0.0.0.0"};
+constexpr const char* kProbeAddresses[] = {"1.1.1.1",     "81.2.69.142",  "216.160.83.56", "2.125.160.216",
+                                           "2001:218::1", "2a02:ff80::1", "::1.2.3.4",     "0.0.0.0"};
 
 std::string probe(MMDB_s& mmdb) {
   for (const char* address : kProbeAddresses) {
@@ -183,7 +183,9 @@ GeoResolver::ReloadResult GeoResolver::reload() {
   return result;
 }
 
-bool GeoResolver::has(DatabaseKind kind) const { return current_.load()->by_kind[static_cast<std::size_t>(kind)] != nullptr; }
+bool GeoResolver::has(DatabaseKind kind) const {
+  return current_.load()->by_kind[static_cast<std::size_t>(kind)] != nullptr;
+}
 
 GeoInfo GeoResolver::lookup(const net::IpAddress& address, std::shared_ptr<const Databases>& hold) const {
   hold = current_.load();
@@ -198,7 +200,8 @@ bool get_value(MMDB_entry_s& entry, const char* const* path, std::uint32_t type,
   const int status = MMDB_aget_value(&entry, &out, path);
   if (status == MMDB_SUCCESS) return out.has_data && out.type == type;
   // A path absent from this record is normal; anything else is corrupt data.
-  if (status != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR && status != MMDB_INVALID_LOOKUP_PATH_ERROR) data_error = true;
+  if (status != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR && status != MMDB_INVALID_LOOKUP_PATH_ERROR)
+    data_error = true;
   return false;
 }
 

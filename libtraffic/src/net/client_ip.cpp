@@ -90,8 +90,7 @@ bool TrustProxy::trusts(const IpAddress& address) const noexcept {
 
 IpAddress client_ip(const IpAddress& peer, std::string_view xff, const TrustProxy& policy) noexcept {
   switch (policy.mode_) {
-    case TrustProxy::Mode::none:
-      return peer;
+    case TrustProxy::Mode::none: return peer;
     case TrustProxy::Mode::leftmost: {
       while (!xff.empty()) {
         const auto comma = xff.find(',');
@@ -102,8 +101,7 @@ IpAddress client_ip(const IpAddress& peer, std::string_view xff, const TrustProx
       return peer;
     }
     case TrustProxy::Mode::networks:
-    case TrustProxy::Mode::hops:
-      break;
+    case TrustProxy::Mode::hops: break;
   }
   // Walk right to left. `current` is the address we have reached; it is the client unless
   // it is a trusted proxy (networks) or we have not yet passed `hops` proxies (hops).

@@ -9,7 +9,9 @@ boost::system::result<std::uint64_t> Store::replace(std::vector<Offer> offers, s
   return install(Snapshot::build(std::move(offers), std::move(campaigns)));
 }
 
-boost::system::result<std::uint64_t> Store::replace(const Snapshot& snapshot) { return install(snapshot.renumbered(0)); }
+boost::system::result<std::uint64_t> Store::replace(const Snapshot& snapshot) {
+  return install(snapshot.renumbered(0));
+}
 
 boost::system::result<std::uint64_t> Store::install(std::shared_ptr<const Snapshot> next) {
   std::lock_guard lock(write_mutex_);

@@ -16,9 +16,13 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using net::IpAddress;
 
-std::string db(std::string_view name) { return test::data_path("geoip/test-data/" + std::string(name)); }
+std::string db(std::string_view name) {
+  return test::data_path("geoip/test-data/" + std::string(name));
+}
 
-IpAddress ip(std::string_view text) { return *IpAddress::parse(text); }
+IpAddress ip(std::string_view text) {
+  return *IpAddress::parse(text);
+}
 
 GeoPaths all_databases() {
   GeoPaths paths;
@@ -43,7 +47,8 @@ std::vector<std::pair<IpAddress, json::object>> source_records(std::string_view 
   const json::value source = json::parse(test::read_data("geoip/source-data/" + std::string(file)));
   std::vector<std::pair<IpAddress, json::object>> out;
   for (const auto& entry : source.as_array()) {
-    for (const auto& [network, record] : entry.as_object()) out.emplace_back(first_address(network), record.as_object());
+    for (const auto& [network, record] : entry.as_object())
+      out.emplace_back(first_address(network), record.as_object());
   }
   return out;
 }
@@ -209,8 +214,9 @@ TEST(GeoResolver, CorruptDatabasesAreRefusedOrReadSafely) {
     for (auto kind : {DatabaseKind::city, DatabaseKind::isp, DatabaseKind::anonymous_ip}) {
       GeoPaths paths;
       paths.check_database_type = false;
-      (kind == DatabaseKind::city ? paths.city : kind == DatabaseKind::isp ? paths.isp : paths.anonymous_ip) =
-          entry.path().string();
+      (kind == DatabaseKind::city  ? paths.city
+       : kind == DatabaseKind::isp ? paths.isp
+                                   : paths.anonymous_ip) = entry.path().string();
       try {
         GeoResolver resolver(paths);
         ++opened;

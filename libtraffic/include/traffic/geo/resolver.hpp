@@ -23,14 +23,14 @@ namespace traffic::geo {
 /// held (see GeoResolver::Reader). A field the databases do not have is empty/0/false —
 /// never a previous lookup's value, never the text "null".
 struct GeoInfo {
-  CountryCode country;             ///< ISO code
-  std::string_view region;         ///< first subdivision's ISO code ("WA")
-  std::string_view city;           ///< English name
+  CountryCode country;      ///< ISO code
+  std::string_view region;  ///< first subdivision's ISO code ("WA")
+  std::string_view city;    ///< English name
   std::optional<double> latitude;
   std::optional<double> longitude;
-  std::string_view isp;            ///< ISP database
-  std::string_view organization;   ///< ISP database
-  std::uint32_t asn = 0;           ///< ASN database, else the ISP database's
+  std::string_view isp;           ///< ISP database
+  std::string_view organization;  ///< ISP database
+  std::uint32_t asn = 0;          ///< ASN database, else the ISP database's
   std::string_view asn_organization;
   std::string_view connection_type;  ///< "Cable/DSL", "Cellular", "Corporate", …
   bool is_anonymous = false;         ///< Anonymous-IP database flags
@@ -113,10 +113,13 @@ class GeoResolver {
   /// Lookups that hit corrupt data (the address then gets empty fields).
   [[nodiscard]] std::uint64_t data_errors() const noexcept { return data_errors_.load(std::memory_order_relaxed); }
   /// Files refused by reload() since start.
-  [[nodiscard]] std::uint64_t refused_reloads() const noexcept { return refused_reloads_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t refused_reloads() const noexcept {
+    return refused_reloads_.load(std::memory_order_relaxed);
+  }
 
  private:
-  static GeoInfo lookup_in(const Databases& databases, const net::IpAddress& address, std::atomic<std::uint64_t>& errors);
+  static GeoInfo lookup_in(const Databases& databases, const net::IpAddress& address,
+                           std::atomic<std::uint64_t>& errors);
 
   GeoPaths paths_;
   std::mutex reload_mutex_;
