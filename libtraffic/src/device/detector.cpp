@@ -5,12 +5,13 @@
 #include <re2/set.h>
 #include <yaml-cpp/yaml.h>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <array>
 #include <atomic>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <unordered_map>
 #include <vector>
 
 namespace traffic::device {
@@ -257,9 +258,16 @@ bool is_bot(std::string_view lowered, const DeviceInfo& info) {
 }
 
 // One shard of the result cache: a hash map plus a FIFO ring that bounds it.
+// Lets the cache find a std::string key from a string_view without building a string:
+// cache hits are on the click path and must not allocate.
+struct TransparentHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 struct CacheShard {
   std::mutex mutex;
-  std::unordered_map<std::string, std::shared_ptr<const DeviceInfo>> entries;
+  boost::unordered_flat_map<std::string, std::shared_ptr<const DeviceInfo>, TransparentHash, std::equal_to<>> entries;
   std::vector<std::string> ring;  // insertion order; the oldest is evicted
   std::size_t next = 0;
 };
@@ -375,10 +383,7 @@ std::shared_ptr<const DeviceInfo> DeviceDetector::detect(std::string_view ua) co
   CacheShard& shard = impl_->shards[std::hash<std::string_view>{}(ua) % kShards];
   {
     std::lock_guard lock(shard.mutex);
-    // Heterogeneous lookup needs C++20 transparent hashing on unordered_map, which
-    // libstdc++ 12 lacks; the key copy is below the parse cost by two orders of magnitude,
-    // but we avoid it on hits by constructing it once here.
-    if (auto it = shard.entries.find(std::string(ua)); it != shard.entries.end()) {
+    if (auto it = shard.entries.find(ua); it != shard.entries.end()) {
       impl_->hits.fetch_add(1, std::memory_order_relaxed);
       return it->second;
     }

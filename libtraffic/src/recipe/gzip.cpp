@@ -23,13 +23,7 @@ namespace detail {
 TextStream::TextStream(std::string_view input, const LoadLimits& limits, LoadReport& report)
     : limits_(limits), report_(report), input_(input), gzip_(has_gzip_magic(input)) {
   report_.input_bytes = input.size();
-  if (!gzip_) {
-    begin_ = input.data();
-    end_ = input.data() + input.size();
-    exhausted_ = true;
-    report_.json_bytes = input.size();
-    return;
-  }
+  if (!gzip_) return;  // plain text enters the window on the first fill()
   // 16 + MAX_WBITS: gzip framing only; a zlib or raw stream behind the gzip magic is corrupt.
   if (inflateInit2(&zlib_, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
   capacity_ = kInitialWindow;
@@ -51,8 +45,16 @@ TextStream::~TextStream() {
 boost::system::result<bool> TextStream::fill() {
   if (exhausted_) return false;
   if (!gzip_) {
+    // Plain JSON is read in place, in one piece, under the same size limit as gzip'd text.
     exhausted_ = true;
-    return false;
+    if (input_.size() > limits_.max_json_bytes) {
+      report_.error_detail = "recipe exceeds " + std::to_string(limits_.max_json_bytes) + " bytes";
+      return LoadError::too_large;
+    }
+    begin_ = input_.data();
+    end_ = begin_ + input_.size();
+    report_.json_bytes = input_.size();
+    return !input_.empty();
   }
   // Move the unconsumed tail to the front; grow when one element fills the window.
   const auto pending = static_cast<std::size_t>(end_ - begin_);
@@ -111,19 +113,5 @@ boost::system::result<bool> TextStream::fill() {
 }
 
 }  // namespace detail
-
-boost::system::result<std::string> decompress_if_gzip(std::string_view bytes, const LoadLimits& limits,
-                                                      LoadReport& report) {
-  detail::TextStream stream(bytes, limits, report);
-  std::string out;
-  for (;;) {
-    out.append(stream.window());
-    stream.consume(stream.window().size());
-    auto more = stream.fill();
-    if (!more) return more.error();
-    if (!*more) break;
-  }
-  return out;
-}
 
 }  // namespace traffic::recipe

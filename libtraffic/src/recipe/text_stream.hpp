@@ -17,7 +17,8 @@ namespace traffic::recipe::detail {
 
 class TextStream {
  public:
-  /// `input` must outlive the stream. Plain JSON is read in place, without a copy.
+  /// `input` must outlive the stream. Plain JSON is read in place, without a copy. The
+  /// window starts empty: call fill() first.
   TextStream(std::string_view input, const LoadLimits& limits, LoadReport& report);
   ~TextStream();
   TextStream(const TextStream&) = delete;

@@ -345,6 +345,12 @@ TEST(Loader, SizeLimitStopsAGzipBomb) {
   auto result = load_offers(bomb, report, limits);
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error(), make_error_code(LoadError::too_large));
+  // Plain JSON is held to the same limit.
+  LoadReport plain_report;
+  auto plain = load_offers("[" + std::string(2'000'000, ' ') + "]", plain_report, limits);
+  ASSERT_FALSE(plain.has_value());
+  EXPECT_EQ(plain.error(), make_error_code(LoadError::too_large));
+  EXPECT_NE(plain_report.error_detail.find("exceeds"), std::string::npos);
 }
 
 TEST(Loader, HugeStringsAndWrongTypesDoNotFailTheFile) {

@@ -65,11 +65,6 @@ struct LoadLimits {
   std::size_t max_depth = 64;                         ///< JSON nesting
 };
 
-/// Gunzips `bytes` if they start with the gzip magic (concatenated members allowed), else
-/// returns them unchanged.
-boost::system::result<std::string> decompress_if_gzip(std::string_view bytes, const LoadLimits& limits,
-                                                      LoadReport& report);
-
 /// Parses an offers file (gzip or plain JSON array). Duplicate ids: the later one wins.
 /// Throws only std::bad_alloc.
 boost::system::result<std::vector<Offer>> load_offers(std::string_view bytes, LoadReport& report,

@@ -41,15 +41,12 @@ class Store {
   /// applied update is ignored (messages may arrive out of order).
   ApplyOutcome apply(const RecordUpdate& update);
 
-  /// The click path's per-thread reader (see SnapshotCache).
-  using Reader = Published<Snapshot>::Reader;
-  [[nodiscard]] Reader reader() const { return Reader(current_); }
-
  private:
   boost::system::result<std::uint64_t> install(std::shared_ptr<const Snapshot> next);
 
   std::mutex write_mutex_;  ///< serialises writers
   Published<Snapshot> current_;
+  friend class SnapshotCache;
 };
 
 /// A per-thread view of a Store for the click path: `get()` costs one atomic load while
@@ -58,11 +55,11 @@ class Store {
 /// Not thread-safe: one instance per thread (e.g. per event loop).
 class SnapshotCache {
  public:
-  explicit SnapshotCache(const Store& store) : reader_(store.reader()) {}
+  explicit SnapshotCache(const Store& store) : reader_(store.current_) {}
   const Snapshot& get() { return reader_.get(); }
 
  private:
-  Store::Reader reader_;
+  Published<Snapshot>::Reader reader_;
 };
 
 }  // namespace traffic::recipe
