@@ -60,6 +60,7 @@ enum class CampaignField {
   caps_enabled,
   cap_setup,
   cap_info,
+  target_rules,
 };
 
 const boost::unordered_flat_map<std::string_view, OfferField>& offer_fields() {
@@ -119,6 +120,7 @@ const boost::unordered_flat_map<std::string_view, CampaignField>& campaign_field
       {"capsEnabled", CampaignField::caps_enabled},
       {"capSetup", CampaignField::cap_setup},
       {"capInfo", CampaignField::cap_info},
+      {"targetRules", CampaignField::target_rules},
   };
   return fields;
 }
@@ -345,6 +347,92 @@ std::vector<AggregatedChild> parse_aggregated(const json::value& v, FieldSink& s
   return children;
 }
 
+std::optional<TargetDimension> parse_dimension(std::string_view name) {
+  static constexpr std::pair<std::string_view, TargetDimension> kNames[] = {
+      {"country", TargetDimension::country},
+      {"region", TargetDimension::region},
+      {"city", TargetDimension::city},
+      {"isp", TargetDimension::isp},
+      {"connection_type", TargetDimension::connection_type},
+      {"device", TargetDimension::device},
+      {"os", TargetDimension::os},
+      {"browser", TargetDimension::browser},
+  };
+  for (const auto& [text, dimension] : kNames) {
+    if (text == name) return dimension;
+  }
+  return std::nullopt;
+}
+
+std::string ascii_lower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
+std::optional<TargetCondition> parse_target_condition(const json::value& v) {
+  const json::object* o = v.if_object();
+  if (!o) return std::nullopt;
+  const json::value* field = o->if_contains("field");
+  const json::value* op = o->if_contains("op");
+  const json::value* values = o->if_contains("values");
+  if (!field || !field->is_string() || !values || !values->is_array()) return std::nullopt;
+  auto dimension = parse_dimension(field->get_string());
+  if (!dimension) return std::nullopt;
+  TargetCondition condition;
+  condition.dimension = *dimension;
+  const std::string_view op_text = op && op->is_string() ? std::string_view(op->get_string()) : "in";
+  if (op_text == "not_in") {
+    condition.negate = true;
+  } else if (op_text != "in") {
+    return std::nullopt;
+  }
+  for (const auto& value : values->get_array()) {
+    if (!value.is_string()) return std::nullopt;
+    condition.values.push_back(ascii_lower(value.get_string()));
+  }
+  return condition;
+}
+
+// `targetRules` (our documented shape, docs/rules.md). Like the other rule fields, one bad
+// entry disables the whole field: a partial rule set routes traffic the admin never chose.
+std::vector<TargetRule> parse_target_rules(const json::value& raw, FieldSink& sink, std::size_t max_depth) {
+  auto v = read_embedded_json(raw, "targetRules", sink, max_depth);
+  if (!v || v->is_null()) return {};
+  if (!v->is_array()) {
+    sink.malformed("targetRules", "expected an array");
+    return {};
+  }
+  std::vector<TargetRule> rules;
+  for (const auto& entry : v->get_array()) {
+    const json::object* o = entry.if_object();
+    const json::value* conditions = o ? o->if_contains("conditions") : nullptr;
+    if (!conditions || !conditions->is_array() || conditions->get_array().empty()) {
+      sink.malformed("targetRules", "rule without conditions");
+      return {};
+    }
+    TargetRule rule;
+    for (const auto& c : conditions->get_array()) {
+      auto condition = parse_target_condition(c);
+      if (!condition) {
+        sink.malformed("targetRules", "condition needs field, op in|not_in and string values");
+        return {};
+      }
+      rule.conditions.push_back(std::move(*condition));
+    }
+    rule.offer_id = read_id(member(*o, "offerId"), "targetRules.offerId", sink).value_or(0);
+    rule.lp_url = read_string(member(*o, "lpUrl"), "targetRules.lpUrl", sink);
+    if (rule.offer_id == 0 && rule.lp_url.empty()) {
+      sink.malformed("targetRules", "rule with neither offerId nor lpUrl");
+      return {};
+    }
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
 RecordId nested_offer_id(const json::value& v, FieldSink& sink) {
   if (const json::object* o = v.if_object()) {
     return read_id(member(*o, "offerId"), "exitOffersNested", sink).value_or(0);
@@ -495,6 +583,7 @@ std::optional<Campaign> parse_campaign(const json::object& object, FieldSink& si
       case CampaignField::caps_enabled: campaign.caps_enabled = read_bool(value, key, sink); break;
       case CampaignField::cap_setup: campaign.cap_setup = read_bool(value, key, sink); break;
       case CampaignField::cap_info: campaign.cap_info = parse_cap_info(value, sink, max_depth); break;
+      case CampaignField::target_rules: campaign.target_rules = parse_target_rules(value, sink, max_depth); break;
     }
   };
   return parse_record<Campaign>(object, "campaignId", campaign_fields(), sink, on_field);

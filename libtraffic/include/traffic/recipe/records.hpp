@@ -147,6 +147,25 @@ struct Offer {
   std::string extras;
 };
 
+/// The request dimension a campaign target condition looks at.
+enum class TargetDimension : std::uint8_t { country, region, city, isp, connection_type, device, os, browser };
+
+/// One condition of a campaign target rule: the visitor's `dimension` is (or, with
+/// `negate`, is not) one of `values`. Values are stored lower-case; matching ignores ASCII case.
+struct TargetCondition {
+  TargetDimension dimension = TargetDimension::country;
+  bool negate = false;
+  std::vector<std::string> values;
+};
+
+/// One legacy campaign target rule (`targetRules`, docs/rules.md): when every condition
+/// holds, the click goes to `offer_id` (0 = stays) and/or to `lp_url` ("" = the offer's).
+struct TargetRule {
+  std::vector<TargetCondition> conditions;
+  RecordId offer_id = 0;
+  std::string lp_url;
+};
+
 struct Campaign {
   RecordId id = 0;
   std::string name;
@@ -161,6 +180,8 @@ struct Campaign {
   std::optional<bool> caps_enabled;
   std::optional<bool> cap_setup;
   std::shared_ptr<const CapInfo> cap_info;
+  /// `targetRules`; empty when absent or malformed.
+  std::vector<TargetRule> target_rules;
   std::string extras;
 };
 

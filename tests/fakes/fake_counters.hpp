@@ -1,0 +1,53 @@
+#pragma once
+// Counters whose live counts the test sets directly, and which remember rotation calls.
+
+#include <map>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "traffic/rules/counters.hpp"
+
+namespace traffic::test {
+
+class FakeCounters final : public rules::CountersView {
+ public:
+  struct PickCall {
+    recipe::RecordId campaign;
+    std::vector<recipe::RecordId> children;
+    std::uint64_t tie_breaker;
+    bool count_pick;
+  };
+
+  void set_live(rules::CounterScope scope, recipe::RecordId id, rules::LiveCounts counts) {
+    live_[{scope, id}] = counts;
+  }
+
+  [[nodiscard]] rules::LiveCounts live_counts(rules::CounterScope scope, recipe::RecordId id,
+                                              TimestampMs at) const override {
+    last_read_at_ = at;
+    ++reads_;
+    auto it = live_.find({scope, id});
+    return it == live_.end() ? rules::LiveCounts{} : it->second;
+  }
+
+  std::size_t pick_least_served(recipe::RecordId campaign, std::span<const recipe::RecordId> children,
+                                std::uint64_t tie_breaker, bool count_pick) override {
+    picks_.push_back({campaign, {children.begin(), children.end()}, tie_breaker, count_pick});
+    return rotation_.pick_least_served(campaign, children, tie_breaker, count_pick);
+  }
+
+  [[nodiscard]] const std::vector<PickCall>& picks() const noexcept { return picks_; }
+  [[nodiscard]] std::size_t reads() const noexcept { return reads_; }
+  [[nodiscard]] TimestampMs last_read_at() const noexcept { return last_read_at_; }
+  rules::InMemoryCounters& rotation() noexcept { return rotation_; }
+
+ private:
+  std::map<std::pair<rules::CounterScope, recipe::RecordId>, rules::LiveCounts> live_;
+  std::vector<PickCall> picks_;
+  rules::InMemoryCounters rotation_;
+  mutable std::size_t reads_ = 0;
+  mutable TimestampMs last_read_at_ = 0;
+};
+
+}  // namespace traffic::test
