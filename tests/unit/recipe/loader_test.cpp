@@ -233,6 +233,51 @@ TEST(Loader, CampaignFields) {
   EXPECT_TRUE(has_problem(bad, "campaignStatus"));
 }
 
+TEST(Loader, CampaignTargetRules) {
+  LoadReport report;
+  auto c = one_campaign(
+      R"("targetRules":[{"conditions":[{"field":"country","op":"in","values":["US","ca"]},
+                                       {"field":"device","op":"not_in","values":["Desktop"]}],"offerId":"105"},
+                        {"conditions":[{"field":"os","values":["iOS"]}],"lpUrl":"https://ios.example.com/"}])",
+      report);
+  EXPECT_EQ(report.malformed_fields, 0u);
+  ASSERT_EQ(c.target_rules.size(), 2u);
+  const TargetRule& first = c.target_rules[0];
+  ASSERT_EQ(first.conditions.size(), 2u);
+  EXPECT_EQ(first.conditions[0].dimension, TargetDimension::country);
+  EXPECT_FALSE(first.conditions[0].negate);
+  EXPECT_EQ(first.conditions[0].values, (std::vector<std::string>{"us", "ca"}));
+  EXPECT_EQ(first.conditions[1].dimension, TargetDimension::device);
+  EXPECT_TRUE(first.conditions[1].negate);
+  EXPECT_EQ(first.offer_id, 105);
+  EXPECT_EQ(c.target_rules[1].conditions[0].negate, false);  // op defaults to "in"
+  EXPECT_EQ(c.target_rules[1].lp_url, "https://ios.example.com/");
+
+  // Also as JSON inside a string, like the other rule fields.
+  LoadReport embedded;
+  auto e = one_campaign(R"("targetRules":"[{\"conditions\":[{\"field\":\"isp\",\"values\":[\"Telstra\"]}],\"offerId\":9}]")",
+                        embedded);
+  ASSERT_EQ(e.target_rules.size(), 1u);
+  EXPECT_EQ(e.target_rules[0].conditions[0].values[0], "telstra");
+}
+
+TEST(Loader, MalformedTargetRulesDisableTheWholeField) {
+  for (const char* bad : {
+           R"("targetRules":{"conditions":[]})",
+           R"("targetRules":[{"conditions":[],"offerId":1}])",
+           R"("targetRules":[{"conditions":[{"field":"planet","values":["x"]}],"offerId":1}])",
+           R"("targetRules":[{"conditions":[{"field":"os","op":"like","values":["x"]}],"offerId":1}])",
+           R"("targetRules":[{"conditions":[{"field":"os","values":[1]}],"offerId":1}])",
+           R"("targetRules":[{"conditions":[{"field":"os","values":["x"]}]}])",
+           R"("targetRules":[{"conditions":[{"field":"os","values":["x"]}],"offerId":1},"junk"])",
+       }) {
+    LoadReport report;
+    auto c = one_campaign(bad, report);
+    EXPECT_TRUE(c.target_rules.empty()) << bad;
+    EXPECT_TRUE(has_problem(report, "targetRules")) << bad;
+  }
+}
+
 TEST(Loader, DuplicateIdsLaterWins) {
   LoadReport report;
   auto offers = offers_from(R"([{"offerId":1,"name":"a"},{"offerId":2},{"offerId":1,"name":"b"}])", report);
