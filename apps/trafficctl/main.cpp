@@ -1,13 +1,14 @@
 // trafficctl: the operator's command-line tool over libtraffic.
 //
 // Exit codes: 0 success; 1 the input was refused (bad link, refused recipe, problems
-// with --strict); 2 usage error or unexpected failure.
+// with --strict, an explained click that would get a 404); 2 usage error or unexpected failure.
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 
+#include "explain.hpp"
 #include "traffic/common/file.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/recipe/loader.hpp"
@@ -151,6 +152,11 @@ int main(int argc, char** argv) {
   gen->add_option("--level", gen_options.gzip_level, "gzip level 1-9")->check(CLI::Range(1, 9));
   gen->add_option("--out", out_dir, "output directory")->required();
 
+  trafficctl::ExplainOptions explain_options;
+  auto* explain_cmd = app.add_subcommand(
+      "explain", "Decide one click against recipe files, without recording it, and show why (the decision's trace)");
+  explain_options.add_to(*explain_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -176,6 +182,7 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*validate_cmd) return validate(offers_path, campaigns_path, strict);
+    if (*explain_cmd) return trafficctl::explain(explain_options);
     if (*gen) {
       const auto files = traffic::recipe::write_synthetic_recipe(gen_options, out_dir);
       std::cout << files.offers.string() << " (" << gen_options.offers << " offers, " << files.offers_json_bytes

@@ -48,3 +48,20 @@ file(SHA256 ${WORK}/gen/offersRecipe.json.gz second_hash)
 if(NOT first_hash STREQUAL second_hash)
   message(FATAL_ERROR "recipe gen is not deterministic for a fixed seed")
 endif()
+
+# explain: the real geo and device lookups, the decision, its trace and the URL.
+# (The user agent has no ";": CMake would split the argument there.)
+set(recipe --offers ${DATA}/recipes/offersRecipe.json.gz --campaigns ${DATA}/recipes/campaignsRecipe.json.gz)
+set(geo --city-db ${DATA}/geoip/test-data/GeoIP2-City-Test.mmdb --isp-db ${DATA}/geoip/test-data/GeoIP2-ISP-Test.mmdb)
+run(0 "country=US region=WA city=Milton isp=Century Link device=smartphone os=iOS.*offer_id +101.*redirect_type +offerGeoRestriction.*redirect_url +http://exit.example.com/landing\\?offer_id=101&campaign_id=12&lid=[-0-9a-f]+&ap=2&src=7&hash=[0-9a-f]+.*geo: offer 110: visitor's country is on the block-list"
+    explain ${recipe} ${geo} --url-hash-secret urlsecret
+    --link 949faab5c0cbd6e1ecf7020d18232e39:f0acb4dae0426fd4ad0ee2c8c7157bf9 --ip 216.160.83.56
+    --ua "Mozilla/5.0 (iPhone CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1")
+run(0 "\"offer_id\":110.*\"redirect_type\":\"defaultRedirection\"" explain ${recipe} --offer 110 --campaign 12 --country SE --json)
+# The date window is evaluated at --at.
+run(0 "redirect_type +defaultRedirection" explain ${recipe} --offer 112 --campaign 15 --at 2020-06-01T00:00:00Z)
+run(0 "redirect_type +OfferStartEndDataRangeNotPass.*offer_id +36303|offer_id +36303.*OfferStartEndDataRangeNotPass"
+    explain ${recipe} --offer 112 --campaign 15 --at 2021-01-01T00:00:00Z)
+run(1 "outcome +blocked.*block_reason +affiliate_blacklisted" explain ${recipe} --offer 100 --campaign 30)
+run(1 "invalid link" explain ${recipe} --link 00:00)
+run(2 "--at: not an ISO-8601 time" explain ${recipe} --offer 100 --campaign 10 --at yesterday)

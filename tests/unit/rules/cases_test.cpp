@@ -18,6 +18,7 @@
 #include "traffic/recipe/loader.hpp"
 #include "traffic/recipe/snapshot.hpp"
 #include "traffic/rules/engine.hpp"
+#include "traffic/url/click_values.hpp"
 #include "traffic/url/redirect_url.hpp"
 #include "url_parts.hpp"
 
@@ -91,32 +92,13 @@ Click run_click(const json::object& c, rules::CountersView& counters, const Cloc
   if (!click.decision.redirects()) return click;
   click.status = 302;
 
-  const rules::Decision& d = click.decision;
   const json::object& query = c.at("query").as_object();
   auto query_value = [&](const char* key) -> std::string_view {
     const json::value* v = query.if_contains(key);
     return v ? std::string_view(v->as_string()) : std::string_view();
   };
-  const std::string offer_id = std::to_string(d.offer->id);
-  const std::string campaign_id = std::to_string(d.campaign->id);
-  const std::string affiliate_id = std::to_string(d.campaign->affiliate_id);
-  const std::string payout = d.payout.to_string();
-  url::Placeholders values;
-  values.subid = query_value("subid");
-  values.cid = query_value("cid");
-  values.lid = kLid;
-  values.affiliate_id = affiliate_id;
-  values.campaign_id = campaign_id;
-  values.offer_id = offer_id;
-  values.country = where.country.view();
-  values.region = where.region;
-  values.city = where.city;
-  values.device = click.device;
-  values.os = what->os_family;
-  values.browser = what->browser_family;
-  values.isp = where.isp;
-  values.payout = payout;
-  click.url = f.urls->build(d.landing_page, values, {d.offer->id, d.campaign->id, kLid, d.campaign->affiliate_id});
+  const url::ClickValues values(click.decision, context, query_value("subid"), query_value("cid"), kLid);
+  click.url = f.urls->build(click.decision.landing_page, values.placeholders(), values.tracking());
   return click;
 }
 

@@ -1,0 +1,189 @@
+#include "explain.hpp"
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "traffic/common/clock.hpp"
+#include "traffic/common/file.hpp"
+#include "traffic/device/detector.hpp"
+#include "traffic/geo/resolver.hpp"
+#include "traffic/link/link.hpp"
+#include "traffic/recipe/loader.hpp"
+#include "traffic/recipe/snapshot.hpp"
+#include "traffic/rules/engine.hpp"
+#include "traffic/rules/explain.hpp"
+#include "traffic/url/click_values.hpp"
+
+namespace trafficctl {
+namespace {
+
+std::string env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? std::string(value) : std::string();
+}
+
+// Shown where the real click would carry its freshly minted lid.
+constexpr std::string_view kExampleLid = "00000000-0000-4000-8000-000000000000";
+
+// A clock stopped at the instant the operator asked about.
+class FixedClock final : public traffic::Clock {
+ public:
+  explicit FixedClock(traffic::TimestampMs at) : at_(at) {}
+  [[nodiscard]] traffic::TimestampMs now() const noexcept override { return at_; }
+
+ private:
+  traffic::TimestampMs at_;
+};
+
+// The recipe as trafficd would load it; a refused file stops the explanation.
+std::shared_ptr<const traffic::recipe::Snapshot> load_recipe(const std::string& offers_path,
+                                                             const std::string& campaigns_path) {
+  traffic::recipe::LoadReport offers_report;
+  traffic::recipe::LoadReport campaigns_report;
+  auto offers = traffic::recipe::load_offers(traffic::read_file(offers_path), offers_report);
+  if (!offers) throw std::runtime_error(offers_path + ": refused: " + offers_report.error_detail);
+  auto campaigns = traffic::recipe::load_campaigns(traffic::read_file(campaigns_path), campaigns_report);
+  if (!campaigns) throw std::runtime_error(campaigns_path + ": refused: " + campaigns_report.error_detail);
+  return traffic::recipe::Snapshot::build(std::move(*offers), std::move(*campaigns));
+}
+
+}  // namespace
+
+void ExplainOptions::add_to(CLI::App& command) {
+  command.add_option("--offers", offers_path, "offersRecipe.json[.gz]")->required()->check(CLI::ExistingFile);
+  command.add_option("--campaigns", campaigns_path, "campaignsRecipe.json[.gz]")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* link_option = command.add_option("--link", link, "the click's o= value");
+  auto* offer_option = command.add_option("--offer", offer_id, "offer id (instead of --link)");
+  command.add_option("--campaign", campaign_id, "campaign id (instead of --link)")->needs(offer_option);
+  offer_option->excludes(link_option);
+  command.add_option("--ip", ip, "visitor's IP address (looked up in the geo databases)");
+  command.add_option("--ua", user_agent, "visitor's User-Agent");
+  command.add_option("--at", at, "click time, ISO-8601 (default: now)");
+  command.add_option("--country", country, "visitor's country, instead of the geo lookup");
+  command.add_option("--subid", subid, "the click's subid query parameter");
+  command.add_option("--cid", cid, "the click's cid query parameter");
+  command.add_option("--city-db", city_db, "GeoIP2/GeoLite2 City database (default: $MAXMIND_PATH)");
+  command.add_option("--isp-db", isp_db, "GeoIP2 ISP database (default: $MAXMIND_PATH_ISP)");
+  command.add_option("--ua-regexes", ua_regexes, "uap-core regexes.yaml")
+      ->default_str(std::string(traffic::device::kDefaultRegexesPath));
+  command.add_option("--key", v1_key, "v1 link key (default: $ENCRIPTION_KEY)");
+  command.add_option("--v2-keys", v2_keys, "v2 link keys (default: $LINK_KEYS_V2)");
+  command.add_option("--url-hash-secret", hash_secret, "URL hash secret (default: $URL_HASH_SECRET)");
+  command.add_option("--default-offer", default_offer, "default offer id")->capture_default_str();
+  command.add_option("--default-campaign", default_campaign, "default campaign id")->capture_default_str();
+  command.add_option("--fallback-url", fallback_url, "last-resort landing page");
+  command.add_flag("--json", json, "print JSON (what /admin/explain answers)");
+}
+
+int explain(const ExplainOptions& o) {
+  const auto snapshot = load_recipe(o.offers_path, o.campaigns_path);
+
+  traffic::rules::Context context;
+  if (!o.link.empty()) {
+    const auto keys = traffic::link::LinkKeys::from_config(
+        // ENCRIPTION_KEY is the old (misspelt) name; ENCRYPTION_KEY is accepted too.
+        !o.v1_key.empty() ? o.v1_key : (!env("ENCRIPTION_KEY").empty() ? env("ENCRIPTION_KEY") : env("ENCRYPTION_KEY")),
+        o.v2_keys.empty() ? env("LINK_KEYS_V2") : o.v2_keys);
+    auto ids = traffic::link::decode(o.link, keys);
+    if (!ids) {
+      std::cerr << "invalid link (a visitor would get the 404)\n";
+      return 1;
+    }
+    context.offer_id = ids->offer_id;
+    context.campaign_id = ids->campaign_id;
+  } else if (o.offer_id > 0 && o.campaign_id > 0) {
+    context.offer_id = o.offer_id;
+    context.campaign_id = o.campaign_id;
+  } else {
+    std::cerr << "give --link, or --offer and --campaign\n";
+    return 2;
+  }
+
+  // Geo: the real databases when configured, --country on top.
+  traffic::geo::GeoPaths paths;
+  paths.city = o.city_db.empty() ? env("MAXMIND_PATH") : o.city_db;
+  paths.isp = o.isp_db.empty() ? env("MAXMIND_PATH_ISP") : o.isp_db;
+  std::unique_ptr<traffic::geo::GeoResolver> resolver;
+  std::shared_ptr<const traffic::geo::Databases> hold;
+  traffic::geo::GeoInfo where;
+  if (!o.ip.empty()) {
+    auto address = traffic::net::IpAddress::parse(o.ip);
+    if (!address) {
+      std::cerr << "--ip: not an IP address\n";
+      return 2;
+    }
+    if (!paths.city.empty() || !paths.isp.empty()) {
+      resolver = std::make_unique<traffic::geo::GeoResolver>(paths);
+      where = resolver->lookup(*address, hold);
+    }
+  }
+  if (!o.country.empty()) {
+    auto code = traffic::CountryCode::parse(o.country);
+    if (!code) {
+      std::cerr << "--country: not a two-letter code\n";
+      return 2;
+    }
+    where.country = *code;
+  }
+
+  traffic::device::DeviceInfo what;
+  std::unique_ptr<traffic::device::DeviceDetector> detector;
+  if (!o.user_agent.empty()) {
+    detector = std::make_unique<traffic::device::DeviceDetector>(
+        o.ua_regexes.empty() ? std::string(traffic::device::kDefaultRegexesPath) : o.ua_regexes, 0);
+    what = detector->parse(o.user_agent);
+  }
+  context = traffic::rules::make_context(context.offer_id, context.campaign_id, where, what);
+
+  traffic::TimestampMs at = traffic::SystemClock().now();
+  if (!o.at.empty()) {
+    auto parsed = traffic::parse_iso8601(o.at);
+    if (!parsed) {
+      std::cerr << "--at: not an ISO-8601 time\n";
+      return 2;
+    }
+    at = *parsed;
+  }
+
+  traffic::rules::EngineSettings settings;
+  settings.default_offer_id = o.default_offer;
+  settings.default_campaign_id = o.default_campaign;
+  settings.fallback_url = o.fallback_url;
+  const traffic::rules::Engine engine(settings);
+  // Offline there are no live counts: caps use the recipe's `current` values.
+  traffic::rules::InMemoryCounters counters;
+  traffic::FastRandom random;
+  const FixedClock clock(at);
+  const auto decision = engine.decide(context, *snapshot, counters, clock, random, {.dry_run = true});
+
+  std::string url;
+  if (decision.redirects()) {
+    traffic::url::UrlSettings url_settings;
+    url_settings.hash_secret = o.hash_secret.empty() ? env("URL_HASH_SECRET") : o.hash_secret;
+    const traffic::url::ClickValues values(decision, context, o.subid, o.cid, kExampleLid);
+    url = traffic::url::UrlBuilder(url_settings).build(decision.landing_page, values.placeholders(),
+                                                       values.tracking());
+  }
+  if (o.json) {
+    boost::json::object out = traffic::rules::to_json(decision, url);
+    out["country"] = where.country.view();
+    out["region"] = where.region;
+    out["city"] = where.city;
+    out["isp"] = where.isp;
+    out["device"] = context.device;
+    out["os"] = context.os;
+    out["browser"] = context.browser;
+    std::cout << boost::json::serialize(out) << "\n";
+  } else {
+    std::cout << "visitor: country=" << where.country.view() << " region=" << where.region << " city=" << where.city
+              << " isp=" << where.isp << " device=" << context.device << " os=" << context.os
+              << " browser=" << context.browser << "\n"
+              << traffic::rules::to_text(decision, url);
+  }
+  return decision.redirects() ? 0 : 1;
+}
+
+}  // namespace trafficctl

@@ -1,0 +1,38 @@
+#pragma once
+// `trafficctl explain`: one click evaluated offline against recipe files.
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace trafficctl {
+
+struct ExplainOptions {
+  std::string offers_path;
+  std::string campaigns_path;
+  std::string link;  ///< the o= value; or offer_id + campaign_id
+  std::int64_t offer_id = 0;
+  std::int64_t campaign_id = 0;
+  std::string ip;
+  std::string user_agent;
+  std::string at;       ///< ISO-8601; default now
+  std::string country;  ///< overrides the geo lookup
+  std::string subid;
+  std::string cid;
+  std::string city_db;  ///< default $MAXMIND_PATH
+  std::string isp_db;   ///< default $MAXMIND_PATH_ISP
+  std::string ua_regexes;
+  std::string v1_key;
+  std::string v2_keys;
+  std::string hash_secret;  ///< default $URL_HASH_SECRET
+  std::int64_t default_offer = 36303;
+  std::int64_t default_campaign = 1000976;
+  std::string fallback_url;
+  bool json = false;
+
+  void add_to(CLI::App& command);
+};
+
+/// Prints the decision, its trace and the redirect URL. Returns the process exit code.
+int explain(const ExplainOptions& options);
+
+}  // namespace trafficctl
