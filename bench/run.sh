@@ -5,4 +5,5 @@ set -euo pipefail
 build=${1:-build/release}
 "$build/bench/link_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 "$build/bench/context_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+"$build/bench/rules_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 "$build/bench/recipe_bench"

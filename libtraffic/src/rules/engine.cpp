@@ -2,6 +2,7 @@
 
 #include <boost/container/small_vector.hpp>
 #include <cstdio>
+#include <limits>
 #include <utility>
 
 namespace traffic::rules {
@@ -247,8 +248,8 @@ class Decider {
   }
 
   // ---- rule 2: start/end date (§7.4) ----
-  static Window window_between(std::optional<TimestampMs> start, std::optional<TimestampMs> end, TimestampMs now,
-                               std::optional<bool> flag) noexcept {
+  static Window window_between(const std::optional<TimestampMs>& start, const std::optional<TimestampMs>& end,
+                               TimestampMs now, std::optional<bool> flag) noexcept {
     Window window;
     window.configured = true;
     if (!start && !end) {
@@ -259,15 +260,19 @@ class Decider {
     }
     window.start = start.value_or(0);
     window.end = end.value_or(0);
-    window.open = (!start || now >= *start) && (!end || now <= *end);
+    // An absent bound is open-ended.
+    window.open = now >= start.value_or(std::numeric_limits<TimestampMs>::min()) &&
+                  now <= end.value_or(std::numeric_limits<TimestampMs>::max());
     return window;
   }
 
   Window window_of(const Offer& offer) const noexcept {
     if (!offer.use_start_end_date && !offer.start_end_date_setup.value_or(false)) return Window{};
     const auto& setting = offer.start_end_date_setting;
-    auto start = offer.start_date ? offer.start_date : (setting ? setting->start : std::nullopt);
-    auto end = offer.end_date ? offer.end_date : (setting ? setting->end : std::nullopt);
+    // References, not copies: GCC 12 warns (wrongly) about copied optionals here.
+    static const std::optional<TimestampMs> kNone;
+    const auto& start = offer.start_date ? offer.start_date : (setting ? setting->start : kNone);
+    const auto& end = offer.end_date ? offer.end_date : (setting ? setting->end : kNone);
     return window_between(start, end, now_, setting ? setting->date_range_pass : std::nullopt);
   }
 
