@@ -31,7 +31,7 @@ test-asan:
 # The concurrent parts under ThreadSanitizer.
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
-	@scripts/run-tests.sh tsan -L unit -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent'
+	@scripts/run-tests.sh tsan -L unit -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters'
 
 # trafficd (the HTTP daemon) comes with its own issue; until then `make run` shows the
 # library at work on the demo recipe.
@@ -42,6 +42,11 @@ run:
 	@echo "== a v1 link for offer 100 / campaign 10 (ENCRIPTION_KEY=$(DEMO_KEY)) =="
 	@link=$$(ENCRIPTION_KEY=$(DEMO_KEY) build/release/apps/trafficctl/trafficctl encode --offer 100 --campaign 10); \
 	  echo "o=$$link"; ENCRIPTION_KEY=$(DEMO_KEY) build/release/apps/trafficctl/trafficctl decode "$$link"
+	@echo "== where that click goes for a US visitor, and why (trafficctl explain) =="
+	@ENCRIPTION_KEY=$(DEMO_KEY) build/release/apps/trafficctl/trafficctl explain --offers examples/demo/offersRecipe.json.gz \
+	  --campaigns examples/demo/campaignsRecipe.json.gz --offer 100 --campaign 10 --country US \
+	  --ip 216.160.83.56 --city-db tests/data/geoip/test-data/GeoIP2-City-Test.mmdb \
+	  --ua "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 Safari/537.36" || true
 	@echo "(trafficd, serving /pl on port 5000, is not built yet: see docs/architecture.md)"
 
 bench:
@@ -62,7 +67,7 @@ clean:
 FUZZ_SECONDS ?= 60
 fuzz:
 	@$(MAKE) --no-print-directory build PRESET=fuzz
-	@for t in link_decode recipe_parse client_ip user_agent; do \
+	@for t in link_decode recipe_parse client_ip user_agent redirect_url; do \
 	  work=$$(mktemp -d); cp tests/fuzz/corpus/$$t/* $$work/; \
 	  build/fuzz/tests/fuzz/$${t}_fuzz $$work -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=4096 || exit 1; \
 	  build/fuzz/tests/fuzz/$${t}_fuzz -merge=1 -rss_limit_mb=4096 tests/fuzz/corpus/$$t $$work; rm -rf $$work; \
