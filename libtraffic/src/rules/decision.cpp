@@ -86,7 +86,9 @@ std::string_view to_string(Step step) noexcept {
 
 std::string describe(const TraceEntry& e) {
   const std::string_view step = to_string(e.step);
-  const char* kind = e.step == Step::campaign_caps || e.step == Step::target_rules ? "campaign" : "offer";
+  const bool about_campaign =
+      e.step == Step::campaign_caps || e.step == Step::target_rules || e.note == Note::campaign_payout;
+  const char* kind = about_campaign ? "campaign" : "offer";
   auto line = [&](std::string_view what) { return fmt::format("{}: {} {}: {}", step, kind, e.subject, what); };
   switch (e.note) {
     case Note::found: return fmt::format("{}: offer {} and campaign {} found", step, e.subject, e.a);

@@ -735,6 +735,7 @@ TEST_F(EngineTest, EmptyLandingPageFallsBackToTheDefaultOffersThenTheFallbackUrl
 TEST_F(EngineTest, TraceNamesEveryRuleInOrderAndExplainRendersIt) {
   world.offer(100);
   world.campaign(10, 100);
+  world.campaign(11, 100).payout = money("0.8");
   const Decision d = decide(100, 10);
   std::vector<Step> steps;
   for (const TraceEntry& e : d.trace) steps.push_back(e.step);
@@ -750,6 +751,7 @@ TEST_F(EngineTest, TraceNamesEveryRuleInOrderAndExplainRendersIt) {
   EXPECT_EQ(json.at("trace").as_array().size(), expected.size());
   const std::string text = to_text(d);
   EXPECT_NE(text.find("default_rule: offer 100: matched"), std::string::npos) << text;
+  EXPECT_NE(to_text(decide(100, 11)).find("payout: campaign 11: payin 2, campaign payout 0.8"), std::string::npos);
 }
 
 TEST_F(EngineTest, EveryTraceNoteHasText) {
