@@ -52,9 +52,7 @@ std::shared_ptr<const traffic::recipe::Snapshot> load_recipe(const std::string& 
 
 void ExplainOptions::add_to(CLI::App& command) {
   command.add_option("--offers", offers_path, "offersRecipe.json[.gz]")->required()->check(CLI::ExistingFile);
-  command.add_option("--campaigns", campaigns_path, "campaignsRecipe.json[.gz]")
-      ->required()
-      ->check(CLI::ExistingFile);
+  command.add_option("--campaigns", campaigns_path, "campaignsRecipe.json[.gz]")->required()->check(CLI::ExistingFile);
   auto* link_option = command.add_option("--link", link, "the click's o= value");
   auto* offer_option = command.add_option("--offer", offer_id, "offer id (instead of --link)");
   command.add_option("--campaign", campaign_id, "campaign id (instead of --link)")->needs(offer_option);
@@ -164,8 +162,7 @@ int explain(const ExplainOptions& o) {
     traffic::url::UrlSettings url_settings;
     url_settings.hash_secret = o.hash_secret.empty() ? env("URL_HASH_SECRET") : o.hash_secret;
     const traffic::url::ClickValues values(decision, context, o.subid, o.cid, kExampleLid);
-    url = traffic::url::UrlBuilder(url_settings).build(decision.landing_page, values.placeholders(),
-                                                       values.tracking());
+    url = traffic::url::UrlBuilder(url_settings).build(decision.landing_page, values.placeholders(), values.tracking());
   }
   if (o.json) {
     boost::json::object out = traffic::rules::to_json(decision, url);

@@ -255,8 +255,8 @@ TEST(Loader, CampaignTargetRules) {
 
   // Also as JSON inside a string, like the other rule fields.
   LoadReport embedded;
-  auto e = one_campaign(R"("targetRules":"[{\"conditions\":[{\"field\":\"isp\",\"values\":[\"Telstra\"]}],\"offerId\":9}]")",
-                        embedded);
+  auto e = one_campaign(
+      R"("targetRules":"[{\"conditions\":[{\"field\":\"isp\",\"values\":[\"Telstra\"]}],\"offerId\":9}]")", embedded);
   ASSERT_EQ(e.target_rules.size(), 1u);
   EXPECT_EQ(e.target_rules[0].conditions[0].values[0], "telstra");
 }

@@ -9,7 +9,9 @@
 namespace traffic::rules {
 namespace {
 
-TimestampMs at(std::string_view text) { return *parse_iso8601(text); }
+TimestampMs at(std::string_view text) {
+  return *parse_iso8601(text);
+}
 
 TEST(Periods, DaysWeeksFromMondayAndMonthsInUtc) {
   const Periods sunday = Periods::at(at("2026-11-22T23:59:59.999Z"));

@@ -23,9 +23,15 @@ using recipe::RecordId;
 constexpr RecordId kDefaultOffer = 36303;
 constexpr RecordId kDefaultCampaign = 1000976;
 
-Money money(std::string_view text) { return *Money::parse(text); }
-CountryCode cc(std::string_view text) { return *CountryCode::parse(text); }
-TimestampMs at(std::string_view text) { return *parse_iso8601(text); }
+Money money(std::string_view text) {
+  return *Money::parse(text);
+}
+CountryCode cc(std::string_view text) {
+  return *CountryCode::parse(text);
+}
+TimestampMs at(std::string_view text) {
+  return *parse_iso8601(text);
+}
 
 std::shared_ptr<const CapInfo> clicks_cap(std::int64_t current, std::int64_t day_limit, RecordId redirect = 0) {
   auto info = std::make_shared<CapInfo>();
@@ -123,8 +129,8 @@ TEST_F(EngineTest, BlacklistedAffiliateAndInactiveCampaignStatusesAreBlocked) {
   world.campaign(10, 100).affiliate_status = recipe::AffiliateStatus::blacklisted;
   using recipe::CampaignStatus;
   RecordId id = 11;
-  for (auto status : {CampaignStatus::inactive, CampaignStatus::pending, CampaignStatus::blocked,
-                      CampaignStatus::rejected}) {
+  for (auto status :
+       {CampaignStatus::inactive, CampaignStatus::pending, CampaignStatus::blocked, CampaignStatus::rejected}) {
     world.campaign(id++, 100).campaign_status = status;
   }
   world.campaign(20, 100).affiliate_status = recipe::AffiliateStatus::suspended;  // not a block in §4.1
@@ -739,11 +745,10 @@ TEST_F(EngineTest, TraceNamesEveryRuleInOrderAndExplainRendersIt) {
   const Decision d = decide(100, 10);
   std::vector<Step> steps;
   for (const TraceEntry& e : d.trace) steps.push_back(e.step);
-  const std::vector<Step> expected{Step::lookup,         Step::blocks,         Step::link_pair,
-                                   Step::inactive_offer, Step::aggregated,     Step::date_window,
-                                   Step::geo,            Step::custom_lp,      Step::campaign_caps,
-                                   Step::offer_caps,     Step::payout_per_geo, Step::target_rules,
-                                   Step::default_rule,   Step::landing_page,   Step::payout};
+  const std::vector<Step> expected{
+      Step::lookup,         Step::blocks,       Step::link_pair,    Step::inactive_offer, Step::aggregated,
+      Step::date_window,    Step::geo,          Step::custom_lp,    Step::campaign_caps,  Step::offer_caps,
+      Step::payout_per_geo, Step::target_rules, Step::default_rule, Step::landing_page,   Step::payout};
   EXPECT_EQ(steps, expected);
   const auto json = to_json(d, "https://o100.example.com/?offer_id=100");
   EXPECT_EQ(json.at("offer_id").as_int64(), 100);

@@ -95,13 +95,12 @@ TEST(RedirectUrl, EveryPlaceholderOccurrenceIsReplacedAndEncoded) {
 TEST(RedirectUrl, ComponentEncodingMatchesEncodeUriComponent) {
   std::string out;
   append_component(out, "AZaz09-_.!~*'() \"#$%&+,/:;<=>?@[\\]^`{|}\r\n");
-  EXPECT_EQ(out,
-            "AZaz09-_.!~*'()%20%22%23%24%25%26%2B%2C%2F%3A%3B%3C%3D%3E%3F%40%5B%5C%5D%5E%60%7B%7C%7D%0D%0A");
+  EXPECT_EQ(out, "AZaz09-_.!~*'()%20%22%23%24%25%26%2B%2C%2F%3A%3B%3C%3D%3E%3F%40%5B%5C%5D%5E%60%7B%7C%7D%0D%0A");
 }
 
 TEST(RedirectUrl, CrLfAndOtherUnsafeBytesNeverReachTheOutput) {
-  const std::string url = builder("s").build("https://lp.example.com/a b\r\nSet-Cookie: x{y}\"<>\x01\x7f\xff", {},
-                                             kTracking);
+  const std::string url =
+      builder("s").build("https://lp.example.com/a b\r\nSet-Cookie: x{y}\"<>\x01\x7f\xff", {}, kTracking);
   for (const char c : url) {
     const auto byte = static_cast<unsigned char>(c);
     EXPECT_TRUE(byte > 0x20 && byte < 0x7f) << "byte " << int{byte} << " in " << url;
