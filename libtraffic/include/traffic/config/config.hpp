@@ -1,0 +1,94 @@
+#pragma once
+// trafficd's configuration (SPEC.md §10): command-line flags, environment variables with the
+// old service's names, and a `.env` file — in that order of precedence. docs/configuration.md
+// lists every option; a test checks it against `trafficd --help`.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace traffic::config {
+
+/// HTTP limits and timeouts (SPEC §2).
+struct HttpLimits {
+  std::size_t max_request_line = 8 * 1024;  ///< 414 beyond
+  std::size_t max_header_bytes = 16 * 1024; ///< 431 beyond
+  std::size_t max_header_fields = 100;      ///< 431 beyond
+  std::size_t max_body_bytes = 64 * 1024;   ///< 413 beyond (postbacks)
+  unsigned header_timeout_seconds = 10;
+  unsigned read_timeout_seconds = 5;
+  unsigned idle_timeout_seconds = 60;
+  unsigned max_pipelined = 8;
+};
+
+struct Config {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 5000;
+  unsigned threads = 0;  ///< 0 = one per core
+
+  std::string offers_recipe_path = "offersRecipe.json.gz";
+  std::string campaigns_recipe_path = "campaignsRecipe.json.gz";
+  unsigned recipe_poll_seconds = 20;
+
+  std::string maxmind_path;  ///< City/Country; required
+  std::string maxmind_path_isp;
+  std::string maxmind_path_asn;
+  std::string maxmind_path_connection_type;
+  std::string maxmind_path_anonymous_ip;
+  unsigned geo_poll_seconds = 60;
+  std::string ua_regexes_path = "/usr/share/uap-core/regexes.yaml";
+
+  std::string encryption_key;  ///< ENCRIPTION_KEY (or ENCRYPTION_KEY); required. Secret.
+  std::string link_keys_v2;    ///< Secret.
+  bool refuse_v1_links = false;
+  bool strict_link_pair = false;
+
+  std::string url_hash_secret;  ///< Secret.
+  std::string url_hash_mode = "md5";
+  std::string network_id = "2";
+
+  std::int64_t default_offer_id = 36303;
+  std::int64_t default_campaign_id = 1000976;
+  std::string fallback_url;
+
+  std::string admin_token;  ///< Secret. Empty: admin routes and debug answers are closed.
+  bool debug_open = false;  ///< development only: debug answers without the token
+  std::string trust_proxy;  ///< "" = ignore X-Forwarded-For
+
+  HttpLimits limits;
+  unsigned shutdown_grace_seconds = 10;
+  std::string log_level = "info";
+
+  /// The options as "NAME=value" lines for the start-up log, secrets shown as "(set)".
+  [[nodiscard]] std::vector<std::string> describe() const;
+};
+
+/// What parsing produced: a configuration to run with, or a text to print and an exit code
+/// (`--help`: the option list and 0; a bad value: one line naming the variable and 2).
+struct ParseOutcome {
+  std::optional<Config> config;
+  std::string message;
+  int exit_code = 0;
+};
+
+/// One option as `--help` and docs/configuration.md show it.
+struct OptionInfo {
+  std::string env;            ///< "PORT"
+  std::string flag;           ///< "--port"
+  std::string help;
+  std::string default_value;  ///< "" for secrets and empty defaults
+  bool secret = false;
+};
+[[nodiscard]] std::vector<OptionInfo> list_options();
+
+/// Reads `.env` (KEY=VALUE lines, `#` comments, optional quotes, `export` prefix) into the
+/// environment without overriding variables already set, then parses flags and environment,
+/// then validates. Never throws.
+ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_path = ".env");
+
+/// Applies one `.env` file to the process environment (existing variables win). Returns
+/// false when the file exists but cannot be read or has a malformed line (named in `error`).
+bool load_dotenv(const std::string& path, std::string& error);
+
+}  // namespace traffic::config

@@ -1,0 +1,304 @@
+#include "traffic/config/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <limits>
+
+#include "traffic/link/link.hpp"
+#include "traffic/net/client_ip.hpp"
+#include "traffic/url/redirect_url.hpp"
+
+namespace traffic::config {
+namespace {
+
+// One option: its environment name (the old service's where it had one), flag, help, how
+// to apply a value (returning an error text, "" when fine) and how to show the default.
+struct Option {
+  const char* env;
+  const char* flag;
+  const char* help;
+  std::function<std::string(Config&, const std::string&)> apply;
+  std::function<std::string(const Config&)> show;
+  bool secret = false;
+  bool is_flag = false;
+};
+
+template <class Int>
+std::string parse_int(const std::string& text, Int& out, Int low, Int high) {
+  long long value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return "not an integer: '" + text + "'";
+  if (value < static_cast<long long>(low) || value > static_cast<long long>(high)) {
+    return "must be between " + std::to_string(low) + " and " + std::to_string(high);
+  }
+  out = static_cast<Int>(value);
+  return {};
+}
+
+std::string parse_bool(const std::string& text, bool& out) {
+  std::string lower;
+  for (char c : text) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") {
+    out = true;
+  } else if (lower == "0" || lower == "false" || lower == "no" || lower == "off" || lower.empty()) {
+    out = false;
+  } else {
+    return "not a boolean: '" + text + "' (true/false, 1/0, yes/no)";
+  }
+  return {};
+}
+
+template <class Int>
+Option int_option(const char* env, const char* flag, const char* help, Int Config::*field, Int low, Int high) {
+  return {env, flag, help,
+          [=](Config& c, const std::string& v) { return parse_int(v, c.*field, low, high); },
+          [=](const Config& c) { return std::to_string(c.*field); }};
+}
+
+template <class Int>
+Option limit_option(const char* env, const char* flag, const char* help, Int HttpLimits::*field, Int low, Int high) {
+  return {env, flag, help,
+          [=](Config& c, const std::string& v) { return parse_int(v, c.limits.*field, low, high); },
+          [=](const Config& c) { return std::to_string(c.limits.*field); }};
+}
+
+Option string_option(const char* env, const char* flag, const char* help, std::string Config::*field,
+                     bool secret = false) {
+  return {env, flag, help,
+          [=](Config& c, const std::string& v) {
+            c.*field = v;
+            return std::string();
+          },
+          [=](const Config& c) { return c.*field; }, secret};
+}
+
+Option bool_option(const char* env, const char* flag, const char* help, bool Config::*field) {
+  Option option{env, flag, help, [=](Config& c, const std::string& v) { return parse_bool(v, c.*field); },
+                [=](const Config& c) { return std::string(c.*field ? "true" : "false"); }};
+  option.is_flag = true;
+  return option;
+}
+
+const std::vector<Option>& options() {
+  constexpr unsigned kMaxSeconds = 86400;
+  constexpr std::size_t kMaxBytes = 1 << 30;
+  static const std::vector<Option> all = {
+      string_option("HOST", "host", "address to listen on", &Config::host),
+      int_option<std::uint16_t>("PORT", "port", "port to listen on (0: any free port)", &Config::port, 0, 65535),
+      int_option<unsigned>("THREADS", "threads", "request threads, each with its own event loop (0: one per core)",
+                           &Config::threads, 0, 1024),
+      string_option("OFFERS_RECIPE_PATH", "offers-recipe-path", "offers recipe file (gzip'd or plain JSON)",
+                    &Config::offers_recipe_path),
+      string_option("CAMPAIGNS_RECIPE_PATH", "campaigns-recipe-path", "campaigns recipe file",
+                    &Config::campaigns_recipe_path),
+      int_option<unsigned>("RECIPE_POLL_SECONDS", "recipe-poll-seconds",
+                           "how often the recipe files are checked for changes", &Config::recipe_poll_seconds, 1,
+                           kMaxSeconds),
+      string_option("MAXMIND_PATH", "maxmind-path", "GeoIP2/GeoLite2 City (or Country) database; required",
+                    &Config::maxmind_path),
+      string_option("MAXMIND_PATH_ISP", "maxmind-path-isp", "GeoIP2 ISP database", &Config::maxmind_path_isp),
+      string_option("MAXMIND_PATH_ASN", "maxmind-path-asn", "GeoLite2/GeoIP2 ASN database", &Config::maxmind_path_asn),
+      string_option("MAXMIND_PATH_CONNECTION_TYPE", "maxmind-path-connection-type",
+                    "GeoIP2 Connection-Type database", &Config::maxmind_path_connection_type),
+      string_option("MAXMIND_PATH_ANONYMOUS_IP", "maxmind-path-anonymous-ip", "GeoIP2 Anonymous-IP database",
+                    &Config::maxmind_path_anonymous_ip),
+      int_option<unsigned>("GEO_POLL_SECONDS", "geo-poll-seconds",
+                           "how often the geo databases are checked for replacement", &Config::geo_poll_seconds, 1,
+                           kMaxSeconds),
+      string_option("UA_REGEXES_PATH", "ua-regexes-path", "uap-core regexes.yaml", &Config::ua_regexes_path),
+      string_option("ENCRIPTION_KEY", "encryption-key",
+                    "v1 link key: 32 bytes or 64 hex digits (ENCRYPTION_KEY is accepted too); required",
+                    &Config::encryption_key, true),
+      string_option("LINK_KEYS_V2", "link-keys-v2", "v2 link keys 'kid:hex64,...', the first one signs",
+                    &Config::link_keys_v2, true),
+      bool_option("REFUSE_V1_LINKS", "refuse-v1-links", "answer v1 (unauthenticated) links with the 404",
+                  &Config::refuse_v1_links),
+      bool_option("STRICT_LINK_PAIR", "strict-link-pair", "block links whose campaign belongs to another offer",
+                  &Config::strict_link_pair),
+      string_option("URL_HASH_SECRET", "url-hash-secret", "secret of the landing-page URL hash (none: no hash)",
+                    &Config::url_hash_secret, true),
+      string_option("URL_HASH_MODE", "url-hash-mode", "md5 (compatible) or hmac-sha256", &Config::url_hash_mode),
+      string_option("NETWORK_ID", "network-id", "the network id sent as 'ap'", &Config::network_id),
+      int_option<std::int64_t>("DEFAULT_OFFER_ID", "default-offer-id",
+                               "where traffic goes when an exit offer is missing", &Config::default_offer_id, 1,
+                               std::numeric_limits<std::int64_t>::max()),
+      int_option<std::int64_t>("DEFAULT_CAMPAIGN_ID", "default-campaign-id",
+                               "campaign that inactive offers switch to (old production value: 1005032)",
+                               &Config::default_campaign_id, 1, std::numeric_limits<std::int64_t>::max()),
+      string_option("FALLBACK_URL", "fallback-url", "last-resort landing page (none: 404)", &Config::fallback_url),
+      string_option("ADMIN_TOKEN", "admin-token", "bearer token of the admin routes and debug answers",
+                    &Config::admin_token, true),
+      bool_option("DEBUG_OPEN", "debug-open", "development only: debug answers without the admin token",
+                  &Config::debug_open),
+      string_option("TRUST_PROXY", "trust-proxy",
+                    "proxies whose X-Forwarded-For is believed: CIDRs/keywords, a hop count, or 'leftmost'",
+                    &Config::trust_proxy),
+      limit_option<std::size_t>("MAX_REQUEST_LINE", "max-request-line", "longest request line (414)",
+                                &HttpLimits::max_request_line, 256, kMaxBytes),
+      limit_option<std::size_t>("MAX_HEADER_BYTES", "max-header-bytes", "largest header block (431)",
+                                &HttpLimits::max_header_bytes, 1024, kMaxBytes),
+      limit_option<std::size_t>("MAX_HEADER_FIELDS", "max-header-fields", "most header fields (431)",
+                                &HttpLimits::max_header_fields, 8, 100000),
+      limit_option<std::size_t>("MAX_BODY_BYTES", "max-body-bytes", "largest postback body (413)",
+                                &HttpLimits::max_body_bytes, 1024, kMaxBytes),
+      limit_option<unsigned>("HEADER_TIMEOUT_SECONDS", "header-timeout-seconds", "time to receive the headers",
+                             &HttpLimits::header_timeout_seconds, 1, kMaxSeconds),
+      limit_option<unsigned>("READ_TIMEOUT_SECONDS", "read-timeout-seconds", "longest pause between reads",
+                             &HttpLimits::read_timeout_seconds, 1, kMaxSeconds),
+      limit_option<unsigned>("IDLE_TIMEOUT_SECONDS", "idle-timeout-seconds", "keep-alive idle time",
+                             &HttpLimits::idle_timeout_seconds, 1, kMaxSeconds),
+      limit_option<unsigned>("MAX_PIPELINED", "max-pipelined", "requests in flight per connection",
+                             &HttpLimits::max_pipelined, 1, 1024),
+      int_option<unsigned>("SHUTDOWN_GRACE_SECONDS", "shutdown-grace-seconds",
+                           "how long SIGTERM waits for in-flight requests", &Config::shutdown_grace_seconds, 0,
+                           kMaxSeconds),
+      string_option("LOG_LEVEL", "log-level", "trace, debug, info, warn, error or off", &Config::log_level),
+  };
+  return all;
+}
+
+// Cross-field and format checks; the first problem, as "NAME: reason".
+std::string validate(const Config& c) {
+  if (c.encryption_key.empty()) return "ENCRIPTION_KEY: required (32 bytes or 64 hex digits)";
+  try {
+    (void)link::LinkKeys::from_config(c.encryption_key, c.link_keys_v2);
+  } catch (const std::exception& e) {
+    return e.what();  // names ENCRIPTION_KEY or LINK_KEYS_V2
+  }
+  if (c.maxmind_path.empty()) return "MAXMIND_PATH: required (a GeoIP2/GeoLite2 City or Country database)";
+  if (c.url_hash_mode != "md5" && c.url_hash_mode != "hmac-sha256") {
+    return "URL_HASH_MODE: must be md5 or hmac-sha256, not '" + c.url_hash_mode + "'";
+  }
+  try {
+    (void)net::TrustProxy::parse(c.trust_proxy);
+  } catch (const std::exception& e) {
+    return std::string("TRUST_PROXY: ") + e.what();
+  }
+  if (!c.fallback_url.empty() && !url::has_scheme(c.fallback_url)) {
+    return "FALLBACK_URL: must be an absolute URL (http://… or https://…)";
+  }
+  static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
+    return "LOG_LEVEL: must be trace, debug, info, warn, error or off";
+  }
+  if (c.offers_recipe_path.empty() || c.campaigns_recipe_path.empty()) {
+    return "OFFERS_RECIPE_PATH/CAMPAIGNS_RECIPE_PATH: required";
+  }
+  return {};
+}
+
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+}  // namespace
+
+bool load_dotenv(const std::string& path, std::string& error) {
+  std::ifstream in(path);
+  if (!in) return true;  // no .env: nothing to do
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    std::string text = trim(line);
+    if (text.empty() || text[0] == '#') continue;
+    if (text.rfind("export ", 0) == 0) text = trim(std::string_view(text).substr(7));
+    const auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      error = path + ":" + std::to_string(number) + ": expected NAME=value";
+      return false;
+    }
+    const std::string name = trim(std::string_view(text).substr(0, eq));
+    std::string value = trim(std::string_view(text).substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    setenv(name.c_str(), value.c_str(), 0);  // the real environment wins
+  }
+  if (in.bad()) {
+    error = path + ": cannot be read";
+    return false;
+  }
+  return true;
+}
+
+ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_path) {
+  ParseOutcome outcome;
+  std::string error;
+  if (!load_dotenv(dotenv_path, error)) {
+    outcome.message = error;
+    outcome.exit_code = 2;
+    return outcome;
+  }
+  // ENCRYPTION_KEY (correct spelling) stands in for the old ENCRIPTION_KEY when only it is set.
+  if (!std::getenv("ENCRIPTION_KEY")) {
+    if (const char* key = std::getenv("ENCRYPTION_KEY")) setenv("ENCRIPTION_KEY", key, 0);
+  }
+
+  const Config defaults;
+  CLI::App app{"trafficd — the traffic server: decodes click links, applies the recipe's rules, records the click "
+               "and answers 302. Every option can be given as a flag or as the environment variable shown "
+               "(a .env file in the working directory is read too); flags win over the environment."};
+  app.get_formatter()->column_width(44);
+  std::vector<std::string> values(options().size());
+  std::vector<CLI::Option*> cli_options;
+  for (std::size_t i = 0; i < options().size(); ++i) {
+    const Option& o = options()[i];
+    const std::string name = std::string("--") + o.flag;
+    CLI::Option* added = o.is_flag ? app.add_flag(name, values[i], o.help) : app.add_option(name, values[i], o.help);
+    added->envname(o.env);
+    added->default_str(o.secret ? std::string() : o.show(defaults));
+    cli_options.push_back(added);
+  }
+  try {
+    app.parse(argc, const_cast<char**>(argv));  // CLI11's signature; it does not write
+  } catch (const CLI::CallForHelp&) {
+    outcome.message = app.help();
+    return outcome;
+  } catch (const CLI::ParseError& e) {
+    outcome.message = e.what();
+    outcome.exit_code = 2;
+    return outcome;
+  }
+  Config config;
+  for (std::size_t i = 0; i < options().size(); ++i) {
+    if (cli_options[i]->count() == 0) continue;
+    if (std::string problem = options()[i].apply(config, values[i]); !problem.empty()) {
+      outcome.message = std::string(options()[i].env) + ": " + problem;
+      outcome.exit_code = 2;
+      return outcome;
+    }
+  }
+  if (std::string problem = validate(config); !problem.empty()) {
+    outcome.message = problem;
+    outcome.exit_code = 2;
+    return outcome;
+  }
+  outcome.config = std::move(config);
+  return outcome;
+}
+
+std::vector<OptionInfo> list_options() {
+  const Config defaults;
+  std::vector<OptionInfo> list;
+  for (const Option& o : options()) {
+    list.push_back({o.env, std::string("--") + o.flag, o.help, o.secret ? std::string() : o.show(defaults), o.secret});
+  }
+  return list;
+}
+
+std::vector<std::string> Config::describe() const {
+  std::vector<std::string> lines;
+  for (const Option& o : options()) {
+    const std::string value = o.show(*this);
+    lines.push_back(std::string(o.env) + "=" + (o.secret ? (value.empty() ? "" : "(set)") : value));
+  }
+  return lines;
+}
+
+}  // namespace traffic::config
