@@ -54,26 +54,27 @@ std::string parse_bool(const std::string& text, bool& out) {
 
 template <class Int>
 Option int_option(const char* env, const char* flag, const char* help, Int Config::*field, Int low, Int high) {
-  return {env, flag, help,
-          [=](Config& c, const std::string& v) { return parse_int(v, c.*field, low, high); },
+  return {env, flag, help, [=](Config& c, const std::string& v) { return parse_int(v, c.*field, low, high); },
           [=](const Config& c) { return std::to_string(c.*field); }};
 }
 
 template <class Int>
 Option limit_option(const char* env, const char* flag, const char* help, Int HttpLimits::*field, Int low, Int high) {
-  return {env, flag, help,
-          [=](Config& c, const std::string& v) { return parse_int(v, c.limits.*field, low, high); },
+  return {env, flag, help, [=](Config& c, const std::string& v) { return parse_int(v, c.limits.*field, low, high); },
           [=](const Config& c) { return std::to_string(c.limits.*field); }};
 }
 
 Option string_option(const char* env, const char* flag, const char* help, std::string Config::*field,
                      bool secret = false) {
-  return {env, flag, help,
+  return {env,
+          flag,
+          help,
           [=](Config& c, const std::string& v) {
             c.*field = v;
             return std::string();
           },
-          [=](const Config& c) { return c.*field; }, secret};
+          [=](const Config& c) { return c.*field; },
+          secret};
 }
 
 Option bool_option(const char* env, const char* flag, const char* help, bool Config::*field) {
@@ -102,8 +103,8 @@ const std::vector<Option>& options() {
                     &Config::maxmind_path),
       string_option("MAXMIND_PATH_ISP", "maxmind-path-isp", "GeoIP2 ISP database", &Config::maxmind_path_isp),
       string_option("MAXMIND_PATH_ASN", "maxmind-path-asn", "GeoLite2/GeoIP2 ASN database", &Config::maxmind_path_asn),
-      string_option("MAXMIND_PATH_CONNECTION_TYPE", "maxmind-path-connection-type",
-                    "GeoIP2 Connection-Type database", &Config::maxmind_path_connection_type),
+      string_option("MAXMIND_PATH_CONNECTION_TYPE", "maxmind-path-connection-type", "GeoIP2 Connection-Type database",
+                    &Config::maxmind_path_connection_type),
       string_option("MAXMIND_PATH_ANONYMOUS_IP", "maxmind-path-anonymous-ip", "GeoIP2 Anonymous-IP database",
                     &Config::maxmind_path_anonymous_ip),
       int_option<unsigned>("GEO_POLL_SECONDS", "geo-poll-seconds",
@@ -241,9 +242,10 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_
   }
 
   const Config defaults;
-  CLI::App app{"trafficd — the traffic server: decodes click links, applies the recipe's rules, records the click "
-               "and answers 302. Every option can be given as a flag or as the environment variable shown "
-               "(a .env file in the working directory is read too); flags win over the environment."};
+  CLI::App app{
+      "trafficd — the traffic server: decodes click links, applies the recipe's rules, records the click "
+      "and answers 302. Every option can be given as a flag or as the environment variable shown "
+      "(a .env file in the working directory is read too); flags win over the environment."};
   app.get_formatter()->column_width(44);
   std::vector<std::string> values(options().size());
   std::vector<CLI::Option*> cli_options;
