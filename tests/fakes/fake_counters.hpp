@@ -37,6 +37,20 @@ class FakeCounters final : public rules::CountersView {
     return rotation_.pick_least_served(campaign, children, tie_breaker, count_pick);
   }
 
+  void record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override {
+    recorded_clicks_.push_back({offer, campaign, at});
+  }
+  void record_sale(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override {
+    recorded_sales_.push_back({offer, campaign, at});
+  }
+
+  struct Recorded {
+    recipe::RecordId offer;
+    recipe::RecordId campaign;
+    TimestampMs at;
+  };
+  [[nodiscard]] const std::vector<Recorded>& recorded_clicks() const noexcept { return recorded_clicks_; }
+  [[nodiscard]] const std::vector<Recorded>& recorded_sales() const noexcept { return recorded_sales_; }
   [[nodiscard]] const std::vector<PickCall>& picks() const noexcept { return picks_; }
   [[nodiscard]] std::size_t reads() const noexcept { return reads_; }
   [[nodiscard]] TimestampMs last_read_at() const noexcept { return last_read_at_; }
@@ -45,6 +59,8 @@ class FakeCounters final : public rules::CountersView {
  private:
   std::map<std::pair<rules::CounterScope, recipe::RecordId>, rules::LiveCounts> live_;
   std::vector<PickCall> picks_;
+  std::vector<Recorded> recorded_clicks_;
+  std::vector<Recorded> recorded_sales_;
   rules::InMemoryCounters rotation_;
   mutable std::size_t reads_ = 0;
   mutable TimestampMs last_read_at_ = 0;

@@ -7,7 +7,9 @@ constexpr bool is_hex(char c) noexcept {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-constexpr bool is_dash_position(std::size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
+constexpr bool is_dash_position(std::size_t i) noexcept {
+  return i == 8 || i == 13 || i == 18 || i == 23;
+}
 
 }  // namespace
 
@@ -38,8 +40,8 @@ bool is_lid(std::string_view text) noexcept {
     if (is_dash_position(i) ? text[i] != '-' : !is_hex(text[i])) return false;
   }
   const char variant = text[19];
-  return text[14] == '4' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b' ||
-                             variant == 'A' || variant == 'B');
+  return text[14] == '4' &&
+         (variant == '8' || variant == '9' || variant == 'a' || variant == 'b' || variant == 'A' || variant == 'B');
 }
 
 }  // namespace traffic::lid

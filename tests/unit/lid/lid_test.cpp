@@ -39,11 +39,11 @@ TEST(Lid, DistinctAcrossManyDraws) {
 TEST(Lid, Validation) {
   EXPECT_TRUE(is_lid("4C9C54A6-1F1E-4B7E-9F51-0A3C2D7E8B10"));
   EXPECT_FALSE(is_lid(""));
-  EXPECT_FALSE(is_lid("4c9c54a6-1f1e-3b7e-9f51-0a3c2d7e8b10"));   // version 3
-  EXPECT_FALSE(is_lid("4c9c54a6-1f1e-4b7e-7f51-0a3c2d7e8b10"));   // variant
-  EXPECT_FALSE(is_lid("4c9c54a6-1f1e-4b7e-9f51-0a3c2d7e8b1"));    // short
-  EXPECT_FALSE(is_lid("4c9c54a6x1f1e-4b7e-9f51-0a3c2d7e8b10"));   // dash
-  EXPECT_FALSE(is_lid("4c9c54a6-1f1e-4b7e-9f51-0a3c2d7e8b1g"));   // not hex
+  EXPECT_FALSE(is_lid("4c9c54a6-1f1e-3b7e-9f51-0a3c2d7e8b10"));  // version 3
+  EXPECT_FALSE(is_lid("4c9c54a6-1f1e-4b7e-7f51-0a3c2d7e8b10"));  // variant
+  EXPECT_FALSE(is_lid("4c9c54a6-1f1e-4b7e-9f51-0a3c2d7e8b1"));   // short
+  EXPECT_FALSE(is_lid("4c9c54a6x1f1e-4b7e-9f51-0a3c2d7e8b10"));  // dash
+  EXPECT_FALSE(is_lid("4c9c54a6-1f1e-4b7e-9f51-0a3c2d7e8b1g"));  // not hex
   EXPECT_FALSE(is_lid("4c9c54a6-1f1e-4b7e-9f51-0a3c2d7e8b10\n"));
 }
 

@@ -57,6 +57,12 @@ class CountersView {
   /// clicks cannot both take the same "least served" child. `children` is never empty.
   virtual std::size_t pick_least_served(recipe::RecordId campaign, std::span<const recipe::RecordId> children,
                                         std::uint64_t tie_breaker, bool count_pick) = 0;
+
+  /// A recorded click counts for the offer it was booked on and for its campaign, in the
+  /// periods containing `at`. (The engine never calls these: recording is the caller's.)
+  virtual void record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) = 0;
+  /// A recorded conversion, likewise.
+  virtual void record_sale(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) = 0;
 };
 
 /// Counters held in this process: the single-instance mode, and the local state a
@@ -78,9 +84,8 @@ class InMemoryCounters final : public CountersView {
 
   /// Adds `n` to the day, week and month counters of `id` that contain `at`.
   void add(CounterScope scope, recipe::RecordId id, Metric metric, TimestampMs at, std::int64_t n = 1);
-  /// A recorded click counts for the offer it was booked on and for its campaign.
-  void record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at);
-  void record_sale(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at);
+  void record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override;
+  void record_sale(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override;
   /// How many times `child` was picked for `campaign`.
   [[nodiscard]] std::int64_t served(recipe::RecordId campaign, recipe::RecordId child) const;
 

@@ -1,0 +1,95 @@
+#pragma once
+// trafficd's routes as functions of (request, services) → response (SPEC.md §2). The
+// daemon's HTTP server parses bytes into a Request and writes the Response back; all the
+// behaviour lives here, so it is tested without sockets.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "traffic/common/clock.hpp"
+#include "traffic/common/random.hpp"
+#include "traffic/config/config.hpp"
+#include "traffic/device/detector.hpp"
+#include "traffic/geo/resolver.hpp"
+#include "traffic/http/message.hpp"
+#include "traffic/http/metrics.hpp"
+#include "traffic/link/link.hpp"
+#include "traffic/net/client_ip.hpp"
+#include "traffic/recipe/store.hpp"
+#include "traffic/rules/engine.hpp"
+#include "traffic/url/redirect_url.hpp"
+
+namespace traffic::http {
+
+/// The answer to every undecodable or blocked click: identical bytes whatever the cause.
+inline constexpr std::string_view kCampaignNotFound = "\"404 Campaign not found\"";
+
+/// What the handlers share: configuration-derived helpers and the long-lived services.
+/// Built once at start-up; thread-safe to share (its parts are).
+class App {
+ public:
+  struct Services {
+    recipe::Store& store;
+    geo::GeoResolver& geo;
+    device::DeviceDetector& device;
+    rules::CountersView& counters;
+    const Clock& clock;
+    MetricsRegistry& metrics;
+    /// Reloads the recipe files now (admin route); returns a one-line outcome.
+    std::function<std::string()> reload_recipe;
+    /// When the recipe / geo databases were last installed (ms), for gauges.
+    std::function<TimestampMs()> recipe_installed_at;
+    std::function<TimestampMs()> geo_installed_at;
+    std::function<std::uint64_t()> recipe_refused_reloads;
+  };
+
+  /// Throws std::invalid_argument for a configuration the parser should have refused.
+  App(const config::Config& config, Services services);
+
+  [[nodiscard]] const Services& services() const noexcept { return services_; }
+  [[nodiscard]] const config::Config& config() const noexcept { return config_; }
+  [[nodiscard]] const link::LinkKeys& keys() const noexcept { return keys_; }
+  [[nodiscard]] const rules::Engine& engine() const noexcept { return engine_; }
+  [[nodiscard]] const url::UrlBuilder& urls() const noexcept { return urls_; }
+  [[nodiscard]] const net::TrustProxy& trust_proxy() const noexcept { return trust_proxy_; }
+  /// `/ready`: a recipe and the geo databases are loaded.
+  [[nodiscard]] bool ready(std::string& reason) const;
+  [[nodiscard]] Gauges gauges() const;
+
+  /// Set at shutdown: `/ready` answers 503 so load balancers drain the instance.
+  std::atomic<bool> draining{false};
+
+ private:
+  config::Config config_;
+  Services services_;
+  link::LinkKeys keys_;
+  rules::Engine engine_;
+  url::UrlBuilder urls_;
+  net::TrustProxy trust_proxy_;
+};
+
+/// One request thread's handler: its own snapshot cache, geo reader, random source,
+/// metrics and scratch buffers. Not thread-safe; one per event loop.
+class Worker {
+ public:
+  explicit Worker(App& app);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Answers one request. Never throws; internal errors become a 500 without details.
+  void handle(const Request& request, Response& response) noexcept;
+
+  [[nodiscard]] WorkerMetrics& metrics() noexcept { return metrics_; }
+
+  struct State;  ///< per-thread caches and buffers (handler.cpp)
+
+ private:
+  App& app_;
+  WorkerMetrics& metrics_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace traffic::http

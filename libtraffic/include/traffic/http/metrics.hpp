@@ -1,0 +1,98 @@
+#pragma once
+// Prometheus metrics with bounded label sets (SPEC §2, §12: no ids in labels).
+//
+// Each worker thread owns a WorkerMetrics (relaxed atomic counters on its own cache lines,
+// so counting never contends); a scrape sums every registered worker.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "traffic/rules/decision.hpp"
+
+namespace traffic::http {
+
+enum class Route : std::uint8_t { pl, lid, recipe_data, health, ready, metrics, admin, other };
+inline constexpr std::size_t kRoutes = 8;
+std::string_view to_string(Route route) noexcept;
+
+/// The status codes trafficd answers with; anything else is counted as "other".
+inline constexpr std::array<unsigned, 13> kStatuses = {200, 204, 302, 400, 401, 404, 405,
+                                                       413, 414, 431, 500, 503, 0};
+
+/// The redirect types the engine emits, for the decisions metric (docs/rules.md).
+/// The last entry, "other", counts anything else (it should stay at zero).
+inline constexpr std::array<std::string_view, 15> kRedirectTypes = {
+    "defaultRedirection",
+    "offerAggregatedBestOffer",
+    "offerAggregatedExitTrafficTpRegularOffer",
+    "offerAggregatedExitTrafficToAggregatedOffer",
+    "OfferStartEndDataRangeNotPass",
+    "offerGeoRestriction",
+    "customLandingPages",
+    "capsCampaignOverLimit",
+    "capsCampaignUnderLimit",
+    "capsOffersClicksOverLimit",
+    "capsOffersSalesOverLimit",
+    "capsOfferUnderLimit",
+    "customPayOutPerGeo",
+    "campaignTargetRules",
+    "other",
+};
+/// Index 0 counts undecodable links; the others are rules::BlockReason values.
+inline constexpr std::size_t kBlockReasons = 7;
+
+/// Latency buckets (seconds) of the click histogram.
+inline constexpr std::array<double, 12> kLatencyBuckets = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                                                           0.001,   0.0025,   0.005,   0.01,   0.05,    0.25};
+
+struct WorkerMetrics {
+  using Counter = std::atomic<std::uint64_t>;
+  std::array<std::array<Counter, kStatuses.size()>, kRoutes> requests{};
+  std::array<Counter, kRedirectTypes.size()> decisions{};
+  std::array<Counter, kBlockReasons> blocks{};
+  Counter head_requests{0};
+  Counter debug_requests{0};
+  std::array<Counter, kLatencyBuckets.size() + 1> latency{};  ///< last = +Inf
+  Counter latency_sum_ns{0};
+
+  void count_request(Route route, unsigned status) noexcept;
+  void count_decision(std::string_view redirect_type) noexcept;
+  void count_block(rules::BlockReason reason) noexcept;
+  void observe_click(std::uint64_t nanoseconds) noexcept;
+};
+
+/// Gauges the scrape reads from the services.
+struct Gauges {
+  std::uint64_t recipe_version = 0;
+  double recipe_age_seconds = -1;  ///< since the current recipe was installed; -1 = none
+  std::uint64_t offers = 0;
+  std::uint64_t campaigns = 0;
+  std::uint64_t geo_generation = 0;
+  double geo_age_seconds = -1;
+  std::uint64_t geo_data_errors = 0;
+  std::uint64_t geo_refused_reloads = 0;
+  std::uint64_t recipe_refused_reloads = 0;
+  std::uint64_t device_cache_hits = 0;
+  std::uint64_t device_cache_misses = 0;
+};
+
+/// All workers' metrics. Thread-safe.
+class MetricsRegistry {
+ public:
+  /// A new worker's counters, alive as long as the registry.
+  WorkerMetrics& add_worker();
+  /// The Prometheus text exposition of every counter plus `gauges`.
+  [[nodiscard]] std::string render(const Gauges& gauges) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<WorkerMetrics>> workers_;
+};
+
+}  // namespace traffic::http

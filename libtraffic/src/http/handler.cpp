@@ -1,0 +1,415 @@
+#include "traffic/http/handler.hpp"
+
+#include <openssl/crypto.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <chrono>
+
+#include "traffic/lid/lid.hpp"
+#include "traffic/recipe/loader.hpp"
+#include "traffic/rules/explain.hpp"
+#include "traffic/url/click_values.hpp"
+
+namespace traffic::http {
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view kJson = "application/json; charset=utf-8";
+constexpr std::string_view kText = "text/plain; charset=utf-8";
+
+void answer_json(Response& response, unsigned status, const json::value& body) {
+  response.status = status;
+  response.content_type = kJson;
+  response.body = json::serialize(body);
+}
+
+void answer_error(Response& response, unsigned status, std::string_view message) {
+  answer_json(response, status, json::object{{"error", message}});
+}
+
+void answer_not_found(Response& response) {
+  response.status = 404;
+  response.content_type = kJson;
+  response.body.assign(kCampaignNotFound);
+}
+
+url::UrlSettings url_settings(const config::Config& c) {
+  url::UrlSettings settings;
+  settings.network_id = c.network_id;
+  settings.hash_secret = c.url_hash_secret;
+  settings.hash_mode = c.url_hash_mode == "hmac-sha256" ? url::HashMode::hmac_sha256 : url::HashMode::md5;
+  return settings;
+}
+
+rules::EngineSettings engine_settings(const config::Config& c) {
+  rules::EngineSettings settings;
+  settings.default_offer_id = c.default_offer_id;
+  settings.default_campaign_id = c.default_campaign_id;
+  settings.fallback_url = c.fallback_url;
+  settings.strict_link_pair = c.strict_link_pair;
+  return settings;
+}
+
+// An X-Request-Id worth echoing: short and made of characters safe in any log or header.
+bool echoable_request_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 128) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+double age_seconds(TimestampMs since, TimestampMs now) {
+  return since > 0 ? static_cast<double>(now - since) / 1000.0 : -1.0;
+}
+
+json::object record_json(const recipe::Offer& o) {
+  return {{"offerId", o.id},
+          {"name", o.name},
+          {"status", static_cast<int>(o.status)},
+          {"type", o.type == recipe::OfferType::aggregated ? "aggregated" : "regular"},
+          {"landingPageUrl", o.landing_page_url},
+          {"payin", o.payin.to_string()},
+          {"payout", o.payout.to_string()},
+          {"offerIdRedirectExitTraffic", o.exit_offer_id},
+          {"advertiserId", o.advertiser_id}};
+}
+
+json::object record_json(const recipe::Campaign& c) {
+  json::object out{{"campaignId", c.id},
+                   {"name", c.name},
+                   {"offerId", c.offer_id},
+                   {"affiliateId", c.affiliate_id},
+                   {"campaignStatus", static_cast<int>(c.campaign_status)},
+                   {"affiliateStatus", static_cast<int>(c.affiliate_status)}};
+  out["payout"] = c.payout ? json::value(c.payout->to_string()) : json::value(nullptr);
+  return out;
+}
+
+}  // namespace
+
+App::App(const config::Config& config, Services services)
+    : config_(config),
+      services_(std::move(services)),
+      keys_(link::LinkKeys::from_config(config.encryption_key, config.link_keys_v2)),
+      engine_(engine_settings(config)),
+      urls_(url_settings(config)),
+      trust_proxy_(net::TrustProxy::parse(config.trust_proxy)) {}
+
+bool App::ready(std::string& reason) const {
+  if (draining.load()) {
+    reason = "shutting down";
+    return false;
+  }
+  if (!services_.store.loaded()) {
+    reason = "no recipe loaded yet";
+    return false;
+  }
+  if (!services_.geo.has(geo::DatabaseKind::city)) {
+    reason = "geo databases not loaded";
+    return false;
+  }
+  return true;
+}
+
+Gauges App::gauges() const {
+  Gauges g;
+  const TimestampMs now = services_.clock.now();
+  const auto snapshot = services_.store.current();
+  g.recipe_version = snapshot->version();
+  g.offers = snapshot->offer_count();
+  g.campaigns = snapshot->campaign_count();
+  g.recipe_age_seconds = services_.recipe_installed_at ? age_seconds(services_.recipe_installed_at(), now) : -1;
+  g.recipe_refused_reloads = services_.recipe_refused_reloads ? services_.recipe_refused_reloads() : 0;
+  g.geo_generation = services_.geo.generation();
+  g.geo_age_seconds = services_.geo_installed_at ? age_seconds(services_.geo_installed_at(), now) : -1;
+  g.geo_data_errors = services_.geo.data_errors();
+  g.geo_refused_reloads = services_.geo.refused_reloads();
+  g.device_cache_hits = services_.device.cache_hits();
+  g.device_cache_misses = services_.device.cache_misses();
+  return g;
+}
+
+struct Worker::State {
+  explicit State(App& app) : snapshots(app.services().store), geo(app.services().geo.reader()) {}
+  recipe::SnapshotCache snapshots;
+  geo::GeoResolver::Reader geo;
+  FastRandom random;
+  // Scratch buffers reused by every request of this thread.
+  std::string o, subid, cid, debugging, value;
+};
+
+Worker::Worker(App& app)
+    : app_(app), metrics_(app.services().metrics.add_worker()), state_(std::make_unique<State>(app)) {}
+Worker::~Worker() = default;
+
+namespace {
+
+// Everything one request needs, so the route functions stay small.
+class Exchange {
+ public:
+  Exchange(App& app, Worker::State& state, WorkerMetrics& metrics, const Request& request, Response& response)
+      : app_(app), state_(state), metrics_(metrics), request_(request), response_(response) {}
+
+  Route route() {
+    const Target target = split_target(request_.target);
+    query_ = target.query;
+    if (path_is(target.path, "/pl")) return click(), Route::pl;
+    if (path_is(target.path, "/api/v1/health")) return health(), Route::health;
+    if (path_is(target.path, "/ready")) return ready(), Route::ready;
+    if (path_is(target.path, "/metrics")) return metrics(), Route::metrics;
+    if (path_is(target.path, "/getRecipeData")) return recipe_data(), Route::recipe_data;
+    if (path_is(target.path, "/admin/explain")) return admin_explain(), Route::admin;
+    if (path_is(target.path, "/admin/recipe/reload")) return admin_reload(), Route::admin;
+    if (path_is(target.path, "/admin/records")) return admin_records(), Route::admin;
+    answer_error(response_, 404, "not found");
+    return Route::other;
+  }
+
+ private:
+  bool method_is(std::string_view a, std::string_view b = {}) const {
+    return request_.method == a || (!b.empty() && request_.method == b);
+  }
+
+  bool allow(std::string_view a, std::string_view b, std::string_view allow_header) {
+    if (method_is(a, b)) return true;
+    answer_error(response_, 405, "method not allowed");
+    response_.allow = allow_header;
+    return false;
+  }
+
+  // `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. No token configured:
+  // nobody is an admin.
+  bool is_admin() const {
+    const std::string& token = app_.config().admin_token;
+    if (token.empty()) return false;
+    std::string_view given = request_.header("Authorization");
+    if (given.size() < 7 || !iequals(given.substr(0, 7), "Bearer ")) return false;
+    given.remove_prefix(7);
+    return given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+  }
+
+  bool require_admin() {
+    if (is_admin()) return true;
+    answer_error(response_, 401, "unauthorized");
+    return false;
+  }
+
+  std::string_view param(std::string_view key, std::string& into) const {
+    return query_param(query_, key, into) ? std::string_view(into) : std::string_view();
+  }
+
+  struct Visitor {
+    geo::GeoInfo where;
+    std::shared_ptr<const device::DeviceInfo> what;
+    rules::Context context;
+  };
+
+  Visitor look_up(const link::LinkIds& ids, const net::IpAddress& ip, std::string_view user_agent) {
+    Visitor v;
+    v.where = state_.geo.lookup(ip);
+    v.what = app_.services().device.detect(user_agent);
+    v.context = rules::make_context(ids.offer_id, ids.campaign_id, v.where, *v.what);
+    return v;
+  }
+
+  // ---- GET|HEAD /pl ----
+  void click() {
+    const auto started = std::chrono::steady_clock::now();
+    if (!allow("GET", "HEAD", "GET, HEAD")) return;
+    const bool head = method_is("HEAD");
+    if (!query_param(query_, "o", state_.o)) return blocked(0);
+    const auto ids = link::decode(state_.o, app_.keys(), !app_.config().refuse_v1_links);
+    if (!ids) return blocked(0);
+
+    const net::IpAddress ip = net::client_ip(request_.peer, request_.header("X-Forwarded-For"), app_.trust_proxy());
+    const Visitor visitor = look_up(*ids, ip, request_.header("User-Agent"));
+    const bool debug = param("debugging", state_.debugging) == "debugging" &&
+                       (app_.config().debug_open || is_admin());
+    const auto& services = app_.services();
+    const recipe::Snapshot& snapshot = state_.snapshots.get();
+    const rules::Decision decision = app_.engine().decide(visitor.context, snapshot, services.counters,
+                                                          services.clock, state_.random,
+                                                          {.dry_run = debug || head});
+    if (decision.outcome == rules::Outcome::blocked) return blocked(static_cast<std::size_t>(decision.block));
+    if (decision.outcome != rules::Outcome::redirect) return blocked(0);
+
+    const lid::Lid lid = lid::new_lid(state_.random);
+    const url::ClickValues values(decision, visitor.context, param("subid", state_.subid), param("cid", state_.cid),
+                                  lid.view());
+    app_.urls().build(decision.landing_page, values.placeholders(), values.tracking(), response_.location);
+    if (debug) {
+      metrics_.debug_requests.fetch_add(1, std::memory_order_relaxed);
+      json::object data = rules::to_json(decision, response_.location);
+      data["lid"] = lid.view();
+      data["ip"] = ip.to_string();
+      data["geo"] = visitor.context.country.view();
+      data["region"] = visitor.where.region;
+      data["city"] = visitor.where.city;
+      data["isp"] = visitor.where.isp;
+      data["device"] = visitor.context.device;
+      data["os"] = visitor.context.os;
+      data["browser"] = visitor.context.browser;
+      data["user_agent"] = request_.header("User-Agent");
+      response_.location.clear();
+      answer_json(response_, 200, json::object{{"status", "success"}, {"data", std::move(data)}});
+      return;
+    }
+    response_.status = 302;
+    response_.content_type = kText;
+    response_.body.assign("Found. Redirecting to ").append(response_.location);
+    metrics_.count_decision(decision.redirect_type);
+    if (head) {
+      metrics_.head_requests.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      // The click pipeline (spool and sinks) will record it; the live counters move now.
+      services.counters.record_click(decision.offer->id, decision.campaign->id, decision.decided_at);
+    }
+    metrics_.observe_click(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count()));
+  }
+
+  void blocked(std::size_t reason) {
+    metrics_.blocks[reason].fetch_add(1, std::memory_order_relaxed);
+    answer_not_found(response_);
+  }
+
+  // ---- health and readiness ----
+  void health() {
+    response_.status = 200;
+    response_.content_type = kText;
+    response_.body = "Ok";
+  }
+
+  void ready() {
+    std::string reason;
+    if (app_.ready(reason)) {
+      answer_json(response_, 200, json::object{{"status", "ready"}, {"recipe_version", app_.services().store.version()}});
+    } else {
+      answer_json(response_, 503, json::object{{"status", "not ready"}, {"reason", reason}});
+    }
+  }
+
+  void metrics() {
+    response_.status = 200;
+    response_.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response_.body = app_.services().metrics.render(app_.gauges());
+  }
+
+  // ---- admin ----
+  void recipe_data() {
+    if (!require_admin()) return;
+    const auto snapshot = app_.services().store.current();
+    json::object out{{"recipeVersion", snapshot->version()},
+                     {"offers", snapshot->offer_count()},
+                     {"campaigns", snapshot->campaign_count()}};
+    auto id_param = [&](std::string_view key) -> std::int64_t {
+      if (!query_param(query_, key, state_.value)) return 0;
+      std::int64_t id = 0;
+      const auto [ptr, ec] = std::from_chars(state_.value.data(), state_.value.data() + state_.value.size(), id);
+      return ec == std::errc() && ptr == state_.value.data() + state_.value.size() ? id : -1;
+    };
+    const std::int64_t offer_id = id_param("offerId");
+    const std::int64_t campaign_id = id_param("campaignId");
+    if (offer_id < 0 || campaign_id < 0) return answer_error(response_, 400, "offerId and campaignId are integers");
+    if (offer_id > 0) {
+      const recipe::Offer* offer = snapshot->offer(offer_id);
+      out["offer"] = offer ? json::value(record_json(*offer)) : json::value(nullptr);
+    }
+    if (campaign_id > 0) {
+      const recipe::Campaign* campaign = snapshot->campaign(campaign_id);
+      out["campaign"] = campaign ? json::value(record_json(*campaign)) : json::value(nullptr);
+    }
+    answer_json(response_, 200, out);
+  }
+
+  // /admin/explain?o=<link>&ip=<address>&ua=<user agent>[&subid=&cid=]: a dry run for any
+  // visitor, with the decision's trace.
+  void admin_explain() {
+    if (!require_admin()) return;
+    std::string ip_text;
+    std::string user_agent;
+    if (!query_param(query_, "o", state_.o)) return answer_error(response_, 400, "o (the link) is required");
+    const auto ids = link::decode(state_.o, app_.keys(), !app_.config().refuse_v1_links);
+    if (!ids) return answer_error(response_, 400, "invalid link");
+    query_param(query_, "ip", ip_text);
+    query_param(query_, "ua", user_agent);
+    const auto ip = ip_text.empty() ? std::optional<net::IpAddress>(request_.peer) : net::IpAddress::parse(ip_text);
+    if (!ip) return answer_error(response_, 400, "ip is not an IP address");
+    const Visitor visitor = look_up(*ids, *ip, user_agent);
+    const auto snapshot = app_.services().store.current();
+    const rules::Decision decision =
+        app_.engine().decide(visitor.context, *snapshot, app_.services().counters, app_.services().clock,
+                             state_.random, {.dry_run = true});
+    std::string location;
+    if (decision.redirects()) {
+      const url::ClickValues values(decision, visitor.context, param("subid", state_.subid),
+                                    param("cid", state_.cid), "00000000-0000-4000-8000-000000000000");
+      app_.urls().build(decision.landing_page, values.placeholders(), values.tracking(), location);
+    }
+    json::object out = rules::to_json(decision, location);
+    out["geo"] = visitor.context.country.view();
+    out["region"] = visitor.where.region;
+    out["city"] = visitor.where.city;
+    out["isp"] = visitor.where.isp;
+    out["device"] = visitor.context.device;
+    out["os"] = visitor.context.os;
+    out["browser"] = visitor.context.browser;
+    answer_json(response_, 200, out);
+  }
+
+  void admin_reload() {
+    if (!require_admin() || !allow("POST", {}, "POST")) return;
+    const auto& reload = app_.services().reload_recipe;
+    answer_json(response_, 200, json::object{{"status", "done"}, {"message", reload ? reload() : "no reloader"}});
+  }
+
+  // POST /admin/records with the update message of SPEC §6 as the body.
+  void admin_records() {
+    if (!require_admin() || !allow("POST", {}, "POST")) return;
+    recipe::LoadReport report;
+    auto update = recipe::parse_update(request_.body, report);
+    if (!update) {
+      return answer_error(response_, 400, report.error_detail.empty() ? update.error().message() : report.error_detail);
+    }
+    const auto outcome = app_.services().store.apply(*update);
+    answer_json(response_, 200,
+                json::object{{"status", outcome == recipe::Store::ApplyOutcome::applied ? "applied" : "ignored_stale"},
+                             {"recipe_version", app_.services().store.version()}});
+  }
+
+  App& app_;
+  Worker::State& state_;
+  WorkerMetrics& metrics_;
+  const Request& request_;
+  Response& response_;
+  std::string_view query_;
+};
+
+}  // namespace
+
+void Worker::handle(const Request& request, Response& response) noexcept {
+  Route route = Route::other;
+  try {
+    response.reset();
+    const std::string_view given_id = request.header("X-Request-Id");
+    if (echoable_request_id(given_id)) {
+      response.request_id.assign(given_id);
+    } else {
+      response.request_id.assign(lid::new_lid(state_->random).view());
+    }
+    route = Exchange(app_, *state_, metrics_, request, response).route();
+  } catch (...) {
+    // Never internal text in an answer (SPEC §2); the server logs the request id.
+    response.location.clear();
+    response.status = 500;
+    response.content_type = kJson;
+    response.body = R"({"error":"internal error"})";
+  }
+  metrics_.count_request(route, response.status);
+}
+
+}  // namespace traffic::http

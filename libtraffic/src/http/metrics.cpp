@@ -1,0 +1,143 @@
+#include "traffic/http/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace traffic::http {
+namespace {
+
+std::size_t status_index(unsigned status) noexcept {
+  for (std::size_t i = 0; i + 1 < kStatuses.size(); ++i) {
+    if (kStatuses[i] == status) return i;
+  }
+  return kStatuses.size() - 1;
+}
+
+constexpr std::size_t kOtherType = kRedirectTypes.size() - 1;
+
+}  // namespace
+
+std::string_view to_string(Route route) noexcept {
+  switch (route) {
+    case Route::pl: return "pl";
+    case Route::lid: return "lid";
+    case Route::recipe_data: return "getRecipeData";
+    case Route::health: return "health";
+    case Route::ready: return "ready";
+    case Route::metrics: return "metrics";
+    case Route::admin: return "admin";
+    case Route::other: return "other";
+  }
+  return "other";
+}
+
+void WorkerMetrics::count_request(Route route, unsigned status) noexcept {
+  requests[static_cast<std::size_t>(route)][status_index(status)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void WorkerMetrics::count_decision(std::string_view redirect_type) noexcept {
+  std::size_t index = kOtherType;
+  for (std::size_t i = 0; i < kOtherType; ++i) {
+    if (kRedirectTypes[i] == redirect_type) {
+      index = i;
+      break;
+    }
+  }
+  decisions[index].fetch_add(1, std::memory_order_relaxed);
+}
+
+void WorkerMetrics::count_block(rules::BlockReason reason) noexcept {
+  blocks[std::min<std::size_t>(static_cast<std::size_t>(reason), kBlockReasons - 1)].fetch_add(
+      1, std::memory_order_relaxed);
+}
+
+void WorkerMetrics::observe_click(std::uint64_t nanoseconds) noexcept {
+  const double seconds = static_cast<double>(nanoseconds) / 1e9;
+  const auto bucket = static_cast<std::size_t>(
+      std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), seconds) - kLatencyBuckets.begin());
+  latency[bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns.fetch_add(nanoseconds, std::memory_order_relaxed);
+}
+
+WorkerMetrics& MetricsRegistry::add_worker() {
+  std::lock_guard lock(mutex_);
+  workers_.push_back(std::make_unique<WorkerMetrics>());
+  return *workers_.back();
+}
+
+std::string MetricsRegistry::render(const Gauges& g) const {
+  std::lock_guard lock(mutex_);
+  auto sum = [&](auto pick) {
+    std::uint64_t total = 0;
+    for (const auto& w : workers_) total += pick(*w).load(std::memory_order_relaxed);
+    return total;
+  };
+  std::string out;
+  out += "# HELP trafficd_requests_total HTTP requests by route and status.\n";
+  out += "# TYPE trafficd_requests_total counter\n";
+  for (std::size_t r = 0; r < kRoutes; ++r) {
+    for (std::size_t s = 0; s < kStatuses.size(); ++s) {
+      const std::uint64_t n = sum([&](const WorkerMetrics& w) -> auto& { return w.requests[r][s]; });
+      if (n == 0) continue;
+      const std::string status = kStatuses[s] ? std::to_string(kStatuses[s]) : std::string("other");
+      out += fmt::format("trafficd_requests_total{{route=\"{}\",status=\"{}\"}} {}\n",
+                         to_string(static_cast<Route>(r)), status, n);
+    }
+  }
+  out += "# HELP trafficd_decisions_total Clicks redirected, by redirect type.\n";
+  out += "# TYPE trafficd_decisions_total counter\n";
+  for (std::size_t t = 0; t <= kOtherType; ++t) {
+    out += fmt::format("trafficd_decisions_total{{redirect_type=\"{}\"}} {}\n", kRedirectTypes[t],
+                       sum([&](const WorkerMetrics& w) -> auto& { return w.decisions[t]; }));
+  }
+  out += "# HELP trafficd_blocked_clicks_total Clicks answered 404, by reason.\n";
+  out += "# TYPE trafficd_blocked_clicks_total counter\n";
+  static constexpr std::string_view kUndecodable = "undecodable_link";
+  for (std::size_t b = 0; b < kBlockReasons; ++b) {
+    const std::string_view reason = b == 0 ? kUndecodable : rules::to_string(static_cast<rules::BlockReason>(b));
+    out += fmt::format("trafficd_blocked_clicks_total{{reason=\"{}\"}} {}\n", reason,
+                       sum([&](const WorkerMetrics& w) -> auto& { return w.blocks[b]; }));
+  }
+  out += "# HELP trafficd_head_requests_total HEAD /pl requests (answered, not recorded).\n";
+  out += "# TYPE trafficd_head_requests_total counter\n";
+  out += fmt::format("trafficd_head_requests_total {}\n", sum([](const WorkerMetrics& w) -> auto& {
+                       return w.head_requests;
+                     }));
+  out += "# HELP trafficd_debug_requests_total Debug dry runs answered.\n";
+  out += "# TYPE trafficd_debug_requests_total counter\n";
+  out += fmt::format("trafficd_debug_requests_total {}\n", sum([](const WorkerMetrics& w) -> auto& {
+                       return w.debug_requests;
+                     }));
+  out += "# HELP trafficd_click_duration_seconds Time to decide and answer a click, in the process.\n";
+  out += "# TYPE trafficd_click_duration_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b <= kLatencyBuckets.size(); ++b) {
+    cumulative += sum([&](const WorkerMetrics& w) -> auto& { return w.latency[b]; });
+    const std::string le = b < kLatencyBuckets.size() ? fmt::format("{}", kLatencyBuckets[b]) : "+Inf";
+    out += fmt::format("trafficd_click_duration_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
+  }
+  out += fmt::format("trafficd_click_duration_seconds_sum {}\n",
+                     static_cast<double>(sum([](const WorkerMetrics& w) -> auto& { return w.latency_sum_ns; })) / 1e9);
+  out += fmt::format("trafficd_click_duration_seconds_count {}\n", cumulative);
+
+  auto gauge = [&](std::string_view name, std::string_view help, auto value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, value);
+  };
+  gauge("trafficd_recipe_version", "Version of the recipe in service.", g.recipe_version);
+  gauge("trafficd_recipe_age_seconds", "Seconds since the recipe in service was installed (-1: none).",
+        g.recipe_age_seconds);
+  gauge("trafficd_recipe_offers", "Offers in the recipe.", g.offers);
+  gauge("trafficd_recipe_campaigns", "Campaigns in the recipe.", g.campaigns);
+  gauge("trafficd_recipe_refused_reloads", "Recipe files refused since start.", g.recipe_refused_reloads);
+  gauge("trafficd_geo_generation", "Geo database generation in service.", g.geo_generation);
+  gauge("trafficd_geo_database_age_seconds", "Seconds since the geo databases were (re)opened (-1: none).",
+        g.geo_age_seconds);
+  gauge("trafficd_geo_data_errors", "Lookups that hit corrupt geo data.", g.geo_data_errors);
+  gauge("trafficd_geo_refused_reloads", "Geo database files refused since start.", g.geo_refused_reloads);
+  gauge("trafficd_device_cache_hits", "User-agent cache hits.", g.device_cache_hits);
+  gauge("trafficd_device_cache_misses", "User-agent cache misses.", g.device_cache_misses);
+  return out;
+}
+
+}  // namespace traffic::http

@@ -1,0 +1,374 @@
+// trafficd's routes as function calls: every case of cases.json through the /pl handler,
+// plus the admin, debug, readiness and hostile-input behaviour of SPEC.md §2.
+
+#include "traffic/http/handler.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <boost/json.hpp>
+#include <map>
+
+#include "case_check.hpp"
+#include "fake_clock.hpp"
+#include "test_support.hpp"
+#include "traffic/lid/lid.hpp"
+#include "traffic/recipe/loader.hpp"
+#include "traffic/url/redirect_url.hpp"
+
+namespace traffic::http {
+namespace {
+namespace json = boost::json;
+
+constexpr std::string_view kAdminToken = "admin-token-for-tests";
+
+const json::object& cases_file() {
+  static const json::object cases = json::parse(test::read_data("recipes/cases.json")).as_object();
+  return cases;
+}
+
+// The long-lived services, loaded once for the whole binary.
+struct Shared {
+  recipe::Store store;
+  std::unique_ptr<geo::GeoResolver> geo;
+  std::unique_ptr<device::DeviceDetector> device;
+  static Shared& get() {
+    static Shared shared;
+    return shared;
+  }
+
+ private:
+  Shared() {
+    recipe::LoadReport report;
+    auto offers = recipe::load_offers(test::read_data("recipes/offersRecipe.json.gz"), report);
+    auto campaigns = recipe::load_campaigns(test::read_data("recipes/campaignsRecipe.json.gz"), report);
+    (void)store.replace(std::move(*offers), std::move(*campaigns));
+    geo::GeoPaths paths;
+    paths.city = test::data_path("geoip/test-data/GeoIP2-City-Test.mmdb");
+    paths.isp = test::data_path("geoip/test-data/GeoIP2-ISP-Test.mmdb");
+    geo = std::make_unique<geo::GeoResolver>(paths);
+    device = std::make_unique<device::DeviceDetector>();
+  }
+};
+
+config::Config test_config() {
+  config::Config c;
+  c.encryption_key = std::string(cases_file().at("encryption_key").as_string());
+  c.url_hash_secret = std::string(cases_file().at("url_hash_secret").as_string());
+  c.maxmind_path = "unused";
+  c.admin_token = std::string(kAdminToken);
+  c.trust_proxy = "loopback";
+  return c;
+}
+
+// One trafficd's worth of handler state: its own counters and metrics.
+class Instance {
+ public:
+  explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr)
+      : app_(config, App::Services{store ? *store : Shared::get().store, *Shared::get().geo, *Shared::get().device,
+                                   counters_, clock_, metrics_, [] { return std::string("reloaded"); }, {}, {}, {}}),
+        worker_(app_) {}
+
+  Response send(std::string_view method, std::string target, std::vector<Header> headers = {},
+                std::string_view body = {}, std::string_view peer = "127.0.0.1") {
+    Request request;
+    request.method = method;
+    request.target = target;
+    request.headers = headers;
+    request.peer = *net::IpAddress::parse(peer);
+    request.body = body;
+    Response response;
+    worker_.handle(request, response);
+    return response;
+  }
+
+  App& app() { return app_; }
+  rules::InMemoryCounters& counters() { return counters_; }
+  test::FakeClock& clock() { return clock_; }
+  MetricsRegistry& metrics() { return metrics_; }
+
+ private:
+  rules::InMemoryCounters counters_;
+  test::FakeClock clock_{*parse_iso8601("2026-06-15T12:00:00Z")};
+  MetricsRegistry metrics_;
+  App app_;
+  Worker worker_;
+};
+
+std::string encode_component(std::string_view value) {
+  std::string out;
+  url::append_component(out, value);
+  return out;
+}
+
+std::string md5_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_md5(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < size; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+std::string click_target(const json::object& c, std::string_view extra = {}) {
+  std::string target = "/pl?o=" + encode_component(c.at("o").as_string());
+  for (const auto& [key, value] : c.at("query").as_object()) {
+    target += "&" + std::string(key) + "=" + encode_component(value.as_string());
+  }
+  return target + std::string(extra);
+}
+
+std::vector<Header> visitor_headers(const json::object& c, bool admin = false) {
+  std::vector<Header> headers{{"X-Forwarded-For", c.at("ip").as_string()},
+                              {"User-Agent", c.at("user_agent").as_string()}};
+  static const std::string bearer = "Bearer " + std::string(kAdminToken);
+  if (admin) headers.push_back({"Authorization", bearer});
+  return headers;
+}
+
+TEST(Handler, EveryCaseThroughTheClickRoute) {
+  std::map<std::string, std::unique_ptr<Instance>> instances;  // a fresh instance per sequence
+  std::size_t n = 0;
+  for (const auto& entry : cases_file().at("cases").as_array()) {
+    const json::object& c = entry.as_object();
+    const json::value* sequence = c.at("expect").as_object().if_contains("sequence");
+    auto& instance = instances[sequence ? std::string(sequence->as_string()) : "case " + std::to_string(n++)];
+    if (!instance) instance = std::make_unique<Instance>();
+    const std::string method(c.at("method").as_string());
+
+    // The debug dry run first (it moves nothing), for the fields a Location does not show.
+    const Response debug = instance->send("GET", click_target(c, "&debugging=debugging"), visitor_headers(c, true));
+    const auto live_before = instance->counters().live_counts(rules::CounterScope::offer, 100, instance->clock().now());
+    const Response response = instance->send(method, click_target(c), visitor_headers(c));
+
+    test::ObservedClick seen;
+    seen.status = static_cast<int>(response.status);
+    seen.body = response.body;
+    seen.url = response.location;
+    if (response.status == 302) {
+      EXPECT_EQ(response.body, "Found. Redirecting to " + response.location);
+      const test::UrlParts url = test::split_url(response.location);
+      seen.lid = url.params.at("lid");
+      EXPECT_TRUE(lid::is_lid(seen.lid)) << seen.lid;
+      seen.offer_id = std::stoll(url.params.at("offer_id"));
+      seen.campaign_id = std::stoll(url.params.at("campaign_id"));
+      seen.affiliate_id = std::stoll(url.params.at("src"));
+      // The hash covers the URL before "&hash=".
+      const auto at = response.location.find("&hash=");
+      ASSERT_NE(at, std::string::npos);
+      EXPECT_EQ(url.params.at("hash"), md5_hex(response.location.substr(0, at) + "|urlsecret"));
+      ASSERT_EQ(debug.status, 200U) << debug.body;
+      const json::object data = json::parse(debug.body).at("data").as_object();
+      seen.redirect_type = std::string(data.at("redirect_type").as_string());
+      seen.payin = Money::parse(data.at("payin").as_string());
+      seen.payout = Money::parse(data.at("payout").as_string());
+      seen.origin_campaign_id = data.at("origin_campaign_id").as_int64();
+      seen.exit_steps = std::string(data.at("nested_exit_offer_steps").as_string());
+      seen.device = std::string(data.at("device").as_string());
+      seen.os = std::string(data.at("os").as_string());
+    } else {
+      EXPECT_EQ(response.content_type.substr(0, 16), "application/json");
+    }
+    test::expect_case(c, seen);
+    if (method == "HEAD") {  // answered, not counted as a click
+      const auto after = instance->counters().live_counts(rules::CounterScope::offer, 100, instance->clock().now());
+      EXPECT_EQ(after.clicks.day, live_before.clicks.day);
+    }
+  }
+}
+
+TEST(Handler, BlockedAndUndecodableClicksGetIdenticalBytes) {
+  Instance instance;
+  const Response no_link = instance.send("GET", "/pl");
+  const Response garbage = instance.send("GET", "/pl?o=%00%ff%0d%0a");
+  const Response unknown = instance.send("GET", "/pl?o=" + std::string(cases_file().at("cases").as_array()[0].at("o").as_string()).replace(0, 2, "00"));
+  for (const Response* r : {&no_link, &garbage, &unknown}) {
+    EXPECT_EQ(r->status, 404U);
+    EXPECT_EQ(r->body, kCampaignNotFound);
+    EXPECT_TRUE(r->location.empty());
+  }
+}
+
+TEST(Handler, PathsMatchIgnoringCaseWithOneTrailingSlash) {
+  Instance instance;
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  std::string target = click_target(c);
+  EXPECT_EQ(instance.send("GET", "/PL/" + target.substr(3), visitor_headers(c)).status, 302U);
+  EXPECT_EQ(instance.send("GET", "/pl//" + target.substr(3), visitor_headers(c)).status, 404U);
+  EXPECT_EQ(instance.send("GET", "/API/V1/HEALTH/").body, "Ok");
+  const Response other = instance.send("GET", "/nothing-here");
+  EXPECT_EQ(other.status, 404U);
+  EXPECT_EQ(other.body, R"({"error":"not found"})");
+}
+
+TEST(Handler, OnlyGetAndHeadClick) {
+  Instance instance;
+  const Response r = instance.send("POST", "/pl?o=x");
+  EXPECT_EQ(r.status, 405U);
+  EXPECT_EQ(r.allow, "GET, HEAD");
+}
+
+TEST(Handler, FirstQueryValueWins) {
+  Instance instance;
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  const Response r = instance.send("GET", click_target(c) + "&subid=second&o=garbage", visitor_headers(c));
+  ASSERT_EQ(r.status, 302U);
+  EXPECT_EQ(test::split_url(r.location).params.at("sub"), "S1");
+}
+
+TEST(Handler, DebugAnswersOnlyWithTheAdminTokenAndRecordsNothing) {
+  Instance instance;
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  const std::string target = click_target(c, "&debugging=debugging");
+  auto headers = visitor_headers(c);
+  EXPECT_EQ(instance.send("GET", target, headers).status, 302U);  // no token: a normal click
+  headers.push_back({"Authorization", "Bearer wrong"});
+  EXPECT_EQ(instance.send("GET", target, headers).status, 302U);
+  const auto before = instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now());
+  EXPECT_EQ(before.clicks.day, 2);
+  const Response debug = instance.send("GET", target, visitor_headers(c, true));
+  ASSERT_EQ(debug.status, 200U);
+  EXPECT_TRUE(debug.location.empty());
+  const json::object answer = json::parse(debug.body).as_object();
+  EXPECT_EQ(answer.at("status").as_string(), "success");
+  EXPECT_EQ(answer.at("data").at("offer_id").as_int64(), 100);
+  EXPECT_FALSE(answer.at("data").at("trace").as_array().empty());
+  EXPECT_TRUE(lid::is_lid(answer.at("data").at("lid").as_string()));
+  const auto after = instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now());
+  EXPECT_EQ(after.clicks.day, before.clicks.day);
+}
+
+TEST(Handler, DebugCanBeOpenedForDevelopment) {
+  config::Config config = test_config();
+  config.debug_open = true;
+  Instance instance(config);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  EXPECT_EQ(instance.send("GET", click_target(c, "&debugging=debugging"), visitor_headers(c)).status, 200U);
+}
+
+TEST(Handler, ForwardedForFromAnUntrustedPeerIsIgnored) {
+  Instance instance;
+  // Offer 110 blocks US; the header claims a US address, but the peer is not a trusted proxy.
+  const json::object* geo_case = nullptr;
+  for (const auto& entry : cases_file().at("cases").as_array()) {
+    if (entry.at("name").as_string() == "geo block-list sends the visitor to the exit offer") {
+      geo_case = &entry.as_object();
+    }
+  }
+  ASSERT_NE(geo_case, nullptr);
+  const Response trusted = instance.send("GET", click_target(*geo_case), visitor_headers(*geo_case));
+  EXPECT_EQ(test::split_url(trusted.location).params.at("offer_id"), "101");
+  const Response spoofed =
+      instance.send("GET", click_target(*geo_case), visitor_headers(*geo_case), {}, "203.0.113.5");
+  EXPECT_EQ(test::split_url(spoofed.location).params.at("offer_id"), "110");
+}
+
+TEST(Handler, RequestIdIsEchoedWhenSafeAndGeneratedOtherwise) {
+  Instance instance;
+  EXPECT_EQ(instance.send("GET", "/api/v1/health", {{"X-Request-Id", "abc-123_x.y:z"}}).request_id, "abc-123_x.y:z");
+  const Response hostile = instance.send("GET", "/api/v1/health", {{"X-Request-Id", "a\r\nSet-Cookie: x"}});
+  EXPECT_TRUE(lid::is_lid(hostile.request_id)) << hostile.request_id;
+  EXPECT_TRUE(lid::is_lid(instance.send("GET", "/api/v1/health").request_id));
+  EXPECT_TRUE(lid::is_lid(instance.send("GET", "/api/v1/health", {{"X-Request-Id", std::string(200, 'a')}}).request_id));
+}
+
+TEST(Handler, ReadinessNeedsARecipeAndSaysWhyNot) {
+  Instance instance;
+  EXPECT_EQ(instance.send("GET", "/ready").status, 200U);
+  instance.app().draining = true;
+  const Response draining = instance.send("GET", "/ready");
+  EXPECT_EQ(draining.status, 503U);
+  EXPECT_EQ(json::parse(draining.body).at("reason").as_string(), "shutting down");
+
+  recipe::Store empty;
+  Instance without_recipe(test_config(), &empty);
+  const Response r = without_recipe.send("GET", "/ready");
+  EXPECT_EQ(r.status, 503U);
+  EXPECT_EQ(json::parse(r.body).at("reason").as_string(), "no recipe loaded yet");
+}
+
+TEST(Handler, AdminRoutesNeedTheToken) {
+  Instance instance;
+  for (const char* target : {"/admin/explain?o=x", "/getRecipeData?offerId=100", "/admin/records"}) {
+    const Response r = instance.send("GET", target);
+    EXPECT_EQ(r.status, 401U) << target;
+    EXPECT_EQ(r.body, R"({"error":"unauthorized"})");
+  }
+  config::Config closed = test_config();
+  closed.admin_token.clear();  // no token configured: closed to everyone
+  Instance locked(closed);
+  EXPECT_EQ(locked.send("GET", "/getRecipeData?offerId=100", {{"Authorization", "Bearer "}}).status, 401U);
+}
+
+TEST(Handler, AdminExplainRecipeDataAndRecordUpdates) {
+  Instance instance;
+  const std::string bearer = "Bearer " + std::string(kAdminToken);  // Header holds views
+  const std::vector<Header> admin{{"Authorization", bearer}};
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  const Response explain = instance.send(
+      "GET", "/admin/explain?o=" + encode_component(c.at("o").as_string()) + "&ip=216.160.83.56&ua=curl%2F8", admin);
+  ASSERT_EQ(explain.status, 200U) << explain.body;
+  const json::object answer = json::parse(explain.body).as_object();
+  EXPECT_EQ(answer.at("geo").as_string(), "US");
+  EXPECT_EQ(answer.at("redirect_type").as_string(), "defaultRedirection");
+  EXPECT_EQ(instance.send("GET", "/admin/explain?o=nonsense", admin).status, 400U);
+
+  const Response data = instance.send("GET", "/getRecipeData?offerId=100&campaignId=10", admin);
+  ASSERT_EQ(data.status, 200U);
+  EXPECT_TRUE(std::string_view(json::parse(data.body).at("offer").at("landingPageUrl").as_string()).starts_with("https://lp.example.com"));
+  EXPECT_EQ(instance.send("GET", "/getRecipeData?offerId=abc", admin).status, 400U);
+
+  // A record update through the admin route changes the next click (own store: the
+  // shared one stays as the other tests expect it).
+  recipe::Store store;
+  (void)store.replace(*Shared::get().store.current());
+  Instance updated(test_config(), &store);
+  const std::string update =
+      R"({"type":"offer","id":100,"action":"updateOrCreate","timestamp":1750000000000,)"
+      R"("body":"{\"offerId\":100,\"status\":\"public\",\"landingPageUrl\":\"https://new.example.com/\",\"payin\":1,\"payout\":1}"})";
+  EXPECT_EQ(updated.send("GET", "/admin/records", admin, update).status, 405U);
+  const Response applied = updated.send("POST", "/admin/records", admin, update);
+  ASSERT_EQ(applied.status, 200U) << applied.body;
+  EXPECT_EQ(json::parse(applied.body).at("status").as_string(), "applied");
+  const Response click = updated.send("GET", click_target(c), visitor_headers(c));
+  EXPECT_EQ(test::split_url(click.location).host, "new.example.com");
+  const Response stale = updated.send(
+      "POST", "/admin/records", admin,
+      R"({"type":"offer","id":100,"action":"delete","timestamp":1700000000000})");
+  EXPECT_EQ(json::parse(stale.body).at("status").as_string(), "ignored_stale");
+  EXPECT_EQ(updated.send("POST", "/admin/records", admin, "{not json").status, 400U);
+  EXPECT_EQ(updated.send("POST", "/admin/recipe/reload", admin).body, R"({"status":"done","message":"reloaded"})");
+}
+
+TEST(Handler, RefusingV1LinksAnswersThemLikeAnyBadLink) {
+  config::Config config = test_config();
+  config.refuse_v1_links = true;
+  Instance instance(config);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  EXPECT_EQ(instance.send("GET", click_target(c), visitor_headers(c)).body, kCampaignNotFound);
+}
+
+TEST(Handler, MetricsCountByRouteStatusDecisionAndBlock) {
+  Instance instance;
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  instance.send("GET", click_target(c), visitor_headers(c));
+  instance.send("HEAD", click_target(c), visitor_headers(c));
+  instance.send("GET", "/pl?o=bad");
+  const Response metrics = instance.send("GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200U);
+  const std::string& text = metrics.body;
+  EXPECT_NE(text.find("trafficd_requests_total{route=\"pl\",status=\"302\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("trafficd_requests_total{route=\"pl\",status=\"404\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("trafficd_decisions_total{redirect_type=\"defaultRedirection\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("trafficd_blocked_clicks_total{reason=\"undecodable_link\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("trafficd_head_requests_total 1\n"), std::string::npos);
+  EXPECT_NE(text.find("trafficd_click_duration_seconds_count 2\n"), std::string::npos);  // GET and HEAD
+  EXPECT_NE(text.find("trafficd_recipe_offers 22\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace traffic::http
