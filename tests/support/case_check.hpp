@@ -17,7 +17,7 @@ namespace traffic::test {
 struct ObservedClick {
   int status = 0;
   std::optional<std::string> body;  ///< unset at library level (no HTTP body there)
-  std::string url;  ///< Location
+  std::string url;                  ///< Location
   std::int64_t offer_id = 0;
   std::int64_t campaign_id = 0;
   std::int64_t affiliate_id = 0;

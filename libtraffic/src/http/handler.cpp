@@ -227,13 +227,11 @@ class Exchange {
 
     const net::IpAddress ip = net::client_ip(request_.peer, request_.header("X-Forwarded-For"), app_.trust_proxy());
     const Visitor visitor = look_up(*ids, ip, request_.header("User-Agent"));
-    const bool debug = param("debugging", state_.debugging) == "debugging" &&
-                       (app_.config().debug_open || is_admin());
+    const bool debug = param("debugging", state_.debugging) == "debugging" && (app_.config().debug_open || is_admin());
     const auto& services = app_.services();
     const recipe::Snapshot& snapshot = state_.snapshots.get();
-    const rules::Decision decision = app_.engine().decide(visitor.context, snapshot, services.counters,
-                                                          services.clock, state_.random,
-                                                          {.dry_run = debug || head});
+    const rules::Decision decision = app_.engine().decide(visitor.context, snapshot, services.counters, services.clock,
+                                                          state_.random, {.dry_run = debug || head});
     if (decision.outcome == rules::Outcome::blocked) return blocked(static_cast<std::size_t>(decision.block));
     if (decision.outcome != rules::Outcome::redirect) return blocked(0);
 
@@ -287,7 +285,8 @@ class Exchange {
   void ready() {
     std::string reason;
     if (app_.ready(reason)) {
-      answer_json(response_, 200, json::object{{"status", "ready"}, {"recipe_version", app_.services().store.version()}});
+      answer_json(response_, 200,
+                  json::object{{"status", "ready"}, {"recipe_version", app_.services().store.version()}});
     } else {
       answer_json(response_, 503, json::object{{"status", "not ready"}, {"reason", reason}});
     }
@@ -341,13 +340,12 @@ class Exchange {
     if (!ip) return answer_error(response_, 400, "ip is not an IP address");
     const Visitor visitor = look_up(*ids, *ip, user_agent);
     const auto snapshot = app_.services().store.current();
-    const rules::Decision decision =
-        app_.engine().decide(visitor.context, *snapshot, app_.services().counters, app_.services().clock,
-                             state_.random, {.dry_run = true});
+    const rules::Decision decision = app_.engine().decide(visitor.context, *snapshot, app_.services().counters,
+                                                          app_.services().clock, state_.random, {.dry_run = true});
     std::string location;
     if (decision.redirects()) {
-      const url::ClickValues values(decision, visitor.context, param("subid", state_.subid),
-                                    param("cid", state_.cid), "00000000-0000-4000-8000-000000000000");
+      const url::ClickValues values(decision, visitor.context, param("subid", state_.subid), param("cid", state_.cid),
+                                    "00000000-0000-4000-8000-000000000000");
       app_.urls().build(decision.landing_page, values.placeholders(), values.tracking(), location);
     }
     json::object out = rules::to_json(decision, location);

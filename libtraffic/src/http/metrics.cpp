@@ -81,8 +81,8 @@ std::string MetricsRegistry::render(const Gauges& g) const {
       const std::uint64_t n = sum([&](const WorkerMetrics& w) -> auto& { return w.requests[r][s]; });
       if (n == 0) continue;
       const std::string status = kStatuses[s] ? std::to_string(kStatuses[s]) : std::string("other");
-      out += fmt::format("trafficd_requests_total{{route=\"{}\",status=\"{}\"}} {}\n",
-                         to_string(static_cast<Route>(r)), status, n);
+      out += fmt::format("trafficd_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", to_string(static_cast<Route>(r)),
+                         status, n);
     }
   }
   out += "# HELP trafficd_decisions_total Clicks redirected, by redirect type.\n";
@@ -101,14 +101,12 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   }
   out += "# HELP trafficd_head_requests_total HEAD /pl requests (answered, not recorded).\n";
   out += "# TYPE trafficd_head_requests_total counter\n";
-  out += fmt::format("trafficd_head_requests_total {}\n", sum([](const WorkerMetrics& w) -> auto& {
-                       return w.head_requests;
-                     }));
+  out += fmt::format("trafficd_head_requests_total {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.head_requests; }));
   out += "# HELP trafficd_debug_requests_total Debug dry runs answered.\n";
   out += "# TYPE trafficd_debug_requests_total counter\n";
-  out += fmt::format("trafficd_debug_requests_total {}\n", sum([](const WorkerMetrics& w) -> auto& {
-                       return w.debug_requests;
-                     }));
+  out += fmt::format("trafficd_debug_requests_total {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.debug_requests; }));
   out += "# HELP trafficd_click_duration_seconds Time to decide and answer a click, in the process.\n";
   out += "# TYPE trafficd_click_duration_seconds histogram\n";
   std::uint64_t cumulative = 0;

@@ -65,8 +65,16 @@ config::Config test_config() {
 class Instance {
  public:
   explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr)
-      : app_(config, App::Services{store ? *store : Shared::get().store, *Shared::get().geo, *Shared::get().device,
-                                   counters_, clock_, metrics_, [] { return std::string("reloaded"); }, {}, {}, {}}),
+      : app_(config, App::Services{store ? *store : Shared::get().store,
+                                   *Shared::get().geo,
+                                   *Shared::get().device,
+                                   counters_,
+                                   clock_,
+                                   metrics_,
+                                   [] { return std::string("reloaded"); },
+                                   {},
+                                   {},
+                                   {}}),
         worker_(app_) {}
 
   Response send(std::string_view method, std::string target, std::vector<Header> headers = {},
@@ -185,7 +193,8 @@ TEST(Handler, BlockedAndUndecodableClicksGetIdenticalBytes) {
   Instance instance;
   const Response no_link = instance.send("GET", "/pl");
   const Response garbage = instance.send("GET", "/pl?o=%00%ff%0d%0a");
-  const Response unknown = instance.send("GET", "/pl?o=" + std::string(cases_file().at("cases").as_array()[0].at("o").as_string()).replace(0, 2, "00"));
+  const Response unknown = instance.send(
+      "GET", "/pl?o=" + std::string(cases_file().at("cases").as_array()[0].at("o").as_string()).replace(0, 2, "00"));
   for (const Response* r : {&no_link, &garbage, &unknown}) {
     EXPECT_EQ(r->status, 404U);
     EXPECT_EQ(r->body, kCampaignNotFound);
@@ -262,8 +271,7 @@ TEST(Handler, ForwardedForFromAnUntrustedPeerIsIgnored) {
   ASSERT_NE(geo_case, nullptr);
   const Response trusted = instance.send("GET", click_target(*geo_case), visitor_headers(*geo_case));
   EXPECT_EQ(test::split_url(trusted.location).params.at("offer_id"), "101");
-  const Response spoofed =
-      instance.send("GET", click_target(*geo_case), visitor_headers(*geo_case), {}, "203.0.113.5");
+  const Response spoofed = instance.send("GET", click_target(*geo_case), visitor_headers(*geo_case), {}, "203.0.113.5");
   EXPECT_EQ(test::split_url(spoofed.location).params.at("offer_id"), "110");
 }
 
@@ -273,7 +281,8 @@ TEST(Handler, RequestIdIsEchoedWhenSafeAndGeneratedOtherwise) {
   const Response hostile = instance.send("GET", "/api/v1/health", {{"X-Request-Id", "a\r\nSet-Cookie: x"}});
   EXPECT_TRUE(lid::is_lid(hostile.request_id)) << hostile.request_id;
   EXPECT_TRUE(lid::is_lid(instance.send("GET", "/api/v1/health").request_id));
-  EXPECT_TRUE(lid::is_lid(instance.send("GET", "/api/v1/health", {{"X-Request-Id", std::string(200, 'a')}}).request_id));
+  EXPECT_TRUE(
+      lid::is_lid(instance.send("GET", "/api/v1/health", {{"X-Request-Id", std::string(200, 'a')}}).request_id));
 }
 
 TEST(Handler, ReadinessNeedsARecipeAndSaysWhyNot) {
@@ -319,7 +328,8 @@ TEST(Handler, AdminExplainRecipeDataAndRecordUpdates) {
 
   const Response data = instance.send("GET", "/getRecipeData?offerId=100&campaignId=10", admin);
   ASSERT_EQ(data.status, 200U);
-  EXPECT_TRUE(std::string_view(json::parse(data.body).at("offer").at("landingPageUrl").as_string()).starts_with("https://lp.example.com"));
+  EXPECT_TRUE(std::string_view(json::parse(data.body).at("offer").at("landingPageUrl").as_string())
+                  .starts_with("https://lp.example.com"));
   EXPECT_EQ(instance.send("GET", "/getRecipeData?offerId=abc", admin).status, 400U);
 
   // A record update through the admin route changes the next click (own store: the
@@ -336,9 +346,8 @@ TEST(Handler, AdminExplainRecipeDataAndRecordUpdates) {
   EXPECT_EQ(json::parse(applied.body).at("status").as_string(), "applied");
   const Response click = updated.send("GET", click_target(c), visitor_headers(c));
   EXPECT_EQ(test::split_url(click.location).host, "new.example.com");
-  const Response stale = updated.send(
-      "POST", "/admin/records", admin,
-      R"({"type":"offer","id":100,"action":"delete","timestamp":1700000000000})");
+  const Response stale = updated.send("POST", "/admin/records", admin,
+                                      R"({"type":"offer","id":100,"action":"delete","timestamp":1700000000000})");
   EXPECT_EQ(json::parse(stale.body).at("status").as_string(), "ignored_stale");
   EXPECT_EQ(updated.send("POST", "/admin/records", admin, "{not json").status, 400U);
   EXPECT_EQ(updated.send("POST", "/admin/recipe/reload", admin).body, R"({"status":"done","message":"reloaded"})");

@@ -22,8 +22,7 @@ inline constexpr std::size_t kRoutes = 8;
 std::string_view to_string(Route route) noexcept;
 
 /// The status codes trafficd answers with; anything else is counted as "other".
-inline constexpr std::array<unsigned, 13> kStatuses = {200, 204, 302, 400, 401, 404, 405,
-                                                       413, 414, 431, 500, 503, 0};
+inline constexpr std::array<unsigned, 13> kStatuses = {200, 204, 302, 400, 401, 404, 405, 413, 414, 431, 500, 503, 0};
 
 /// The redirect types the engine emits, for the decisions metric (docs/rules.md).
 /// The last entry, "other", counts anything else (it should stay at zero).

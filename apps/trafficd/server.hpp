@@ -1,0 +1,44 @@
+#pragma once
+// The HTTP server: Boost.Beast on one event loop per thread, each with its own listening
+// socket on the same port (SO_REUSEPORT: the kernel spreads connections, no lock is shared
+// between threads). Requests are parsed here and answered by traffic::http::Worker.
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "traffic/config/config.hpp"
+#include "traffic/http/handler.hpp"
+
+namespace trafficd {
+
+class Server {
+ public:
+  /// Binds every thread's socket (throws std::system_error naming the address when it cannot).
+  Server(traffic::http::App& app, const traffic::config::Config& config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The bound port (useful with PORT=0).
+  [[nodiscard]] unsigned short port() const noexcept { return port_; }
+  /// Starts the threads; returns at once.
+  void start();
+  /// Stops accepting, lets in-flight requests finish and closes idle connections; waits up
+  /// to `grace` for connections to end, then stops the loops and joins the threads.
+  void stop(std::chrono::seconds grace);
+
+  struct Loop;
+
+ private:
+  traffic::http::App& app_;
+  traffic::config::HttpLimits limits_;
+  unsigned short port_ = 0;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace trafficd
