@@ -31,23 +31,24 @@ test-asan:
 # The concurrent parts under ThreadSanitizer.
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
-	@scripts/run-tests.sh tsan -L unit -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters'
+	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd'
 
-# trafficd (the HTTP daemon) comes with its own issue; until then `make run` shows the
-# library at work on the demo recipe.
+# trafficd on port 5000 with the demo recipe (examples/demo) and MaxMind's test databases.
+# Prints a demo link first; Ctrl-C stops it (SIGINT: a clean shutdown).
+DEMO_PORT ?= 5000
 run:
 	@$(MAKE) --no-print-directory build PRESET=release
-	@echo "== demo recipe (examples/demo) =="
-	@build/release/apps/trafficctl/trafficctl recipe validate examples/demo/offersRecipe.json.gz examples/demo/campaignsRecipe.json.gz
-	@echo "== a v1 link for offer 100 / campaign 10 (ENCRIPTION_KEY=$(DEMO_KEY)) =="
 	@link=$$(ENCRIPTION_KEY=$(DEMO_KEY) build/release/apps/trafficctl/trafficctl encode --offer 100 --campaign 10); \
-	  echo "o=$$link"; ENCRIPTION_KEY=$(DEMO_KEY) build/release/apps/trafficctl/trafficctl decode "$$link"
-	@echo "== where that click goes for a US visitor, and why (trafficctl explain) =="
-	@ENCRIPTION_KEY=$(DEMO_KEY) build/release/apps/trafficctl/trafficctl explain --offers examples/demo/offersRecipe.json.gz \
-	  --campaigns examples/demo/campaignsRecipe.json.gz --offer 100 --campaign 10 --country US \
-	  --ip 216.160.83.56 --city-db tests/data/geoip/test-data/GeoIP2-City-Test.mmdb \
-	  --ua "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 Safari/537.36" || true
-	@echo "(trafficd, serving /pl on port 5000, is not built yet: see docs/architecture.md)"
+	  echo "== demo click (offer 100, campaign 10): =="; \
+	  echo "   curl -i 'http://127.0.0.1:$(DEMO_PORT)/pl?o=$$link&subid=demo' -H 'X-Forwarded-For: 216.160.83.56'"; \
+	  echo "== why it goes where it goes: =="; \
+	  echo "   curl 'http://127.0.0.1:$(DEMO_PORT)/admin/explain?o=$$link&ip=216.160.83.56' -H 'Authorization: Bearer demo-admin-token'"; \
+	  echo "== starting trafficd on port $(DEMO_PORT) (Ctrl-C stops it) =="
+	@ENCRIPTION_KEY=$(DEMO_KEY) URL_HASH_SECRET=demo-secret ADMIN_TOKEN=demo-admin-token TRUST_PROXY=loopback \
+	  exec build/release/apps/trafficd/trafficd --port $(DEMO_PORT) \
+	  --offers-recipe-path examples/demo/offersRecipe.json.gz --campaigns-recipe-path examples/demo/campaignsRecipe.json.gz \
+	  --maxmind-path tests/data/geoip/test-data/GeoIP2-City-Test.mmdb \
+	  --maxmind-path-isp tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb
 
 bench:
 	@$(MAKE) --no-print-directory build PRESET=release

@@ -55,10 +55,8 @@ int run(const traffic::config::Config& config) {
 
   traffic::rules::InMemoryCounters counters;
   traffic::http::MetricsRegistry metrics;
-  traffic::http::App app(config, {store, geo, *device, counters, clock, metrics,
-                                  [&] { return recipe.reload(true); },
-                                  [&] { return recipe.installed_at(); },
-                                  [&] { return geo_installed_at.load(); },
+  traffic::http::App app(config, {store, geo, *device, counters, clock, metrics, [&] { return recipe.reload(true); },
+                                  [&] { return recipe.installed_at(); }, [&] { return geo_installed_at.load(); },
                                   [&] { return recipe.refused(); }});
 
   // Signals are taken synchronously by this thread; the server threads never see them.
@@ -71,7 +69,8 @@ int run(const traffic::config::Config& config) {
 
   trafficd::Server server(app, config);
   server.start();
-  for (const auto& line : config.describe()) trafficd::log::write(trafficd::log::Level::debug, "config", {{"option", line}});
+  for (const auto& line : config.describe())
+    trafficd::log::write(trafficd::log::Level::debug, "config", {{"option", line}});
   info("listening", {{"host", config.host},
                      {"port", server.port()},
                      {"threads", config.threads ? config.threads : std::thread::hardware_concurrency()}});

@@ -27,8 +27,8 @@ std::string RecipeFiles::reload(bool force) {
   Identity campaigns_now;
   if (!identify(offers_path_, offers_now) || !identify(campaigns_path_, campaigns_now)) {
     const std::string line = "recipe files not found: " + offers_path_ + ", " + campaigns_path_;
-    log::warn("recipe not loaded", {{"reason", "file not found"}, {"offers", offers_path_},
-                                    {"campaigns", campaigns_path_}});
+    log::warn("recipe not loaded",
+              {{"reason", "file not found"}, {"offers", offers_path_}, {"campaigns", campaigns_path_}});
     return line;
   }
   if (!force && offers_now == offers_seen_ && campaigns_now == campaigns_seen_) return "recipe unchanged";

@@ -46,7 +46,9 @@ void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
   acceptor.listen(asio::socket_base::max_listen_connections);
 }
 
-bool has_crlf(std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; }
+bool has_crlf(std::string_view text) {
+  return text.find_first_of("\r\n") != std::string_view::npos;
+}
 
 }  // namespace
 
@@ -84,13 +86,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffer_.size() > 0) return read_header();
     idle_ = true;
     stream_.expires_after(std::chrono::seconds(loop_.limits.idle_timeout_seconds));
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->idle_ = false;
-                              if (ec) return self->close();
-                              self->buffer_.commit(n);
-                              self->read_header();
-                            });
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->idle_ = false;
+      if (ec) return self->close();
+      self->buffer_.commit(n);
+      self->read_header();
+    });
   }
 
   void read_header() {
@@ -111,6 +112,8 @@ class Session : public std::enable_shared_from_this<Session> {
       const bool long_line = line_end == std::string_view::npos || line_end > loop_.limits.max_request_line;
       return fail(long_line ? 414 : 431, long_line ? "request line too long" : "headers too large");
     }
+    // A Content-Length beyond the body limit is refused as soon as the header says so.
+    if (ec == bhttp::error::body_limit) return fail(413, "body too large");
     if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return close();

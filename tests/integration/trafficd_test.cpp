@@ -1,0 +1,350 @@
+// trafficd as it runs: the real binary on port 0 with the sample recipe and the MaxMind
+// test databases, spoken to over real sockets. Every case of cases.json, then hostile
+// input, then a clean SIGTERM.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <sys/socket.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "case_check.hpp"
+#include "process.hpp"
+#include "test_support.hpp"
+#include "traffic/lid/lid.hpp"
+#include "traffic/url/redirect_url.hpp"
+
+namespace traffic {
+namespace {
+namespace json = boost::json;
+
+constexpr const char* kAdminToken = "integration-admin-token";
+
+const json::object& cases_file() {
+  static const json::object cases = json::parse(test::read_data("recipes/cases.json")).as_object();
+  return cases;
+}
+
+std::vector<std::string> base_args() {
+  return {"--host", "127.0.0.1", "--port", "0", "--threads", "2",
+          "--maxmind-path", test::data_path("geoip/test-data/GeoIP2-City-Test.mmdb"),
+          "--maxmind-path-isp", test::data_path("geoip/test-data/GeoIP2-ISP-Test.mmdb"),
+          "--offers-recipe-path", test::data_path("recipes/offersRecipe.json.gz"),
+          "--campaigns-recipe-path", test::data_path("recipes/campaignsRecipe.json.gz"),
+          "--trust-proxy", "loopback", "--header-timeout-seconds", "1", "--read-timeout-seconds", "1"};
+}
+
+std::vector<std::string> base_env() {
+  return {"ENCRIPTION_KEY=" + std::string(cases_file().at("encryption_key").as_string()),
+          "URL_HASH_SECRET=" + std::string(cases_file().at("url_hash_secret").as_string()),
+          "ADMIN_TOKEN=" + std::string(kAdminToken)};
+}
+
+// A running trafficd and the port it listens on.
+class Daemon {
+ public:
+  explicit Daemon(std::vector<std::string> extra_args = {})
+      : process_(TRAFFICD_PATH, concat(base_args(), extra_args), base_env()) {
+    for (std::string line = process_.read_line(); !line.empty(); line = process_.read_line()) {
+      const json::value entry = json::parse(line);
+      if (entry.at("msg") == "listening") {
+        port_ = static_cast<unsigned short>(entry.at("port").as_int64());
+        return;
+      }
+    }
+    throw std::runtime_error("trafficd did not start:\n" + process_.output());
+  }
+  unsigned short port() const { return port_; }
+  test::Process& process() { return process_; }
+
+ private:
+  static std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+  test::Process process_;
+  unsigned short port_ = 0;
+};
+
+// A client connection; reads are bounded by a receive timeout so a hung server fails the
+// test instead of hanging it.
+class Connection {
+ public:
+  explicit Connection(unsigned short port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval timeout{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) throw std::runtime_error("connect");
+  }
+  ~Connection() { close(fd_); }
+  void send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;  // the server may close early on hostile input
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  /// Reads until the peer closes; `timed_out` says whether the receive timeout hit instead.
+  std::string read_to_end(bool* timed_out = nullptr) {
+    std::string data;
+    char chunk[8192];
+    for (;;) {
+      const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+      if (n < 0 && timed_out) *timed_out = true;
+      if (n <= 0) return data;
+      data.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  /// Reads one response (headers + Content-Length body; HEAD: headers only).
+  struct Reply {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+  };
+  Reply read_reply(bool head = false) {
+    while (pending_.find("\r\n\r\n") == std::string::npos && fill()) {
+    }
+    Reply reply;
+    const auto end = pending_.find("\r\n\r\n");
+    if (end == std::string::npos) return reply;
+    std::istringstream lines(pending_.substr(0, end));
+    std::string line;
+    std::getline(lines, line);
+    reply.status = std::stoi(line.substr(9, 3));
+    while (std::getline(lines, line)) {
+      const auto colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string value = line.substr(colon + 2);
+      if (!value.empty() && value.back() == '\r') value.pop_back();
+      reply.headers[name] = value;
+    }
+    pending_.erase(0, end + 4);
+    const std::size_t length = head ? 0 : std::stoul(reply.headers["content-length"]);
+    while (pending_.size() < length && fill()) {
+    }
+    reply.body = pending_.substr(0, length);
+    pending_.erase(0, length);
+    return reply;
+  }
+
+ private:
+  bool fill() {
+    char chunk[8192];
+    const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    pending_.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  std::string pending_;
+};
+
+std::string get(std::string_view target, std::vector<std::string> headers = {}, std::string_view method = "GET") {
+  std::string request = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n";
+  for (const auto& h : headers) request += h + "\r\n";
+  return request + "\r\n";
+}
+
+std::string click_target(const json::object& c, std::string_view extra = {}) {
+  std::string target = "/pl?o=";
+  url::append_component(target, c.at("o").as_string());
+  for (const auto& [key, value] : c.at("query").as_object()) {
+    target += "&" + std::string(key) + "=";
+    url::append_component(target, value.as_string());
+  }
+  return target + std::string(extra);
+}
+
+std::string md5_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_md5(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < size; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+TEST(Trafficd, EveryCaseOverHttpThenACleanShutdown) {
+  Daemon daemon;
+  Connection connection(daemon.port());  // one keep-alive connection for all of them
+  for (const auto& entry : cases_file().at("cases").as_array()) {
+    const json::object& c = entry.as_object();
+    const std::vector<std::string> visitor{"X-Forwarded-For: " + std::string(c.at("ip").as_string()),
+                                           "User-Agent: " + std::string(c.at("user_agent").as_string())};
+    auto admin = visitor;
+    admin.push_back("Authorization: Bearer " + std::string(kAdminToken));
+    connection.send(get(click_target(c, "&debugging=debugging"), admin));
+    const auto debug = connection.read_reply();
+    const std::string method(c.at("method").as_string());
+    connection.send(get(click_target(c), visitor, method));
+    const auto reply = connection.read_reply(method == "HEAD");
+
+    test::ObservedClick seen;
+    seen.status = reply.status;
+    if (method != "HEAD") seen.body = reply.body;
+    if (reply.status == 302) {
+      seen.url = reply.headers.at("location");
+      const test::UrlParts url = test::split_url(seen.url);
+      seen.lid = url.params.at("lid");
+      EXPECT_TRUE(lid::is_lid(seen.lid));
+      seen.offer_id = std::stoll(url.params.at("offer_id"));
+      seen.campaign_id = std::stoll(url.params.at("campaign_id"));
+      seen.affiliate_id = std::stoll(url.params.at("src"));
+      EXPECT_EQ(url.params.at("hash"), md5_hex(seen.url.substr(0, seen.url.find("&hash=")) + "|urlsecret"));
+      ASSERT_EQ(debug.status, 200) << debug.body;
+      const json::object data = json::parse(debug.body).at("data").as_object();
+      seen.redirect_type = std::string(data.at("redirect_type").as_string());
+      seen.payin = Money::parse(data.at("payin").as_string());
+      seen.payout = Money::parse(data.at("payout").as_string());
+      seen.origin_campaign_id = data.at("origin_campaign_id").as_int64();
+      seen.exit_steps = std::string(data.at("nested_exit_offer_steps").as_string());
+      seen.device = std::string(data.at("device").as_string());
+      seen.os = std::string(data.at("os").as_string());
+    }
+    EXPECT_EQ(reply.headers.count("x-request-id"), 1U);
+    test::expect_case(c, seen);
+  }
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
+}
+
+struct Hostile {
+  const char* name;
+  std::string bytes;
+  int status;  // 0: just a closed connection
+};
+
+TEST(Trafficd, HostileInputGetsAClearAnswerAndTheServerKeepsServing) {
+  Daemon daemon;
+  const std::string long_target = "/pl?o=" + std::string(9000, 'a');
+  std::string big_headers;
+  for (int i = 0; i < 20; ++i) big_headers += "X-Filler-" + std::to_string(i) + ": " + std::string(900, 'b') + "\r\n";
+  std::string many_headers;
+  for (int i = 0; i < 150; ++i) many_headers += "X-H" + std::to_string(i) + ": v\r\n";
+  const std::vector<Hostile> cases = {
+      {"TE and CL", "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"TE not chunked", "POST /admin/records HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+      {"TE chunked not final", "POST /admin/records HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
+      {"two Content-Lengths", "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+      {"request line", "GET " + long_target + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+      {"header bytes", "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n" + big_headers + "\r\n", 431},
+      {"150 headers", "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n" + many_headers + "\r\n", 431},
+      {"body on GET", "GET /pl?o=x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 400},
+      {"body too large", "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, 'x'), 413},
+      {"garbage", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n", 38), 400},
+      {"bad version", "GET / HTTP/9.9\r\n\r\n", 400},
+  };
+  for (const auto& hostile : cases) {
+    Connection connection(daemon.port());
+    connection.send(hostile.bytes);
+    bool timed_out = false;
+    const std::string answer = connection.read_to_end(&timed_out);
+    EXPECT_FALSE(timed_out) << hostile.name << ": the connection should be closed";
+    ASSERT_GE(answer.size(), 12U) << hostile.name;
+    EXPECT_EQ(std::stoi(answer.substr(9, 3)), hostile.status) << hostile.name << "\n" << answer;
+    EXPECT_EQ(answer.find("exception"), std::string::npos) << hostile.name;
+  }
+  {  // Slow headers: the header deadline (1 s here) closes the connection.
+    Connection slow(daemon.port());
+    slow.send("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n");
+    bool timed_out = false;
+    EXPECT_EQ(slow.read_to_end(&timed_out), "");
+    EXPECT_FALSE(timed_out);
+  }
+  {  // Debug without the token is a plain click; admin routes refuse.
+    const auto& c = cases_file().at("cases").as_array()[0].as_object();
+    Connection connection(daemon.port());
+    connection.send(get(click_target(c, "&debugging=debugging"), {"X-Forwarded-For: 216.160.83.56"}));
+    EXPECT_EQ(connection.read_reply().status, 302);
+    connection.send(get("/getRecipeData?offerId=100"));
+    EXPECT_EQ(connection.read_reply().status, 401);
+    connection.send(get("/admin/records", {"Content-Length: 2"}, "POST") + "{}");
+    EXPECT_EQ(connection.read_reply().status, 401);
+  }
+  {  // Pipelining: three requests in one write, three answers in order.
+    Connection connection(daemon.port());
+    connection.send(get("/api/v1/health", {"X-Request-Id: one"}) + get("/ready", {"X-Request-Id: two"}) +
+                    get("/nothing", {"X-Request-Id: three"}));
+    const auto a = connection.read_reply();
+    const auto b = connection.read_reply();
+    const auto c = connection.read_reply();
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, "Ok");
+    EXPECT_EQ(a.headers.at("x-request-id"), "one");
+    EXPECT_EQ(b.status, 200);
+    EXPECT_EQ(b.headers.at("x-request-id"), "two");
+    EXPECT_EQ(c.status, 404);
+    EXPECT_EQ(c.headers.at("x-request-id"), "three");
+  }
+  {  // HTTP/1.0: answered, then closed.
+    Connection connection(daemon.port());
+    connection.send("GET /api/v1/health HTTP/1.0\r\n\r\n");
+    bool timed_out = false;
+    const std::string answer = connection.read_to_end(&timed_out);
+    EXPECT_FALSE(timed_out);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.0 200");
+  }
+  // Still serving.
+  Connection connection(daemon.port());
+  connection.send(get("/api/v1/health"));
+  EXPECT_EQ(connection.read_reply().body, "Ok");
+  connection.send(get("/metrics"));
+  const auto metrics = connection.read_reply();
+  EXPECT_NE(metrics.body.find("trafficd_requests_total{route=\"other\",status=\"431\"} 2"), std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0);
+}
+
+TEST(Trafficd, BadConfigurationStopsStartUpWithOneLine) {
+  test::Process bad_key(TRAFFICD_PATH, {"--maxmind-path", "/nonexistent.mmdb"}, {"ENCRIPTION_KEY=short"});
+  const std::string line = bad_key.read_line();
+  EXPECT_EQ(bad_key.wait(), 2);
+  EXPECT_EQ(line.rfind("trafficd: ENCRIPTION_KEY", 0), 0U) << line;
+  EXPECT_EQ(bad_key.read_line(1000), "");  // one line only
+
+  test::Process bad_db(TRAFFICD_PATH, {"--maxmind-path", "/nonexistent.mmdb"}, base_env());
+  const std::string db_line = bad_db.read_line();
+  EXPECT_EQ(bad_db.wait(), 2);
+  EXPECT_EQ(db_line.rfind("trafficd: MAXMIND_PATH", 0), 0U) << db_line;
+}
+
+TEST(Trafficd, HelpAndTheConfigurationReferenceListTheSameOptions) {
+  // --help goes to stdout; run it through a shell to capture that.
+  const std::string out_file = std::filesystem::temp_directory_path() / ("trafficd-help-" + std::to_string(getpid()));
+  ASSERT_EQ(std::system((std::string(TRAFFICD_PATH) + " --help > " + out_file).c_str()), 0);
+  const std::string help = read_file(out_file);
+  std::filesystem::remove(out_file);
+  const std::string docs = read_file(std::string(TRAFFIC_SOURCE_DIR) + "/docs/configuration.md");
+  std::set<std::string> in_help;
+  std::set<std::string> in_docs;
+  const std::regex env_in_help(R"(\(Env:([A-Z0-9_]+)\))");
+  for (auto it = std::sregex_iterator(help.begin(), help.end(), env_in_help); it != std::sregex_iterator(); ++it) {
+    in_help.insert((*it)[1]);
+  }
+  const std::regex env_in_docs(R"(\n\| `([A-Z0-9_]+)` \| `(--[a-z0-9-]+)`)");
+  for (auto it = std::sregex_iterator(docs.begin(), docs.end(), env_in_docs); it != std::sregex_iterator(); ++it) {
+    in_docs.insert((*it)[1]);
+    const std::string flag = (*it)[2];
+    EXPECT_TRUE(help.find(flag + " ") != std::string::npos || help.find(flag + "=") != std::string::npos)
+        << flag << " is documented but not in --help";
+  }
+  EXPECT_GT(in_help.size(), 30U);
+  EXPECT_EQ(in_help, in_docs);
+}
+
+}  // namespace
+}  // namespace traffic
