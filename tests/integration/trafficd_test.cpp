@@ -32,12 +32,26 @@ const json::object& cases_file() {
 }
 
 std::vector<std::string> base_args() {
-  return {"--host", "127.0.0.1", "--port", "0", "--threads", "2",
-          "--maxmind-path", test::data_path("geoip/test-data/GeoIP2-City-Test.mmdb"),
-          "--maxmind-path-isp", test::data_path("geoip/test-data/GeoIP2-ISP-Test.mmdb"),
-          "--offers-recipe-path", test::data_path("recipes/offersRecipe.json.gz"),
-          "--campaigns-recipe-path", test::data_path("recipes/campaignsRecipe.json.gz"),
-          "--trust-proxy", "loopback", "--header-timeout-seconds", "1", "--read-timeout-seconds", "1"};
+  return {"--host",
+          "127.0.0.1",
+          "--port",
+          "0",
+          "--threads",
+          "2",
+          "--maxmind-path",
+          test::data_path("geoip/test-data/GeoIP2-City-Test.mmdb"),
+          "--maxmind-path-isp",
+          test::data_path("geoip/test-data/GeoIP2-ISP-Test.mmdb"),
+          "--offers-recipe-path",
+          test::data_path("recipes/offersRecipe.json.gz"),
+          "--campaigns-recipe-path",
+          test::data_path("recipes/campaignsRecipe.json.gz"),
+          "--trust-proxy",
+          "loopback",
+          "--header-timeout-seconds",
+          "1",
+          "--read-timeout-seconds",
+          "1"};
 }
 
 std::vector<std::string> base_env() {
@@ -230,22 +244,28 @@ struct Hostile {
 
 TEST(Trafficd, HostileInputGetsAClearAnswerAndTheServerKeepsServing) {
   Daemon daemon;
+  static constexpr char kGarbage[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n";
   const std::string long_target = "/pl?o=" + std::string(9000, 'a');
   std::string big_headers;
   for (int i = 0; i < 20; ++i) big_headers += "X-Filler-" + std::to_string(i) + ": " + std::string(900, 'b') + "\r\n";
   std::string many_headers;
   for (int i = 0; i < 150; ++i) many_headers += "X-H" + std::to_string(i) + ": v\r\n";
   const std::vector<Hostile> cases = {
-      {"TE and CL", "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"TE and CL",
+       "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       400},
       {"TE not chunked", "POST /admin/records HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
-      {"TE chunked not final", "POST /admin/records HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
-      {"two Content-Lengths", "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+      {"TE chunked not final", "POST /admin/records HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+       400},
+      {"two Content-Lengths",
+       "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
       {"request line", "GET " + long_target + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
       {"header bytes", "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n" + big_headers + "\r\n", 431},
       {"150 headers", "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n" + many_headers + "\r\n", 431},
       {"body on GET", "GET /pl?o=x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 400},
-      {"body too large", "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, 'x'), 413},
-      {"garbage", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n", 38), 400},
+      {"body too large",
+       "POST /admin/records HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, 'x'), 413},
+      {"garbage", std::string(kGarbage, sizeof kGarbage - 1), 400},
       {"bad version", "GET / HTTP/9.9\r\n\r\n", 400},
   };
   for (const auto& hostile : cases) {
