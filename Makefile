@@ -4,7 +4,7 @@ PRESET ?= dev
 JOBS ?= $(shell nproc)
 DEMO_KEY := 0123456789abcdef0123456789abcdef
 
-.PHONY: all deps configure build test test-asan test-tsan run bench fuzz format tidy clean
+.PHONY: all deps configure build test test-asan test-tsan run bench bench-load fuzz format tidy clean
 
 all: build
 
@@ -53,6 +53,15 @@ run:
 bench:
 	@$(MAKE) --no-print-directory build PRESET=release
 	@bench/run.sh build/release
+
+# wrk against trafficd and nginx (docs/benchmarks.md); installs wrk and nginx-light if missing.
+bench-load:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory build PRESET=release
+	@bench/load.sh build/release $(LOAD_ROUNDS) $(LOAD_SECONDS) $(LOAD_CONNECTIONS)
+LOAD_ROUNDS ?= 3
+LOAD_SECONDS ?= 10
+LOAD_CONNECTIONS ?= 64
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

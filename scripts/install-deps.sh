@@ -11,6 +11,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
 )
+# `install-deps.sh bench`: also the load benchmark's tools. nginx-light's package starts a
+# system nginx on port 80; the benchmark runs its own, so that one is stopped.
+if [ "${1:-}" = bench ]; then
+  packages+=(wrk nginx-light)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,3 +31,6 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
+  $sudo service nginx stop >/dev/null 2>&1 || $sudo pkill -x nginx || true
+fi

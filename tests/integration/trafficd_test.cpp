@@ -66,7 +66,9 @@ class Daemon {
   explicit Daemon(std::vector<std::string> extra_args = {})
       : process_(TRAFFICD_PATH, concat(base_args(), extra_args), base_env()) {
     for (std::string line = process_.read_line(); !line.empty(); line = process_.read_line()) {
-      const json::value entry = json::parse(line);
+      boost::system::error_code ec;
+      const json::value entry = json::parse(line, ec);
+      if (ec || !entry.is_object()) break;  // not a log line: start-up failed
       if (entry.at("msg") == "listening") {
         port_ = static_cast<unsigned short>(entry.at("port").as_int64());
         return;
@@ -78,9 +80,17 @@ class Daemon {
   test::Process& process() { return process_; }
 
  private:
-  static std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
+  // The base flags (all "--flag value" pairs), with any flag `extra` gives replaced by it.
+  static std::vector<std::string> concat(const std::vector<std::string>& base, const std::vector<std::string>& extra) {
+    std::vector<std::string> args;
+    for (std::size_t i = 0; i + 1 < base.size(); i += 2) {
+      if (std::find(extra.begin(), extra.end(), base[i]) == extra.end()) {
+        args.push_back(base[i]);
+        args.push_back(base[i + 1]);
+      }
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
   }
   test::Process process_;
   unsigned short port_ = 0;
@@ -327,6 +337,53 @@ TEST(Trafficd, HostileInputGetsAClearAnswerAndTheServerKeepsServing) {
   EXPECT_NE(metrics.body.find("trafficd_requests_total{route=\"other\",status=\"431\"} 2"), std::string::npos)
       << metrics.body;
   EXPECT_EQ(daemon.process().stop(SIGTERM), 0);
+}
+
+// Waits for a log line whose "msg" is `message` (the daemon's own event, not a sleep).
+json::object await_log(test::Process& process, std::string_view message) {
+  for (std::string line = process.read_line(); !line.empty(); line = process.read_line()) {
+    json::object entry = json::parse(line).as_object();
+    if (entry.at("msg").as_string() == message) return entry;
+  }
+  ADD_FAILURE() << "no log line '" << message << "' in:\n" << process.output();
+  return {};
+}
+
+TEST(Trafficd, NotReadyWithoutARecipeThenPicksUpFilesAndRefusesBrokenOnes) {
+  const auto dir = std::filesystem::temp_directory_path() / ("trafficd-recipe-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string offers = (dir / "offers.json.gz").string();
+  const std::string campaigns = (dir / "campaigns.json.gz").string();
+  Daemon daemon({"--offers-recipe-path", offers, "--campaigns-recipe-path", campaigns, "--recipe-poll-seconds", "1"});
+  Connection connection(daemon.port());
+  connection.send(get("/ready"));
+  auto ready = connection.read_reply();
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(json::parse(ready.body).at("reason").as_string(), "no recipe loaded yet");
+
+  // Files appear (written aside, then renamed in): the poll loads them.
+  std::filesystem::copy_file(test::data_path("recipes/offersRecipe.json.gz"), offers + ".tmp");
+  std::filesystem::copy_file(test::data_path("recipes/campaignsRecipe.json.gz"), campaigns + ".tmp");
+  std::filesystem::rename(offers + ".tmp", offers);
+  std::filesystem::rename(campaigns + ".tmp", campaigns);
+  EXPECT_EQ(await_log(daemon.process(), "recipe loaded").at("version").as_int64(), 1);
+  connection.send(get("/ready"));
+  EXPECT_EQ(connection.read_reply().status, 200);
+
+  // A truncated file is refused on SIGHUP; the recipe in service stays.
+  const std::string good = read_file(offers);
+  std::ofstream(offers + ".tmp", std::ios::binary) << good.substr(0, good.size() / 2);
+  std::filesystem::rename(offers + ".tmp", offers);
+  kill(daemon.process().pid(), SIGHUP);
+  EXPECT_NE(await_log(daemon.process(), "recipe refused; the previous one stays in service").at("reason").as_string(),
+            "");
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  connection.send(get(click_target(c), {"X-Forwarded-For: 216.160.83.56"}));
+  EXPECT_EQ(connection.read_reply().status, 302);
+  connection.send(get("/metrics"));
+  EXPECT_NE(connection.read_reply().body.find("trafficd_recipe_refused_reloads 1\n"), std::string::npos);
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Trafficd, BadConfigurationStopsStartUpWithOneLine) {

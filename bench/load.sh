@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Load benchmark (make bench-load): wrk against trafficd's /pl and against nginx answering a
+# bare `return 302`, each server pinned to CPU 0 with one thread/worker, wrk pinned to CPU 1.
+# Runs are interleaved and repeated; the medians are printed as a Markdown table.
+#
+# At these rates wrk saturates its own core, so requests/s alone flatter the slower server:
+# each server's CPU time is read from /proc/<pid>/stat before and after a run, giving
+# server CPU microseconds per request — the figure that matters.
+#
+#   bench/load.sh [build-dir] [rounds] [seconds] [connections]
+set -euo pipefail
+build=${1:-build/release}
+rounds=${2:-3}
+seconds=${3:-10}
+connections=${4:-64}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+ticks=$(getconf CLK_TCK)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+# trafficd: the sample recipe, the MaxMind test databases, one thread.
+key=0123456789abcdef0123456789abcdef
+link=$(ENCRIPTION_KEY=$key "$build/apps/trafficctl/trafficctl" encode --offer 100 --campaign 10)
+td_port=$(free_port)
+ENCRIPTION_KEY=$key URL_HASH_SECRET=urlsecret TRUST_PROXY=loopback LOG_LEVEL=warn \
+  taskset -c 0 "$build/apps/trafficd/trafficd" --host 127.0.0.1 --port "$td_port" --threads 1 \
+  --offers-recipe-path "$root/tests/data/recipes/offersRecipe.json.gz" \
+  --campaigns-recipe-path "$root/tests/data/recipes/campaignsRecipe.json.gz" \
+  --maxmind-path "$root/tests/data/geoip/test-data/GeoIP2-City-Test.mmdb" \
+  --maxmind-path-isp "$root/tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb" &
+td_pid=$!
+
+# nginx: configuration generated here, no master process, one worker, no access log.
+ng_port=$(free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<CONF
+master_process off;
+daemon off;
+worker_processes 1;
+error_log $work/nginx/error.log warn;
+pid $work/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  server {
+    listen 127.0.0.1:$ng_port;
+    location / { return 302 "https://lp.example.com/path?x=1&offer_id=100&campaign_id=10&lid=4c9c54a6-1f1e-4b7e-9f51-0a3c2d7e8b10&ap=2&src=7"; }
+  }
+}
+CONF
+taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+ng_pid=$!
+wait_port "$td_port" && wait_port "$ng_port"
+curl -sf -o /dev/null -w '' "http://127.0.0.1:$td_port/ready"
+
+td_url="http://127.0.0.1:$td_port/pl?o=$link&subid=bench"
+ng_url="http://127.0.0.1:$ng_port/pl?o=$link&subid=bench"
+
+# One run: prints "requests cpu_us_per_request rps p50_us p99_us".
+run() {
+  local pid=$1 url=$2 before after out requests
+  before=$(cpu_ticks "$pid")
+  out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${seconds}s" --latency -H 'X-Forwarded-For: 216.160.83.56' \
+    -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/94.0 Safari/537.36' \
+    "$url")
+  after=$(cpu_ticks "$pid")
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  python3 - "$requests" "$before" "$after" "$ticks" "$seconds" <<PY "$out"
+import re, sys
+requests, before, after, ticks, seconds = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+out = sys.argv[6]
+def us(label):
+    m = re.search(r"\s%s\s+([\d.]+)(us|ms|s)" % label, out)
+    v, unit = float(m.group(1)), m.group(2)
+    return v * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+cpu_us = (after - before) / ticks * 1e6
+print(requests, round(cpu_us / requests, 2), round(requests / seconds), us("50%"), us("99%"))
+PY
+}
+
+# Warm-up (caches, connection setup), then interleaved rounds.
+taskset -c 1 wrk -t1 -c"$connections" -d2s "$td_url" >/dev/null
+taskset -c 1 wrk -t1 -c"$connections" -d2s "$ng_url" >/dev/null
+: > "$work/trafficd.txt"
+: > "$work/nginx.txt"
+for round in $(seq 1 "$rounds"); do
+  run "$td_pid" "$td_url" >> "$work/trafficd.txt"
+  run "$ng_pid" "$ng_url" >> "$work/nginx.txt"
+  echo "round $round: trafficd $(tail -1 "$work/trafficd.txt") | nginx $(tail -1 "$work/nginx.txt")" >&2
+done
+
+python3 - "$work/trafficd.txt" "$work/nginx.txt" "$connections" "$seconds" "$rounds" <<'PY'
+import statistics, sys
+def load(path):
+    rows = [list(map(float, line.split())) for line in open(path) if line.strip()]
+    return [statistics.median(col) for col in zip(*rows)]
+td, ng = load(sys.argv[1]), load(sys.argv[2])
+print(f"wrk -t1 -c{sys.argv[3]} -d{sys.argv[4]}s, servers on CPU 0 (1 thread/worker), wrk on CPU 1; medians of {sys.argv[5]} interleaved rounds\n")
+print("| server | CPU µs / request | requests/s | p50 | p99 |")
+print("|---|---|---|---|---|")
+print(f"| trafficd `/pl` (decode, geo, device, rules, URL, hash) | {td[1]:.2f} | {td[2]:,.0f} | {td[3]:.0f} µs | {td[4]:.0f} µs |")
+print(f"| nginx `return 302` | {ng[1]:.2f} | {ng[2]:,.0f} | {ng[3]:.0f} µs | {ng[4]:.0f} µs |")
+print(f"\nratio trafficd / nginx CPU per request: {td[1] / ng[1]:.2f}")
+PY
