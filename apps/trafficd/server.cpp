@@ -22,7 +22,12 @@ class Session;
 // One thread's event loop, listener and request handler.
 struct Server::Loop {
   Loop(traffic::http::App& the_app, const traffic::config::HttpLimits& the_limits)
-      : context(1), acceptor(context), sweep(context), worker(the_app), app(the_app), limits(the_limits) {}
+      : context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+        acceptor(context),
+        sweep(context),
+        worker(the_app),
+        app(the_app),
+        limits(the_limits) {}
   asio::io_context context;
   tcp::acceptor acceptor;
   asio::steady_timer sweep;  // closes sessions past their deadline (see Session::deadline_)
