@@ -13,24 +13,18 @@ RecipeFiles::RecipeFiles(const traffic::config::Config& config, traffic::recipe:
       store_(store),
       clock_(clock) {}
 
-bool RecipeFiles::identify(const std::string& path, Identity& out) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return false;
-  out = {st.st_dev, st.st_ino, st.st_size,
-         static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-  return true;
-}
-
 std::string RecipeFiles::reload(bool force) {
   std::lock_guard lock(mutex_);
-  Identity offers_now;
-  Identity campaigns_now;
-  if (!identify(offers_path_, offers_now) || !identify(campaigns_path_, campaigns_now)) {
+  const auto offers_identity = traffic::file_identity(offers_path_);
+  const auto campaigns_identity = traffic::file_identity(campaigns_path_);
+  if (!offers_identity || !campaigns_identity) {
     const std::string line = "recipe files not found: " + offers_path_ + ", " + campaigns_path_;
     log::warn("recipe not loaded",
               {{"reason", "file not found"}, {"offers", offers_path_}, {"campaigns", campaigns_path_}});
     return line;
   }
+  const traffic::FileIdentity offers_now = *offers_identity;
+  const traffic::FileIdentity campaigns_now = *campaigns_identity;
   if (!force && offers_now == offers_seen_ && campaigns_now == campaigns_seen_) return "recipe unchanged";
 
   traffic::recipe::LoadReport offers_report;

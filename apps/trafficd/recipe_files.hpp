@@ -4,13 +4,12 @@
 // fails to load is refused and the recipe in service stays. (S3/HTTP sources and the
 // Redis mirror come with the recipe-sync issue and will replace this.)
 
-#include <sys/stat.h>
-
 #include <atomic>
 #include <mutex>
 #include <string>
 
 #include "traffic/common/clock.hpp"
+#include "traffic/common/file.hpp"
 #include "traffic/config/config.hpp"
 #include "traffic/recipe/store.hpp"
 
@@ -28,22 +27,13 @@ class RecipeFiles {
   [[nodiscard]] std::uint64_t refused() const noexcept { return refused_.load(); }
 
  private:
-  struct Identity {
-    dev_t device = 0;
-    ino_t inode = 0;
-    off_t size = 0;
-    std::int64_t mtime_ns = 0;
-    friend bool operator==(const Identity&, const Identity&) = default;
-  };
-  static bool identify(const std::string& path, Identity& out);
-
   std::string offers_path_;
   std::string campaigns_path_;
   traffic::recipe::Store& store_;
   const traffic::Clock& clock_;
   std::mutex mutex_;
-  Identity offers_seen_;
-  Identity campaigns_seen_;
+  traffic::FileIdentity offers_seen_;
+  traffic::FileIdentity campaigns_seen_;
   std::atomic<traffic::TimestampMs> installed_at_{0};
   std::atomic<std::uint64_t> refused_{0};
 };

@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <sys/socket.h>
 
 #include <boost/json.hpp>
@@ -15,6 +14,7 @@
 #include <set>
 
 #include "case_check.hpp"
+#include "digest.hpp"
 #include "process.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/lid.hpp"
@@ -190,19 +190,6 @@ std::string click_target(const json::object& c, std::string_view extra = {}) {
   return target + std::string(extra);
 }
 
-std::string md5_hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_md5(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
-
 TEST(Trafficd, EveryCaseOverHttpThenACleanShutdown) {
   Daemon daemon;
   Connection connection(daemon.port());  // one keep-alive connection for all of them
@@ -229,7 +216,7 @@ TEST(Trafficd, EveryCaseOverHttpThenACleanShutdown) {
       seen.offer_id = std::stoll(url.params.at("offer_id"));
       seen.campaign_id = std::stoll(url.params.at("campaign_id"));
       seen.affiliate_id = std::stoll(url.params.at("src"));
-      EXPECT_EQ(url.params.at("hash"), md5_hex(seen.url.substr(0, seen.url.find("&hash=")) + "|urlsecret"));
+      EXPECT_EQ(url.params.at("hash"), test::md5_hex(seen.url.substr(0, seen.url.find("&hash=")) + "|urlsecret"));
       ASSERT_EQ(debug.status, 200) << debug.body;
       const json::object data = json::parse(debug.body).at("data").as_object();
       seen.redirect_type = std::string(data.at("redirect_type").as_string());

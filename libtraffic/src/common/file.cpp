@@ -1,5 +1,7 @@
 #include "traffic/common/file.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -20,6 +22,14 @@ std::string read_file(const std::filesystem::path& path) {
   }
   if (!in) throw std::runtime_error("cannot read " + path.string());
   return data;
+}
+
+std::optional<FileIdentity> file_identity(const std::string& path) noexcept {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                      static_cast<std::int64_t>(st.st_size),
+                      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 }  // namespace traffic

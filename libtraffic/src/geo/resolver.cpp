@@ -6,19 +6,15 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "traffic/common/file.hpp"
+
 namespace traffic::geo {
 
 // One open MaxMind DB file, memory-mapped by libmaxminddb; closed on destruction, which
 // happens only when no generation (and so no reader) refers to it any more.
 class Database {
  public:
-  struct Identity {
-    dev_t device = 0;
-    ino_t inode = 0;
-    off_t size = 0;
-    std::int64_t mtime_ns = 0;
-    friend bool operator==(const Identity&, const Identity&) = default;
-  };
+  using Identity = FileIdentity;
 
   Database() = default;
   ~Database() {
@@ -45,13 +41,6 @@ namespace {
 constexpr std::array<const char*, kDatabaseKinds> kVariables = {"MAXMIND_PATH", "MAXMIND_PATH_ISP", "MAXMIND_PATH_ASN",
                                                                 "MAXMIND_PATH_CONNECTION_TYPE",
                                                                 "MAXMIND_PATH_ANONYMOUS_IP"};
-
-std::optional<Database::Identity> identity_of(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return Database::Identity{st.st_dev, st.st_ino, st.st_size,
-                            static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-}
 
 bool type_matches(DatabaseKind kind, std::string_view type) {
   auto has = [&](std::string_view part) { return type.find(part) != std::string_view::npos; };
@@ -91,7 +80,7 @@ std::string probe(MMDB_s& mmdb) {
 
 std::shared_ptr<const Database> Database::open(const std::string& path, DatabaseKind kind, bool check_type,
                                                std::string& error) {
-  auto identity = identity_of(path);
+  auto identity = file_identity(path);
   if (!identity) {
     error = std::string("cannot stat: ") + std::strerror(errno);
     return nullptr;
@@ -164,7 +153,7 @@ GeoResolver::ReloadResult GeoResolver::reload() {
     const auto kind = static_cast<DatabaseKind>(i);
     const std::string& path = paths_.path(kind);
     if (path.empty()) continue;
-    const auto identity = identity_of(path);
+    const auto identity = file_identity(path);
     if (identity && current->by_kind[i] && *identity == current->by_kind[i]->identity()) continue;
     std::string error;
     auto db = identity ? Database::open(path, kind, paths_.check_database_type, error) : nullptr;

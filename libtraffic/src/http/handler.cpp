@@ -216,6 +216,17 @@ class Exchange {
     return v;
   }
 
+  // What the lookups found, under the click record's names.
+  static void add_visitor(json::object& out, const Visitor& visitor) {
+    out["geo"] = visitor.context.country.view();
+    out["region"] = visitor.where.region;
+    out["city"] = visitor.where.city;
+    out["isp"] = visitor.where.isp;
+    out["device"] = visitor.context.device;
+    out["os"] = visitor.context.os;
+    out["browser"] = visitor.context.browser;
+  }
+
   // ---- GET|HEAD /pl ----
   void click() {
     const auto started = std::chrono::steady_clock::now();
@@ -244,13 +255,7 @@ class Exchange {
       json::object data = rules::to_json(decision, response_.location);
       data["lid"] = lid.view();
       data["ip"] = ip.to_string();
-      data["geo"] = visitor.context.country.view();
-      data["region"] = visitor.where.region;
-      data["city"] = visitor.where.city;
-      data["isp"] = visitor.where.isp;
-      data["device"] = visitor.context.device;
-      data["os"] = visitor.context.os;
-      data["browser"] = visitor.context.browser;
+      add_visitor(data, visitor);
       data["user_agent"] = request_.header("User-Agent");
       response_.location.clear();
       answer_json(response_, 200, json::object{{"status", "success"}, {"data", std::move(data)}});
@@ -349,13 +354,7 @@ class Exchange {
       app_.urls().build(decision.landing_page, values.placeholders(), values.tracking(), location);
     }
     json::object out = rules::to_json(decision, location);
-    out["geo"] = visitor.context.country.view();
-    out["region"] = visitor.where.region;
-    out["city"] = visitor.where.city;
-    out["isp"] = visitor.where.isp;
-    out["device"] = visitor.context.device;
-    out["os"] = visitor.context.os;
-    out["browser"] = visitor.context.browser;
+    add_visitor(out, visitor);
     answer_json(response_, 200, out);
   }
 

@@ -4,12 +4,12 @@
 #include "traffic/http/handler.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <boost/json.hpp>
 #include <map>
 
 #include "case_check.hpp"
+#include "digest.hpp"
 #include "fake_clock.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/lid.hpp"
@@ -109,19 +109,6 @@ std::string encode_component(std::string_view value) {
   return out;
 }
 
-std::string md5_hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_md5(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
-
 std::string click_target(const json::object& c, std::string_view extra = {}) {
   std::string target = "/pl?o=" + encode_component(c.at("o").as_string());
   for (const auto& [key, value] : c.at("query").as_object()) {
@@ -168,7 +155,7 @@ TEST(Handler, EveryCaseThroughTheClickRoute) {
       // The hash covers the URL before "&hash=".
       const auto at = response.location.find("&hash=");
       ASSERT_NE(at, std::string::npos);
-      EXPECT_EQ(url.params.at("hash"), md5_hex(response.location.substr(0, at) + "|urlsecret"));
+      EXPECT_EQ(url.params.at("hash"), test::md5_hex(response.location.substr(0, at) + "|urlsecret"));
       ASSERT_EQ(debug.status, 200U) << debug.body;
       const json::object data = json::parse(debug.body).at("data").as_object();
       seen.redirect_type = std::string(data.at("redirect_type").as_string());

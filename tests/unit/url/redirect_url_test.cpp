@@ -1,30 +1,12 @@
 #include "traffic/url/redirect_url.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "digest.hpp"
 #include "url_parts.hpp"
 
 namespace traffic::url {
 namespace {
-
-std::string hex(const unsigned char* bytes, unsigned int size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 15]);
-  }
-  return out;
-}
-
-std::string md5_hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_md5(), nullptr);
-  return hex(digest, size);
-}
 
 const TrackingParams kTracking{100, 10, "LID-1", 7};
 
@@ -118,16 +100,13 @@ TEST(RedirectUrl, Md5HashCoversTheUrlBeforePercentEncodingAndWithoutTheFragment)
   const std::string url = builder("urlsecret").build("lp.example.com/p x?a={subid}#frag", {}, kTracking);
   const std::string hashed = "http://lp.example.com/p x?a=&offer_id=100&campaign_id=10&lid=LID-1&ap=2&src=7";
   EXPECT_EQ(url, "http://lp.example.com/p%20x?a=&offer_id=100&campaign_id=10&lid=LID-1&ap=2&src=7&hash=" +
-                     md5_hex(hashed + "|urlsecret") + "#frag");
+                     test::md5_hex(hashed + "|urlsecret") + "#frag");
 }
 
 TEST(RedirectUrl, HmacSha256Option) {
   const std::string url = builder("k", HashMode::hmac_sha256).build("https://lp.example.com/", {}, kTracking);
   const std::string hashed = "https://lp.example.com/?offer_id=100&campaign_id=10&lid=LID-1&ap=2&src=7";
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  HMAC(EVP_sha256(), "k", 1, reinterpret_cast<const unsigned char*>(hashed.data()), hashed.size(), digest, &size);
-  EXPECT_EQ(url, hashed + "&hash=" + hex(digest, size));
+  EXPECT_EQ(url, hashed + "&hash=" + test::hmac_sha256_hex("k", hashed));
 }
 
 TEST(RedirectUrl, NoSecretNoHash) {
