@@ -209,23 +209,8 @@ TEST(Trafficd, EveryCaseOverHttpThenACleanShutdown) {
     seen.status = reply.status;
     if (method != "HEAD") seen.body = reply.body;
     if (reply.status == 302) {
-      seen.url = reply.headers.at("location");
-      const test::UrlParts url = test::split_url(seen.url);
-      seen.lid = url.params.at("lid");
-      EXPECT_TRUE(lid::is_lid(seen.lid));
-      seen.offer_id = std::stoll(url.params.at("offer_id"));
-      seen.campaign_id = std::stoll(url.params.at("campaign_id"));
-      seen.affiliate_id = std::stoll(url.params.at("src"));
-      EXPECT_EQ(url.params.at("hash"), test::md5_hex(seen.url.substr(0, seen.url.find("&hash=")) + "|urlsecret"));
       ASSERT_EQ(debug.status, 200) << debug.body;
-      const json::object data = json::parse(debug.body).at("data").as_object();
-      seen.redirect_type = std::string(data.at("redirect_type").as_string());
-      seen.payin = Money::parse(data.at("payin").as_string());
-      seen.payout = Money::parse(data.at("payout").as_string());
-      seen.origin_campaign_id = data.at("origin_campaign_id").as_int64();
-      seen.exit_steps = std::string(data.at("nested_exit_offer_steps").as_string());
-      seen.device = std::string(data.at("device").as_string());
-      seen.os = std::string(data.at("os").as_string());
+      test::observe_redirect(seen, reply.headers.at("location"), debug.body, "urlsecret");
     }
     EXPECT_EQ(reply.headers.count("x-request-id"), 1U);
     test::expect_case(c, seen);

@@ -9,7 +9,9 @@
 #include <optional>
 #include <string>
 
+#include "digest.hpp"
 #include "traffic/common/money.hpp"
+#include "traffic/lid/lid.hpp"
 #include "url_parts.hpp"
 
 namespace traffic::test {
@@ -30,6 +32,33 @@ struct ObservedClick {
   std::string os;
   std::string lid;  ///< the lid the click was given ("" when not known)
 };
+
+/// Fills `seen` from a 302 over HTTP: the ids and lid from the Location (whose lid format and
+/// MD5 hash are checked here), the rest from the debug dry run's JSON answer.
+inline void observe_redirect(ObservedClick& seen, const std::string& location, std::string_view debug_body,
+                             std::string_view hash_secret) {
+  namespace json = boost::json;
+  seen.url = location;
+  const UrlParts url = split_url(location);
+  seen.lid = url.params.at("lid");
+  EXPECT_TRUE(lid::is_lid(seen.lid)) << seen.lid;
+  seen.offer_id = std::stoll(url.params.at("offer_id"));
+  seen.campaign_id = std::stoll(url.params.at("campaign_id"));
+  seen.affiliate_id = std::stoll(url.params.at("src"));
+  const auto hash_at = location.find("&hash=");
+  ASSERT_NE(hash_at, std::string::npos) << location;
+  EXPECT_EQ(url.params.at("hash"), md5_hex(location.substr(0, hash_at) + "|" + std::string(hash_secret)));
+  const json::value debug = json::parse(debug_body);
+  ASSERT_TRUE(debug.is_object() && debug.as_object().contains("data")) << debug_body;
+  const json::object& data = debug.at("data").as_object();
+  seen.redirect_type = std::string(data.at("redirect_type").as_string());
+  seen.payin = Money::parse(data.at("payin").as_string());
+  seen.payout = Money::parse(data.at("payout").as_string());
+  seen.origin_campaign_id = data.at("origin_campaign_id").as_int64();
+  seen.exit_steps = std::string(data.at("nested_exit_offer_steps").as_string());
+  seen.device = std::string(data.at("device").as_string());
+  seen.os = std::string(data.at("os").as_string());
+}
 
 inline void expect_case(const boost::json::object& c, const ObservedClick& seen) {
   namespace json = boost::json;

@@ -143,28 +143,10 @@ TEST(Handler, EveryCaseThroughTheClickRoute) {
     test::ObservedClick seen;
     seen.status = static_cast<int>(response.status);
     seen.body = response.body;
-    seen.url = response.location;
     if (response.status == 302) {
       EXPECT_EQ(response.body, "Found. Redirecting to " + response.location);
-      const test::UrlParts url = test::split_url(response.location);
-      seen.lid = url.params.at("lid");
-      EXPECT_TRUE(lid::is_lid(seen.lid)) << seen.lid;
-      seen.offer_id = std::stoll(url.params.at("offer_id"));
-      seen.campaign_id = std::stoll(url.params.at("campaign_id"));
-      seen.affiliate_id = std::stoll(url.params.at("src"));
-      // The hash covers the URL before "&hash=".
-      const auto at = response.location.find("&hash=");
-      ASSERT_NE(at, std::string::npos);
-      EXPECT_EQ(url.params.at("hash"), test::md5_hex(response.location.substr(0, at) + "|urlsecret"));
       ASSERT_EQ(debug.status, 200U) << debug.body;
-      const json::object data = json::parse(debug.body).at("data").as_object();
-      seen.redirect_type = std::string(data.at("redirect_type").as_string());
-      seen.payin = Money::parse(data.at("payin").as_string());
-      seen.payout = Money::parse(data.at("payout").as_string());
-      seen.origin_campaign_id = data.at("origin_campaign_id").as_int64();
-      seen.exit_steps = std::string(data.at("nested_exit_offer_steps").as_string());
-      seen.device = std::string(data.at("device").as_string());
-      seen.os = std::string(data.at("os").as_string());
+      test::observe_redirect(seen, response.location, debug.body, "urlsecret");
     } else {
       EXPECT_EQ(response.content_type.substr(0, 16), "application/json");
     }
