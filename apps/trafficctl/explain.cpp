@@ -8,12 +8,12 @@
 #include "traffic/common/file.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/geo/resolver.hpp"
+#include "traffic/http/explain.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/recipe/snapshot.hpp"
 #include "traffic/rules/engine.hpp"
 #include "traffic/rules/explain.hpp"
-#include "traffic/url/click_values.hpp"
 
 namespace trafficctl {
 namespace {
@@ -22,9 +22,6 @@ std::string env(const char* name) {
   const char* value = std::getenv(name);
   return value ? std::string(value) : std::string();
 }
-
-// Shown where the real click would carry its freshly minted lid.
-constexpr std::string_view kExampleLid = "00000000-0000-4000-8000-000000000000";
 
 // A clock stopped at the instant the operator asked about.
 class FixedClock final : public traffic::Clock {
@@ -155,32 +152,20 @@ int explain(const ExplainOptions& o) {
   traffic::rules::InMemoryCounters counters;
   traffic::FastRandom random;
   const FixedClock clock(at);
-  const auto decision = engine.decide(context, *snapshot, counters, clock, random, {.dry_run = true});
-
-  std::string url;
-  if (decision.redirects()) {
-    traffic::url::UrlSettings url_settings;
-    url_settings.hash_secret = o.hash_secret.empty() ? env("URL_HASH_SECRET") : o.hash_secret;
-    const traffic::url::ClickValues values(decision, context, o.subid, o.cid, kExampleLid);
-    url = traffic::url::UrlBuilder(url_settings).build(decision.landing_page, values.placeholders(), values.tracking());
-  }
+  traffic::url::UrlSettings url_settings;
+  url_settings.hash_secret = o.hash_secret.empty() ? env("URL_HASH_SECRET") : o.hash_secret;
+  const traffic::url::UrlBuilder urls(url_settings);
+  const auto explanation =
+      traffic::http::explain_click(engine, urls, *snapshot, counters, clock, random, context, o.subid, o.cid);
   if (o.json) {
-    boost::json::object out = traffic::rules::to_json(decision, url);
-    out["country"] = where.country.view();
-    out["region"] = where.region;
-    out["city"] = where.city;
-    out["isp"] = where.isp;
-    out["device"] = context.device;
-    out["os"] = context.os;
-    out["browser"] = context.browser;
-    std::cout << boost::json::serialize(out) << "\n";
+    std::cout << boost::json::serialize(traffic::http::to_json(explanation, context)) << "\n";
   } else {
     std::cout << "visitor: country=" << where.country.view() << " region=" << where.region << " city=" << where.city
               << " isp=" << where.isp << " device=" << context.device << " os=" << context.os
               << " browser=" << context.browser << "\n"
-              << traffic::rules::to_text(decision, url);
+              << traffic::rules::to_text(explanation.decision, explanation.redirect_url);
   }
-  return decision.redirects() ? 0 : 1;
+  return explanation.decision.redirects() ? 0 : 1;
 }
 
 }  // namespace trafficctl

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "traffic/http/explain.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/rules/explain.hpp"
@@ -69,7 +70,7 @@ double age_seconds(TimestampMs since, TimestampMs now) {
 json::object record_json(const recipe::Offer& o) {
   return {{"offerId", o.id},
           {"name", o.name},
-          {"status", static_cast<int>(o.status)},
+          {"status", recipe::to_string(o.status)},
           {"type", o.type == recipe::OfferType::aggregated ? "aggregated" : "regular"},
           {"landingPageUrl", o.landing_page_url},
           {"payin", o.payin.to_string()},
@@ -83,8 +84,8 @@ json::object record_json(const recipe::Campaign& c) {
                    {"name", c.name},
                    {"offerId", c.offer_id},
                    {"affiliateId", c.affiliate_id},
-                   {"campaignStatus", static_cast<int>(c.campaign_status)},
-                   {"affiliateStatus", static_cast<int>(c.affiliate_status)}};
+                   {"campaignStatus", recipe::to_string(c.campaign_status)},
+                   {"affiliateStatus", recipe::to_string(c.affiliate_status)}};
   out["payout"] = c.payout ? json::value(c.payout->to_string()) : json::value(nullptr);
   return out;
 }
@@ -202,29 +203,18 @@ class Exchange {
     return query_param(query_, key, into) ? std::string_view(into) : std::string_view();
   }
 
+  // The context's views point into the geo database (held by this thread's reader) and into
+  // the device result, which `what` keeps alive.
   struct Visitor {
-    geo::GeoInfo where;
     std::shared_ptr<const device::DeviceInfo> what;
     rules::Context context;
   };
 
   Visitor look_up(const link::LinkIds& ids, const net::IpAddress& ip, std::string_view user_agent) {
     Visitor v;
-    v.where = state_.geo.lookup(ip);
     v.what = app_.services().device.detect(user_agent);
-    v.context = rules::make_context(ids.offer_id, ids.campaign_id, v.where, *v.what);
+    v.context = rules::make_context(ids.offer_id, ids.campaign_id, state_.geo.lookup(ip), *v.what);
     return v;
-  }
-
-  // What the lookups found, under the click record's names.
-  static void add_visitor(json::object& out, const Visitor& visitor) {
-    out["geo"] = visitor.context.country.view();
-    out["region"] = visitor.where.region;
-    out["city"] = visitor.where.city;
-    out["isp"] = visitor.where.isp;
-    out["device"] = visitor.context.device;
-    out["os"] = visitor.context.os;
-    out["browser"] = visitor.context.browser;
   }
 
   // ---- GET|HEAD /pl ----
@@ -255,7 +245,7 @@ class Exchange {
       json::object data = rules::to_json(decision, response_.location);
       data["lid"] = lid.view();
       data["ip"] = ip.to_string();
-      add_visitor(data, visitor);
+      add_visitor(data, visitor.context);
       data["user_agent"] = request_.header("User-Agent");
       response_.location.clear();
       answer_json(response_, 200, json::object{{"status", "success"}, {"data", std::move(data)}});
@@ -345,17 +335,11 @@ class Exchange {
     if (!ip) return answer_error(response_, 400, "ip is not an IP address");
     const Visitor visitor = look_up(*ids, *ip, user_agent);
     const auto snapshot = app_.services().store.current();
-    const rules::Decision decision = app_.engine().decide(visitor.context, *snapshot, app_.services().counters,
-                                                          app_.services().clock, state_.random, {.dry_run = true});
-    std::string location;
-    if (decision.redirects()) {
-      const url::ClickValues values(decision, visitor.context, param("subid", state_.subid), param("cid", state_.cid),
-                                    "00000000-0000-4000-8000-000000000000");
-      app_.urls().build(decision.landing_page, values.placeholders(), values.tracking(), location);
-    }
-    json::object out = rules::to_json(decision, location);
-    add_visitor(out, visitor);
-    answer_json(response_, 200, out);
+    const auto& services = app_.services();
+    const Explanation explanation =
+        explain_click(app_.engine(), app_.urls(), *snapshot, services.counters, services.clock, state_.random,
+                      visitor.context, param("subid", state_.subid), param("cid", state_.cid));
+    answer_json(response_, 200, to_json(explanation, visitor.context));
   }
 
   void admin_reload() {

@@ -125,33 +125,23 @@ const boost::unordered_flat_map<std::string_view, CampaignField>& campaign_field
   return fields;
 }
 
+// The inverse of to_string (records.hpp): the first enum value whose text matches.
+template <class Status, Status kLast>
+Status parse_status(std::string_view text) {
+  for (auto i = 1; i <= static_cast<int>(kLast); ++i) {
+    if (to_string(static_cast<Status>(i)) == text) return static_cast<Status>(i);
+  }
+  return Status::other;
+}
+
 OfferStatus parse_offer_status(std::string_view s) {
-  if (s == "inactive") return OfferStatus::inactive;
-  if (s == "draft") return OfferStatus::draft;
-  if (s == "public") return OfferStatus::public_;
-  if (s == "private") return OfferStatus::private_;
-  if (s == "apply_to_run") return OfferStatus::apply_to_run;
-  if (s == "pending") return OfferStatus::pending;
-  return OfferStatus::other;
+  return parse_status<OfferStatus, OfferStatus::pending>(s);
 }
-
 AffiliateStatus parse_affiliate_status(std::string_view s) {
-  if (s == "active") return AffiliateStatus::active;
-  if (s == "inactive") return AffiliateStatus::inactive;
-  if (s == "pending") return AffiliateStatus::pending;
-  if (s == "rejected") return AffiliateStatus::rejected;
-  if (s == "suspended") return AffiliateStatus::suspended;
-  if (s == "blacklisted") return AffiliateStatus::blacklisted;
-  return AffiliateStatus::other;
+  return parse_status<AffiliateStatus, AffiliateStatus::blacklisted>(s);
 }
-
 CampaignStatus parse_campaign_status(std::string_view s) {
-  if (s == "active") return CampaignStatus::active;
-  if (s == "inactive") return CampaignStatus::inactive;
-  if (s == "pending") return CampaignStatus::pending;
-  if (s == "blocked") return CampaignStatus::blocked;
-  if (s == "rejected") return CampaignStatus::rejected;
-  return CampaignStatus::other;
+  return parse_status<CampaignStatus, CampaignStatus::rejected>(s);
 }
 
 const json::value kNull;

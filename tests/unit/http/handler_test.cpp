@@ -299,6 +299,8 @@ TEST(Handler, AdminExplainRecipeDataAndRecordUpdates) {
   ASSERT_EQ(data.status, 200U);
   EXPECT_TRUE(std::string_view(json::parse(data.body).at("offer").at("landingPageUrl").as_string())
                   .starts_with("https://lp.example.com"));
+  EXPECT_EQ(json::parse(data.body).at("offer").at("status").as_string(), "public");
+  EXPECT_EQ(json::parse(data.body).at("campaign").at("affiliateStatus").as_string(), "active");
   EXPECT_EQ(instance.send("GET", "/getRecipeData?offerId=abc", admin).status, 400U);
 
   // A record update through the admin route changes the next click (own store: the

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "traffic/common/country_code.hpp"
@@ -21,6 +22,20 @@ enum class OfferStatus : std::uint8_t { other, inactive, draft, public_, private
 enum class OfferType : std::uint8_t { regular, aggregated, other };
 enum class AffiliateStatus : std::uint8_t { other, active, inactive, pending, rejected, suspended, blacklisted };
 enum class CampaignStatus : std::uint8_t { other, active, inactive, pending, blocked, rejected };
+
+/// The producer's texts ("public", "blacklisted", …); "" for `other`.
+constexpr std::string_view to_string(OfferStatus status) noexcept {
+  constexpr std::string_view kNames[] = {"", "inactive", "draft", "public", "private", "apply_to_run", "pending"};
+  return kNames[static_cast<std::size_t>(status)];
+}
+constexpr std::string_view to_string(AffiliateStatus status) noexcept {
+  constexpr std::string_view kNames[] = {"", "active", "inactive", "pending", "rejected", "suspended", "blacklisted"};
+  return kNames[static_cast<std::size_t>(status)];
+}
+constexpr std::string_view to_string(CampaignStatus status) noexcept {
+  constexpr std::string_view kNames[] = {"", "active", "inactive", "pending", "blocked", "rejected"};
+  return kNames[static_cast<std::size_t>(status)];
+}
 
 /// One cap period: `limit == 0` means "not configured".
 struct CapCounter {
