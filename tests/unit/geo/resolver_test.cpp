@@ -202,6 +202,36 @@ TEST(GeoResolver, StartupErrorsNameTheVariable) {
   EXPECT_TRUE(reader.lookup(ip("81.2.69.142")).city.empty());
 }
 
+bool same(const GeoInfo& a, const GeoInfo& b) {
+  return a.country == b.country && a.region == b.region && a.city == b.city && a.latitude == b.latitude &&
+         a.longitude == b.longitude && a.isp == b.isp && a.organization == b.organization && a.asn == b.asn &&
+         a.asn_organization == b.asn_organization && a.connection_type == b.connection_type &&
+         a.is_anonymous == b.is_anonymous && a.is_anonymous_vpn == b.is_anonymous_vpn &&
+         a.is_hosting_provider == b.is_hosting_provider && a.is_public_proxy == b.is_public_proxy &&
+         a.is_tor_exit_node == b.is_tor_exit_node && a.is_residential_proxy == b.is_residential_proxy;
+}
+
+// A reader remembers decoded records; whatever order addresses come in, and however often,
+// its answers are the uncached lookup's.
+TEST(GeoResolver, ReaderAnswersEqualUncachedLookups) {
+  GeoResolver resolver(all_databases());
+  auto reader = resolver.reader();
+  std::vector<IpAddress> addresses;
+  for (const char* file : {"GeoIP2-City-Test.json", "GeoIP2-ISP-Test.json", "GeoIP2-Anonymous-IP-Test.json"}) {
+    for (const auto& [address, record] : source_records(file)) addresses.push_back(address);
+  }
+  ASSERT_GT(addresses.size(), 100u);
+  std::shared_ptr<const Databases> hold;
+  std::size_t differing = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+      const auto& address = addresses[pass == 1 ? addresses.size() - 1 - i : i];
+      if (!same(reader.lookup(address), resolver.lookup(address, hold))) ++differing;
+    }
+  }
+  EXPECT_EQ(differing, 0u);
+}
+
 // Every corrupt database of MaxMind's test set is refused at open or read without crashing
 // (the ASan preset makes "without crashing" mean "without touching memory it should not").
 TEST(GeoResolver, CorruptDatabasesAreRefusedOrReadSafely) {
@@ -273,6 +303,21 @@ TEST_F(GeoReload, PicksUpAReplacedFileAndKeepsOldViewsAlive) {
   EXPECT_EQ(reader.lookup(ip("216.160.83.56")).country.view(), "US");
   // The old mapping is still open for whoever holds it.
   EXPECT_EQ(before.city, "Milton");
+}
+
+// The reader's remembered records belong to one generation: after a reload it answers
+// from the new file even for an address it has just looked up.
+TEST_F(GeoReload, ReaderForgetsDecodedRecordsOfTheOldGeneration) {
+  GeoResolver resolver(paths());
+  auto reader = resolver.reader();
+  ASSERT_EQ(reader.lookup(ip("216.160.83.56")).city, "Milton");
+  ASSERT_EQ(reader.lookup(ip("216.160.83.56")).city, "Milton");
+  replace_with(db("GeoIP2-Country-Test.mmdb"));  // country only
+  ASSERT_EQ(resolver.reload().reloaded, 1u);
+  const GeoInfo after = reader.lookup(ip("216.160.83.56"));
+  EXPECT_EQ(after.country.view(), "US");
+  EXPECT_TRUE(after.city.empty());
+  EXPECT_FALSE(after.latitude.has_value());
 }
 
 TEST_F(GeoReload, RefusesACorruptReplacementAndKeepsServing) {

@@ -102,6 +102,25 @@ TEST(LinkV1, MalformedLinksAllGiveTheSameError) {
   EXPECT_TRUE(!other.has_value() || !(*other == LinkIds{100, 10}));
 }
 
+// The per-thread cipher context keeps its key between links: interleaved keys, and a
+// failed link between good ones, must leave nothing behind.
+TEST(LinkV1, InterleavedKeysAndFailuresShareNoState) {
+  const LinkKeys first = sample_keys();
+  const LinkKeys second = LinkKeys::from_config("fedcba9876543210fedcba9876543210");
+  const std::string a = encode_v1({100, 10}, first);
+  const std::string b = encode_v1({200, 20}, second);
+  std::string tampered = a;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(decode(a, first).value(), (LinkIds{100, 10}));
+    EXPECT_EQ(decode(b, second).value(), (LinkIds{200, 20}));
+    EXPECT_FALSE(decode(tampered, first).has_value());
+    EXPECT_EQ(decode(a, first).value(), (LinkIds{100, 10}));
+    EXPECT_FALSE(decode(b, first).has_value() && decode(b, first).value() == (LinkIds{200, 20}));
+    EXPECT_EQ(decode(encode_v2({300, 30}, second), second).value(), (LinkIds{300, 30}));
+  }
+}
+
 TEST(LinkV1, RefusedWhenV1IsTurnedOff) {
   const LinkKeys keys = sample_keys();
   EXPECT_FALSE(decode(encode_v1({1, 2}, keys), keys, /*accept_v1=*/false).has_value());

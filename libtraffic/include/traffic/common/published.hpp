@@ -56,6 +56,8 @@ class Published {
       }
       return *cached_;
     }
+    /// The version of the object returned by the last get().
+    [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
     /// Keeps the object returned by the last get() alive beyond the next one.
     [[nodiscard]] const std::shared_ptr<const T>& hold() const noexcept { return cached_; }
 

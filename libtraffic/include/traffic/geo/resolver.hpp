@@ -91,17 +91,25 @@ class GeoResolver {
   /// one stat() per configured file.
   ReloadResult reload();
 
+  struct DecodedRecords;  // a reader's recently decoded records
+  /// A per-thread view (one per event loop). Not thread-safe.
+  ///
+  /// It remembers the decoded fields of recently seen database records (512 combinations,
+  /// ~100 KB): decoding a record's fields costs several times the search-tree walk, and
+  /// many addresses share a record (a city's networks all point at one). The tree is still
+  /// walked for every address, so an answer is always the current database's.
   class Reader {
    public:
-    explicit Reader(const GeoResolver& resolver) : resolver_(resolver), databases_(resolver.current_) {}
+    explicit Reader(const GeoResolver& resolver);
+    Reader(Reader&&) noexcept;
+    ~Reader();
     /// Views in the result are valid until the next lookup on this reader.
-    GeoInfo lookup(const net::IpAddress& address) {
-      return lookup_in(databases_.get(), address, resolver_.data_errors_);
-    }
+    GeoInfo lookup(const net::IpAddress& address);
 
    private:
     const GeoResolver& resolver_;
     Published<Databases>::Reader databases_;
+    std::unique_ptr<DecodedRecords> decoded_;
   };
   [[nodiscard]] Reader reader() const { return Reader(*this); }
 
@@ -119,7 +127,7 @@ class GeoResolver {
 
  private:
   static GeoInfo lookup_in(const Databases& databases, const net::IpAddress& address,
-                           std::atomic<std::uint64_t>& errors);
+                           std::atomic<std::uint64_t>& errors, DecodedRecords* decoded);
 
   GeoPaths paths_;
   std::mutex reload_mutex_;
