@@ -97,14 +97,19 @@ done
 
 python3 - "$work/trafficd.txt" "$work/nginx.txt" "$connections" "$seconds" "$rounds" <<'PY'
 import statistics, sys
-def load(path):
-    rows = [list(map(float, line.split())) for line in open(path) if line.strip()]
-    return [statistics.median(col) for col in zip(*rows)]
-td, ng = load(sys.argv[1]), load(sys.argv[2])
+def rows(path):
+    return [list(map(float, line.split())) for line in open(path) if line.strip()]
+td_rows, ng_rows = rows(sys.argv[1]), rows(sys.argv[2])
+td = [statistics.median(col) for col in zip(*td_rows)]
+ng = [statistics.median(col) for col in zip(*ng_rows)]
+# Each round's pair ran back to back, so its ratio cancels slow drifts of the VM's speed
+# (other tenants); the median of those is the steadier figure.
+ratios = sorted(t[1] / n[1] for t, n in zip(td_rows, ng_rows))
 print(f"wrk -t1 -c{sys.argv[3]} -d{sys.argv[4]}s, servers on CPU 0 (1 thread/worker), wrk on CPU 1; medians of {sys.argv[5]} interleaved rounds\n")
 print("| server | CPU µs / request | requests/s | p50 | p99 |")
 print("|---|---|---|---|---|")
 print(f"| trafficd `/pl` (decode, geo, device, rules, URL, hash) | {td[1]:.2f} | {td[2]:,.0f} | {td[3]:.0f} µs | {td[4]:.0f} µs |")
 print(f"| nginx `return 302` | {ng[1]:.2f} | {ng[2]:,.0f} | {ng[3]:.0f} µs | {ng[4]:.0f} µs |")
-print(f"\nratio trafficd / nginx CPU per request: {td[1] / ng[1]:.2f}")
+print(f"\nratio trafficd / nginx CPU per request: {td[1] / ng[1]:.2f} (of the medians); "
+      f"per round {', '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.2f}")
 PY
