@@ -31,7 +31,7 @@ test-asan:
 # The concurrent parts under ThreadSanitizer.
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
-	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd'
+	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent'
 
 # trafficd on port 5000 with the demo recipe (examples/demo) and MaxMind's test databases.
 # Prints a demo link first; Ctrl-C stops it (SIGINT: a clean shutdown).

@@ -28,6 +28,10 @@ constexpr std::string_view to_string(OfferStatus status) noexcept {
   constexpr std::string_view kNames[] = {"", "inactive", "draft", "public", "private", "apply_to_run", "pending"};
   return kNames[static_cast<std::size_t>(status)];
 }
+constexpr std::string_view to_string(OfferType type) noexcept {
+  constexpr std::string_view kNames[] = {"regular", "aggregated", ""};
+  return kNames[static_cast<std::size_t>(type)];
+}
 constexpr std::string_view to_string(AffiliateStatus status) noexcept {
   constexpr std::string_view kNames[] = {"", "active", "inactive", "pending", "rejected", "suspended", "blacklisted"};
   return kNames[static_cast<std::size_t>(status)];

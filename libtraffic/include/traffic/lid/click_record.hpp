@@ -1,0 +1,45 @@
+#pragma once
+// The click record: one JSON object per click, the warehouse row (SPEC.md §9).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "traffic/common/time.hpp"
+#include "traffic/device/detector.hpp"
+#include "traffic/rules/context.hpp"
+#include "traffic/rules/decision.hpp"
+
+namespace traffic::lid {
+
+/// What the request and the pipeline know about a click besides the decision.
+struct ClickFacts {
+  std::string_view lid;
+  std::string_view landing_page;  ///< the redirect URL as sent in `Location`
+  std::string_view sub_campaign;  ///< `subid`
+  std::string_view cid;
+  std::string_view domain;   ///< `Host`
+  std::string_view ad_path;  ///< request target: path and query
+  std::string_view ip;       ///< the client address, as text
+  std::string_view user_agent;
+  std::string_view referer;
+  std::string_view fingerprint;  ///< empty when unique-visit tracking is off
+  bool is_unique_visit = false;
+  TimestampMs date_added = 0;       ///< epoch ms
+  std::uint64_t decision_ns = 0;    ///< time spent deciding, for latency analysis
+  std::string_view event = "traffic-api";  ///< "traffic-bonus" for conversions, "traffic-manually" for resends
+  std::string_view event_type = "click";
+};
+
+/// Appends the record of a redirecting `decision` to `out` as one line of JSON with its
+/// trailing '\n'. Field names and meanings are the old service's (docs/click-records.md).
+/// Strings are escaped and any byte sequence that is not UTF-8 becomes U+FFFD, so the line
+/// is valid JSON whatever a visitor sent. Money is printed exactly ("9.5", "0").
+/// Appends into the caller's buffer: no allocation once the buffer has grown.
+void append_click_record(std::string& out, const rules::Decision& decision, const rules::Context& context,
+                         const device::DeviceInfo& device, const ClickFacts& facts);
+
+/// Appends `text` as a JSON string literal (quotes included), escaped as above.
+void append_json_string(std::string& out, std::string_view text);
+
+}  // namespace traffic::lid

@@ -1,0 +1,203 @@
+#include "traffic/lid/click_record.hpp"
+
+#include <charconv>
+
+namespace traffic::lid {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 (RFC 3629: no overlongs,
+// no surrogates, nothing above U+10FFFF).
+std::size_t utf8_length(std::string_view text, std::size_t i) noexcept {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  const std::size_t left = text.size() - i;
+  auto continuation = [&](std::size_t k) { return (byte(i + k) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && continuation(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (left < 3 || !continuation(1) || !continuation(2)) return 0;
+    if (c == 0xE0 && byte(i + 1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && byte(i + 1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (left < 4 || !continuation(1) || !continuation(2) || !continuation(3)) return 0;
+    if (c == 0xF0 && byte(i + 1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && byte(i + 1) >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// Writes the record's fields in order, managing the commas.
+class Line {
+ public:
+  explicit Line(std::string& out) : out_(out) { out_.push_back('{'); }
+  void finish() { out_.append("}\n"); }
+
+  void string(std::string_view name, std::string_view value) {
+    key(name);
+    append_json_string(out_, value);
+  }
+  void number(std::string_view name, std::int64_t value) {
+    key(name);
+    char digits[24];
+    const auto result = std::to_chars(digits, digits + sizeof digits, value);
+    out_.append(digits, static_cast<std::size_t>(result.ptr - digits));
+  }
+  void money(std::string_view name, const Money& value) {
+    key(name);
+    char text[Money::kMaxTextSize];
+    out_.append(text, value.format(text));
+  }
+  void money(std::string_view name, const std::optional<Money>& value) {
+    if (value) return money(name, *value);
+    key(name);
+    out_.append("null");
+  }
+  void boolean(std::string_view name, bool value) {
+    key(name);
+    out_.append(value ? "true" : "false");
+  }
+
+ private:
+  void key(std::string_view name) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    out_.push_back('"');
+    out_.append(name);  // our own names: nothing to escape
+    out_.append("\":");
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      const char escaped[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      out.append(escaped, 6);
+      ++i;
+    } else if (const std::size_t n = utf8_length(text, i); n > 0) {
+      out.append(text.substr(i, n));
+      i += n;
+    } else {
+      out.append("\\ufffd");  // a byte that is not part of valid UTF-8
+      ++i;
+    }
+  }
+  out.push_back('"');
+}
+
+void append_click_record(std::string& out, const rules::Decision& decision, const rules::Context& context,
+                         const device::DeviceInfo& device, const ClickFacts& facts) {
+  static const recipe::Offer kNoOffer;
+  static const recipe::Campaign kNoCampaign;
+  const recipe::Offer& offer = decision.offer ? *decision.offer : kNoOffer;
+  const recipe::Campaign& campaign = decision.campaign ? *decision.campaign : kNoCampaign;
+  const recipe::Offer& origin = decision.origin_offer ? *decision.origin_offer : offer;
+  const recipe::Campaign& origin_campaign = decision.origin_campaign ? *decision.origin_campaign : campaign;
+
+  Line line(out);
+  line.string("lid", facts.lid);
+  line.number("affiliate_id", campaign.affiliate_id);
+  line.string("affiliate_type", campaign.affiliate_type);
+  line.number("campaign_id", campaign.id);
+  line.string("sub_campaign", facts.sub_campaign);
+  line.string("cid", facts.cid);
+  line.string("domain", facts.domain);
+  line.number("offer_id", offer.id);
+  line.string("offer_name", offer.name);
+  line.string("offer_type", recipe::to_string(offer.type));
+  line.string("offer_description", offer.description);
+  line.string("landing_page", facts.landing_page);
+  line.number("landing_page_id", offer.landing_page_id);
+  line.money("payin", decision.payin);
+  line.money("payout", decision.payout);
+  line.string("geo", context.country.view());
+  line.number("cap_override_offer_id", decision.cap_override_offer_id);
+  line.boolean("is_cpm_option_enabled", offer.is_cpm_option_enabled);
+  line.number("landing_page_id_origin", origin.landing_page_id);
+  line.string("landing_page_url_origin", origin.landing_page_url);
+  line.number("advertiser_id", offer.advertiser_id);
+  line.number("advertiser_manager_id", offer.advertiser_manager_id);
+  line.number("affiliate_manager_id", campaign.affiliate_manager_id);
+  line.number("origin_advertiser_id", origin.advertiser_id);
+  line.string("origin_conversion_type", origin.conversion_type);
+  line.boolean("origin_is_cpm_option_enabled", origin.is_cpm_option_enabled);
+  line.number("origin_offer_id", origin.id);
+  line.number("origin_vertical_id", origin.vertical_id);
+  line.number("verticals", offer.vertical_id);
+  line.string("vertical_name", offer.vertical_name);
+  line.string("conversion_type", offer.conversion_type);
+  line.string("platform", context.os);
+  line.money("payout_percent", decision.payout_percent);
+  line.string("device", context.device);
+  line.string("os", context.os);
+  line.string("isp", context.isp);
+  line.string("referer", facts.referer);
+  line.number("date_added", facts.date_added);
+  line.number("click", facts.event_type == "click" ? 1 : 0);
+  line.string("event_type", facts.event_type);
+  line.string("event", facts.event);
+  line.string("fingerprint", facts.fingerprint);
+  line.boolean("is_unique_visit", facts.is_unique_visit);
+  line.string("ad_path", facts.ad_path);
+  line.string("ip", facts.ip);
+  line.string("user_agent", facts.user_agent);
+  line.string("browser", context.browser);
+  // major.minor, without building a string
+  {
+    std::string_view major = device.browser_major;
+    std::string_view minor = device.browser_minor;
+    char version[64];
+    std::size_t size = 0;
+    const auto put = [&](std::string_view part) {
+      const std::size_t n = std::min(part.size(), sizeof version - size);
+      std::copy_n(part.data(), n, version + size);
+      size += n;
+    };
+    put(major);
+    if (!major.empty() && !minor.empty()) {
+      put(".");
+      put(minor);
+    }
+    line.string("browser_version", std::string_view(version, size));
+  }
+  line.string("region", context.region);
+  line.string("city", context.city);
+  line.string("redirect_type", decision.redirect_type);
+  line.string("redirect_reason", decision.redirect_reason.view());
+  line.string("caps_type", decision.caps_type);
+  {
+    char steps[rules::ExitSteps::kCapacity * 21];
+    std::size_t size = 0;
+    for (const recipe::RecordId id : decision.exit_steps) {
+      if (size) steps[size++] = ',';
+      size = static_cast<std::size_t>(std::to_chars(steps + size, steps + sizeof steps, id).ptr - steps);
+    }
+    line.string("nested_exit_offer_steps", std::string_view(steps, size));
+  }
+  line.number("origin_campaign_id", origin_campaign.id);
+  line.number("origin_affiliate_id", origin_campaign.affiliate_id);
+  line.number("recipe_version", static_cast<std::int64_t>(decision.recipe_version));
+  line.boolean("is_bot", device.is_bot);
+  line.number("decision_ns", static_cast<std::int64_t>(facts.decision_ns));
+  line.finish();
+}
+
+}  // namespace traffic::lid

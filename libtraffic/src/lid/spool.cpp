@@ -1,0 +1,433 @@
+#include "traffic/lid/spool.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace traffic::lid {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kHeaderSize = 8;
+constexpr std::uint32_t kMaxPayload = 1u << 20;  // a click is ~2 KB; a larger size is corruption
+constexpr std::size_t kReadChunk = 2u << 20;  // holds the largest record
+
+std::runtime_error spool_error(const fs::path& where, std::string_view what) {
+  return std::runtime_error("SPOOL_DIR=" + where.string() + ": " + std::string(what));
+}
+
+std::uint32_t crc_of(const char* data, std::size_t size) {
+  return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)));
+}
+
+void put_u32(char* out, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+std::uint32_t get_u32(const char* in) {
+  std::uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) value |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return value;
+}
+
+std::string segment_name(std::uint64_t seq) {
+  std::string digits = std::to_string(seq);
+  return std::string(16 - std::min<std::size_t>(16, digits.size()), '0') + digits + ".seg";
+}
+
+void fsync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+bool valid_sink_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
+struct Spool::Lane {
+  fs::path directory;
+  std::mutex mutex;                    // segments, fd changes, fsync of the current segment
+  std::map<std::uint64_t, std::uint64_t> segments;  // seq → size at last count (current: see committed)
+  int fd = -1;                         // current segment of this process, or -1
+  std::atomic<std::uint64_t> current{0};    // its seq; 0 = none open yet
+  std::atomic<std::uint64_t> committed{0};  // bytes fully written to it
+  std::atomic<bool> dirty{false};
+  std::uint64_t next_seq = 1;
+};
+
+struct Spool::State {
+  SpoolSettings settings;
+  int lock_fd = -1;
+  std::vector<std::unique_ptr<Lane>> lanes;
+  std::vector<std::unique_ptr<Writer>> writers;
+
+  mutable std::mutex cursors_mutex;
+  std::map<std::string, std::vector<SpoolPosition>, std::less<>> cursors;
+
+  std::atomic<std::uint64_t> appended{0}, rejected{0}, dropped_segments{0}, corrupt_tails{0}, bytes_on_disk{0},
+      fsyncs{0};
+  std::atomic<bool> directory_dirty{false};
+
+  std::mutex sync_mutex;
+  std::condition_variable sync_wake;
+  bool stopping = false;
+  std::thread syncer;
+};
+
+Spool::Spool(SpoolSettings settings) : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.settings = std::move(settings);
+  const fs::path& dir = s.settings.directory;
+  if (dir.empty()) throw spool_error(dir, "no directory given");
+  if (s.settings.lanes == 0 || s.settings.lanes > 1024) throw spool_error(dir, "lanes must be 1..1024");
+  for (const auto& sink : s.settings.sinks) {
+    if (!valid_sink_name(sink)) throw spool_error(dir, "bad sink name '" + sink + "'");
+  }
+  std::error_code ec;
+  fs::create_directories(dir / "cursors", ec);
+  if (ec) throw spool_error(dir, "cannot create: " + ec.message());
+
+  s.lock_fd = ::open((dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (s.lock_fd < 0) throw spool_error(dir, std::string("cannot open LOCK: ") + std::strerror(errno));
+  if (::flock(s.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(s.lock_fd);
+    throw spool_error(dir, "in use by another process (LOCK is held)");
+  }
+
+  // Lanes: as many as configured, plus any left by an earlier run with more threads, so
+  // their records are still read.
+  std::size_t lane_count = s.settings.lanes;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::size_t n = 0;
+    if (name.starts_with("lane-") &&
+        std::from_chars(name.data() + 5, name.data() + name.size(), n).ptr == name.data() + name.size() && n < 1024)
+      lane_count = std::max(lane_count, n + 1);
+  }
+  for (std::size_t i = 0; i < lane_count; ++i) {
+    auto lane = std::make_unique<Lane>();
+    lane->directory = dir / ("lane-" + std::to_string(i));
+    fs::create_directories(lane->directory, ec);
+    if (ec) throw spool_error(dir, "cannot create " + lane->directory.string() + ": " + ec.message());
+    for (const auto& entry : fs::directory_iterator(lane->directory, ec)) {
+      const std::string name = entry.path().filename().string();
+      std::uint64_t seq = 0;
+      if (!name.ends_with(".seg")) continue;
+      const auto [ptr, err] = std::from_chars(name.data(), name.data() + name.size() - 4, seq);
+      if (err != std::errc() || ptr != name.data() + name.size() - 4 || seq == 0) continue;
+      const auto size = entry.file_size(ec);
+      lane->segments[seq] = ec ? 0 : size;
+      s.bytes_on_disk += ec ? 0 : size;
+      lane->next_seq = std::max(lane->next_seq, seq + 1);
+    }
+    s.lanes.push_back(std::move(lane));
+  }
+  for (std::size_t i = 0; i < lane_count; ++i) s.writers.push_back(std::unique_ptr<Writer>(new Writer(*this, i)));
+
+  // Cursors of the configured sinks (a new sink starts at the beginning of what is kept).
+  for (const auto& sink : s.settings.sinks) {
+    std::vector<SpoolPosition> positions(lane_count);
+    std::ifstream in(dir / "cursors" / sink);
+    std::size_t lane = 0;
+    SpoolPosition position;
+    while (in >> lane >> position.segment >> position.offset) {
+      if (lane < lane_count) positions[lane] = position;
+    }
+    s.cursors[sink] = std::move(positions);
+  }
+
+  if (s.settings.fsync_interval.count() > 0) {
+    s.syncer = std::thread([this] {
+      State& st = *state_;
+      std::unique_lock lock(st.sync_mutex);
+      while (!st.stopping) {
+        st.sync_wake.wait_for(lock, st.settings.fsync_interval);
+        lock.unlock();
+        sync();
+        lock.lock();
+      }
+    });
+  }
+}
+
+Spool::~Spool() {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.sync_mutex);
+    s.stopping = true;
+  }
+  s.sync_wake.notify_all();
+  if (s.syncer.joinable()) s.syncer.join();
+  sync();
+  for (auto& lane : s.lanes) {
+    if (lane->fd >= 0) ::close(lane->fd);
+  }
+  ::close(s.lock_fd);  // releases the flock
+}
+
+Spool::Writer& Spool::writer(std::size_t lane) {
+  return *state_->writers.at(lane);
+}
+
+bool Spool::Writer::append() {
+  return spool_.append(lane_, buffer_);
+}
+
+bool Spool::append(std::size_t lane_index, std::string& record) {
+  State& s = *state_;
+  Lane& lane = *s.lanes[lane_index];
+  const std::size_t size = record.size();
+  if (size <= kHeaderSize || size - kHeaderSize > kMaxPayload) {
+    s.rejected.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  const auto payload = static_cast<std::uint32_t>(size - kHeaderSize);
+  put_u32(record.data(), payload);
+  put_u32(record.data() + 4, crc_of(record.data() + kHeaderSize, payload));
+
+  // The disk bound.
+  while (s.bytes_on_disk.load(std::memory_order_relaxed) + size > s.settings.max_bytes) {
+    if (s.settings.full_policy != SpoolFullPolicy::drop_oldest) {
+      s.rejected.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    std::lock_guard lock(lane.mutex);
+    const std::uint64_t current = lane.current.load(std::memory_order_relaxed);
+    auto oldest = lane.segments.begin();
+    if (oldest == lane.segments.end() || oldest->first == current) {
+      s.rejected.fetch_add(1, std::memory_order_relaxed);  // nothing of this lane left to drop
+      return false;
+    }
+    std::error_code ec;
+    fs::remove(lane.directory / segment_name(oldest->first), ec);
+    s.bytes_on_disk.fetch_sub(oldest->second, std::memory_order_relaxed);
+    lane.segments.erase(oldest);
+    s.dropped_segments.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // A new segment for this process's first record, and past the segment size.
+  const std::uint64_t written = lane.committed.load(std::memory_order_relaxed);
+  if (lane.fd < 0 || written >= s.settings.segment_bytes) {
+    std::lock_guard lock(lane.mutex);
+    const std::uint64_t seq = lane.next_seq;
+    const fs::path path = lane.directory / segment_name(seq);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      s.rejected.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    if (lane.fd >= 0) {
+      // The finished segment goes to disk before the lane moves on (once per segment).
+      ::fdatasync(lane.fd);
+      ::close(lane.fd);
+      lane.segments[lane.current.load(std::memory_order_relaxed)] = written;
+    }
+    lane.fd = fd;
+    lane.next_seq = seq + 1;
+    lane.segments[seq] = 0;
+    lane.committed.store(0, std::memory_order_release);
+    lane.current.store(seq, std::memory_order_release);
+    s.directory_dirty.store(true, std::memory_order_relaxed);
+  }
+
+  const ssize_t n = ::write(lane.fd, record.data(), size);
+  if (n != static_cast<ssize_t>(size)) {
+    // Out of space or an I/O error: undo a partial record so the segment stays readable.
+    if (n > 0 && ::ftruncate(lane.fd, static_cast<off_t>(lane.committed.load(std::memory_order_relaxed))) != 0) {
+      // The reader will see a torn record and skip the rest of this segment.
+    }
+    s.rejected.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  lane.committed.fetch_add(size, std::memory_order_release);
+  s.bytes_on_disk.fetch_add(size, std::memory_order_relaxed);
+  s.appended.fetch_add(1, std::memory_order_relaxed);
+  lane.dirty.store(true, std::memory_order_relaxed);
+  if (s.settings.fsync_interval.count() == 0) sync();
+  return true;
+}
+
+void Spool::sync() {
+  State& s = *state_;
+  if (s.directory_dirty.exchange(false)) {
+    for (auto& lane : s.lanes) fsync_directory(lane->directory);
+  }
+  for (auto& lane : s.lanes) {
+    if (!lane->dirty.exchange(false)) continue;
+    std::lock_guard lock(lane->mutex);
+    if (lane->fd >= 0 && ::fdatasync(lane->fd) == 0) s.fsyncs.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_t max_records,
+                          const std::function<void(std::string_view)>& deliver) {
+  State& s = *state_;
+  Lane& lane = *s.lanes.at(lane_index);
+  SpoolPosition pos = from;
+  std::size_t delivered = 0;
+  std::string chunk;
+
+  // The first segment at or after `seq` that still exists; 0 when none.
+  auto segment_from = [&](std::uint64_t seq) -> std::uint64_t {
+    std::lock_guard lock(lane.mutex);
+    auto it = lane.segments.lower_bound(seq);
+    return it == lane.segments.end() ? 0 : it->first;
+  };
+
+  while (delivered < max_records) {
+    const std::uint64_t existing = segment_from(std::max<std::uint64_t>(pos.segment, 1));
+    if (existing == 0) return pos;
+    if (existing != pos.segment) pos = {existing, 0};  // a new sink, or a dropped segment
+
+    // How far this segment may be read: up to the committed size of the segment this
+    // process is writing; to its end otherwise.
+    const bool live = lane.current.load(std::memory_order_acquire) == pos.segment;
+    const int fd = ::open((lane.directory / segment_name(pos.segment)).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return pos;  // deleted meanwhile; the next call finds the next one
+    std::uint64_t limit = 0;
+    if (live) {
+      limit = lane.committed.load(std::memory_order_acquire);
+    } else {
+      struct stat st {};
+      limit = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    }
+
+    // Records wholly inside [offset, limit) are delivered; anything that cannot be a whole
+    // record ending by `limit` (a torn write, a flipped bit) makes the rest of it "torn".
+    bool torn = false;
+    while (delivered < max_records && pos.offset < limit) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(limit - pos.offset, kReadChunk));
+      chunk.resize(want);
+      const ssize_t got = ::pread(fd, chunk.data(), want, static_cast<off_t>(pos.offset));
+      if (got <= 0) break;
+      const auto available = static_cast<std::size_t>(got);
+      const bool reaches_limit = pos.offset + available >= limit;
+      std::size_t used = 0;
+      while (delivered < max_records) {
+        const std::size_t rest = available - used;
+        if (rest < kHeaderSize) {
+          torn = rest > 0 && reaches_limit;
+          break;
+        }
+        const std::uint32_t size = get_u32(chunk.data() + used);
+        if (size == 0 || size > kMaxPayload || pos.offset + used + kHeaderSize + size > limit) {
+          torn = true;
+          break;
+        }
+        if (rest - kHeaderSize < size) break;  // continues past this chunk: read again from here
+        const char* payload = chunk.data() + used + kHeaderSize;
+        if (crc_of(payload, size) != get_u32(chunk.data() + used + 4)) {
+          torn = true;
+          break;
+        }
+        deliver(std::string_view(payload, size));
+        ++delivered;
+        used += kHeaderSize + size;
+      }
+      pos.offset += used;
+      if (torn || used == 0) break;
+    }
+    ::close(fd);
+
+    if (live && !torn) return pos;  // the writer may add more
+    if (pos.offset < limit && !torn) return pos;  // stopped by max_records
+    // Finished (or torn): move to the next segment, if there is one yet.
+    const std::uint64_t next = segment_from(pos.segment + 1);
+    if (next == 0) return pos;
+    if (torn) s.corrupt_tails.fetch_add(1, std::memory_order_relaxed);
+    pos = {next, 0};
+  }
+  return pos;
+}
+
+std::vector<SpoolPosition> Spool::cursor(std::string_view sink) const {
+  std::lock_guard lock(state_->cursors_mutex);
+  auto it = state_->cursors.find(sink);
+  if (it == state_->cursors.end()) throw std::invalid_argument("unknown sink " + std::string(sink));
+  return it->second;
+}
+
+void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& positions) {
+  State& s = *state_;
+  (void)cursor(sink);  // a configured sink, or std::invalid_argument
+  const fs::path dir = s.settings.directory / "cursors";
+  std::string text;
+  for (std::size_t lane = 0; lane < positions.size(); ++lane) {
+    text += std::to_string(lane) + ' ' + std::to_string(positions[lane].segment) + ' ' +
+            std::to_string(positions[lane].offset) + '\n';
+  }
+  const fs::path tmp = dir / (std::string(sink) + ".tmp");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw spool_error(s.settings.directory, "cannot write cursor: " + std::string(std::strerror(errno)));
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), (dir / sink).c_str()) != 0) {
+    throw spool_error(s.settings.directory, "cannot write cursor: " + std::string(std::strerror(errno)));
+  }
+  fsync_directory(dir);
+
+  // Segments every sink has moved past are deleted (never the one being written).
+  std::vector<std::uint64_t> passed(s.lanes.size(), UINT64_MAX);
+  {
+    std::lock_guard lock(s.cursors_mutex);
+    s.cursors[std::string(sink)] = positions;
+    for (const auto& [name, cursor] : s.cursors) {
+      for (std::size_t lane = 0; lane < passed.size(); ++lane) {
+        passed[lane] = std::min(passed[lane], lane < cursor.size() ? cursor[lane].segment : 0);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < s.lanes.size(); ++i) {
+    Lane& lane = *s.lanes[i];
+    std::lock_guard lock(lane.mutex);
+    const std::uint64_t current = lane.current.load(std::memory_order_relaxed);
+    for (auto it = lane.segments.begin(); it != lane.segments.end() && it->first < passed[i];) {
+      if (it->first == current) break;
+      std::error_code ec;
+      fs::remove(lane.directory / segment_name(it->first), ec);
+      s.bytes_on_disk.fetch_sub(it->second, std::memory_order_relaxed);
+      it = lane.segments.erase(it);
+    }
+  }
+}
+
+std::size_t Spool::lanes() const noexcept {
+  return state_->lanes.size();
+}
+
+const SpoolSettings& Spool::settings() const noexcept {
+  return state_->settings;
+}
+
+SpoolStats Spool::stats() const {
+  const State& s = *state_;
+  SpoolStats out;
+  out.appended = s.appended.load(std::memory_order_relaxed);
+  out.rejected = s.rejected.load(std::memory_order_relaxed);
+  out.dropped_segments = s.dropped_segments.load(std::memory_order_relaxed);
+  out.corrupt_tails = s.corrupt_tails.load(std::memory_order_relaxed);
+  out.bytes_on_disk = s.bytes_on_disk.load(std::memory_order_relaxed);
+  out.fsyncs = s.fsyncs.load(std::memory_order_relaxed);
+  return out;
+}
+
+}  // namespace traffic::lid

@@ -1,0 +1,151 @@
+#include "traffic/lid/click_record.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace traffic::lid {
+namespace {
+
+namespace json = boost::json;
+
+struct Sample {
+  recipe::Offer offer;
+  recipe::Offer origin;
+  recipe::Campaign campaign;
+  rules::Decision decision;
+  rules::Context context;
+  device::DeviceInfo device;
+  ClickFacts facts;
+
+  Sample() {
+    offer.id = 140;
+    offer.name = "Exit \"offer\"";
+    offer.description = "line\nbreak";
+    offer.advertiser_id = 7;
+    offer.vertical_id = 4;
+    offer.vertical_name = "Sweepstakes";
+    offer.conversion_type = "cpa";
+    offer.landing_page_id = 901;
+    offer.type = recipe::OfferType::regular;
+    origin.id = 100;
+    origin.landing_page_id = 800;
+    origin.landing_page_url = "https://lp.example.com/{lid}";
+    origin.conversion_type = "cpl";
+    origin.is_cpm_option_enabled = true;
+    campaign.id = 10;
+    campaign.affiliate_id = 55;
+    campaign.affiliate_type = "network";
+    campaign.affiliate_manager_id = 3;
+    decision.outcome = rules::Outcome::redirect;
+    decision.offer = &offer;
+    decision.origin_offer = &origin;
+    decision.campaign = &campaign;
+    decision.origin_campaign = &campaign;
+    decision.payin = *Money::parse("9.5");
+    decision.payout = *Money::parse("8.25");
+    decision.redirect_type = "offerOverLimitClicks";
+    decision.redirect_reason.assign("caps: ", "clicks per day");
+    decision.exit_steps.push(100);
+    decision.exit_steps.push(140);
+    decision.recipe_version = 12;
+    decision.cap_override_offer_id = 140;
+    context.country = *CountryCode::parse("US");
+    context.region = "WA";
+    context.city = "Milton";
+    context.device = "desktop";
+    context.os = "Linux";
+    context.browser = "Chrome";
+    device.browser_major = "94";
+    device.browser_minor = "0";
+    facts.lid = "4c9c54a6-1f1e-4b7e-9f51-0a3c2d7e8b10";
+    facts.landing_page = "https://lp.example.com/x?lid=4c9c54a6";
+    facts.sub_campaign = "sub";
+    facts.domain = "t.example.com";
+    facts.ad_path = "/pl?o=abc&subid=sub";
+    facts.ip = "216.160.83.56";
+    facts.user_agent = "Mozilla/5.0 \"quoted\" \x01 caf\xC3\xA9 \xFF\xFE bad";
+    facts.date_added = 1700000000123;
+    facts.decision_ns = 4200;
+  }
+  json::object record() const {
+    std::string out;
+    append_click_record(out, decision, context, device, facts);
+    EXPECT_EQ(out.back(), '\n');
+    EXPECT_EQ(out.find('\n'), out.size() - 1);  // one line
+    return json::parse(out).as_object();
+  }
+};
+
+TEST(ClickRecord, EveryFieldOfTheSpecInOneJsonLine) {
+  const json::object r = Sample().record();
+  for (const char* field :
+       {"lid", "affiliate_id", "affiliate_type", "campaign_id", "sub_campaign", "cid", "domain", "offer_id",
+        "offer_name", "offer_type", "offer_description", "landing_page", "landing_page_id", "payin", "payout", "geo",
+        "cap_override_offer_id", "is_cpm_option_enabled", "landing_page_id_origin", "landing_page_url_origin",
+        "advertiser_id", "advertiser_manager_id", "affiliate_manager_id", "origin_advertiser_id",
+        "origin_conversion_type", "origin_is_cpm_option_enabled", "origin_offer_id", "origin_vertical_id", "verticals",
+        "vertical_name", "conversion_type", "platform", "payout_percent", "device", "os", "isp", "referer",
+        "date_added", "click", "event_type", "event", "fingerprint", "is_unique_visit", "ad_path", "ip", "user_agent",
+        "browser", "browser_version", "region", "city", "redirect_type", "redirect_reason", "caps_type",
+        "nested_exit_offer_steps", "origin_campaign_id", "origin_affiliate_id", "recipe_version", "is_bot",
+        "decision_ns"}) {
+    EXPECT_TRUE(r.contains(field)) << field;
+  }
+  EXPECT_EQ(r.size(), 59u);
+}
+
+TEST(ClickRecord, ValuesAreTheDecisionsAndTheRequests) {
+  const json::object r = Sample().record();
+  EXPECT_EQ(r.at("offer_id").as_int64(), 140);
+  EXPECT_EQ(r.at("origin_offer_id").as_int64(), 100);
+  EXPECT_EQ(r.at("offer_name").as_string(), "Exit \"offer\"");
+  EXPECT_EQ(r.at("offer_description").as_string(), "line\nbreak");
+  EXPECT_EQ(r.at("landing_page_url_origin").as_string(), "https://lp.example.com/{lid}");
+  EXPECT_EQ(r.at("origin_conversion_type").as_string(), "cpl");
+  EXPECT_TRUE(r.at("origin_is_cpm_option_enabled").as_bool());
+  EXPECT_EQ(r.at("geo").as_string(), "US");
+  EXPECT_EQ(r.at("nested_exit_offer_steps").as_string(), "100,140");
+  EXPECT_EQ(r.at("redirect_reason").as_string(), "caps: clicks per day");
+  EXPECT_EQ(r.at("browser_version").as_string(), "94.0");
+  EXPECT_EQ(r.at("click").as_int64(), 1);
+  EXPECT_EQ(r.at("event").as_string(), "traffic-api");
+  EXPECT_EQ(r.at("date_added").as_int64(), 1700000000123);
+  EXPECT_TRUE(r.at("payout_percent").is_null());
+}
+
+TEST(ClickRecord, MoneyIsPrintedExactly) {
+  Sample sample;
+  std::string out;
+  append_click_record(out, sample.decision, sample.context, sample.device, sample.facts);
+  EXPECT_NE(out.find("\"payin\":9.5,"), std::string::npos);
+  EXPECT_NE(out.find("\"payout\":8.25,"), std::string::npos);
+}
+
+TEST(ClickRecord, HostileTextStaysValidJson) {
+  const json::object r = Sample().record();
+  EXPECT_EQ(r.at("user_agent").as_string(), "Mozilla/5.0 \"quoted\" \x01 caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD bad");
+}
+
+TEST(JsonString, InvalidUtf8BecomesReplacementCharacters) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"plain", "\"plain\""},
+      {"a\"b\\c", R"("a\"b\\c")"},
+      {std::string("nul\0x", 5), R"("nul\u0000x")"},
+      {"\x7f", R"("\u007f")"},
+      {"\xC0\x80", R"("\ufffd\ufffd")"},          // overlong NUL
+      {"\xED\xA0\x80", R"("\ufffd\ufffd\ufffd")"},  // a surrogate
+      {"\xF4\x90\x80\x80", R"("\ufffd\ufffd\ufffd\ufffd")"},  // above U+10FFFF
+      {"\xE2\x82", R"("\ufffd\ufffd")"},                      // truncated
+      {"\xF0\x9F\x98\x80", "\"\xF0\x9F\x98\x80\""},           // an emoji passes
+  };
+  for (const auto& [input, expected] : cases) {
+    std::string out;
+    append_json_string(out, input);
+    EXPECT_EQ(out, expected);
+    EXPECT_NO_THROW((void)json::parse(out)) << out;
+  }
+}
+
+}  // namespace
+}  // namespace traffic::lid
