@@ -31,6 +31,11 @@ std::size_t utf8_length(std::string_view text, std::size_t i) noexcept {
   return 0;
 }
 
+// Printable ASCII other than the two characters JSON escapes.
+constexpr bool plain(unsigned char c) noexcept {
+  return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+}
+
 // Writes the record's fields in order, managing the commas.
 class Line {
  public:
@@ -80,11 +85,17 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
   std::size_t i = 0;
   while (i < text.size()) {
+    // Runs of plain printable ASCII are copied in one append (per-byte push_back made the
+    // record ~3x slower).
+    std::size_t run = i;
+    while (run < text.size() && plain(static_cast<unsigned char>(text[run]))) ++run;
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      if (i == text.size()) break;
+    }
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-      ++i;
-    } else if (c == '"' || c == '\\') {
+    if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
       ++i;

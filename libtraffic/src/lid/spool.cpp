@@ -24,7 +24,7 @@ namespace {
 
 constexpr std::size_t kHeaderSize = 8;
 constexpr std::uint32_t kMaxPayload = 1u << 20;  // a click is ~2 KB; a larger size is corruption
-constexpr std::size_t kReadChunk = 2u << 20;  // holds the largest record
+constexpr std::size_t kReadChunk = 2u << 20;     // holds the largest record
 
 std::runtime_error spool_error(const fs::path& where, std::string_view what) {
   return std::runtime_error("SPOOL_DIR=" + where.string() + ": " + std::string(what));
@@ -65,11 +65,11 @@ bool valid_sink_name(std::string_view name) {
 
 struct Spool::Lane {
   fs::path directory;
-  std::mutex mutex;                    // segments, fd changes, fsync of the current segment
+  std::mutex mutex;                                 // segments, fd changes, fsync of the current segment
   std::map<std::uint64_t, std::uint64_t> segments;  // seq → size at last count (current: see committed)
-  int fd = -1;                         // current segment of this process, or -1
-  std::atomic<std::uint64_t> current{0};    // its seq; 0 = none open yet
-  std::atomic<std::uint64_t> committed{0};  // bytes fully written to it
+  int fd = -1;                                      // current segment of this process, or -1
+  std::atomic<std::uint64_t> current{0};            // its seq; 0 = none open yet
+  std::atomic<std::uint64_t> committed{0};          // bytes fully written to it
   std::atomic<bool> dirty{false};
   std::uint64_t next_seq = 1;
 };
@@ -348,7 +348,7 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
     }
     ::close(fd);
 
-    if (live && !torn) return pos;  // the writer may add more
+    if (live && !torn) return pos;                // the writer may add more
     if (pos.offset < limit && !torn) return pos;  // stopped by max_records
     // Finished (or torn): move to the next segment, if there is one yet.
     const std::uint64_t next = segment_from(pos.segment + 1);

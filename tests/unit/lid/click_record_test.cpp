@@ -79,17 +79,65 @@ struct Sample {
 
 TEST(ClickRecord, EveryFieldOfTheSpecInOneJsonLine) {
   const json::object r = Sample().record();
-  for (const char* field :
-       {"lid", "affiliate_id", "affiliate_type", "campaign_id", "sub_campaign", "cid", "domain", "offer_id",
-        "offer_name", "offer_type", "offer_description", "landing_page", "landing_page_id", "payin", "payout", "geo",
-        "cap_override_offer_id", "is_cpm_option_enabled", "landing_page_id_origin", "landing_page_url_origin",
-        "advertiser_id", "advertiser_manager_id", "affiliate_manager_id", "origin_advertiser_id",
-        "origin_conversion_type", "origin_is_cpm_option_enabled", "origin_offer_id", "origin_vertical_id", "verticals",
-        "vertical_name", "conversion_type", "platform", "payout_percent", "device", "os", "isp", "referer",
-        "date_added", "click", "event_type", "event", "fingerprint", "is_unique_visit", "ad_path", "ip", "user_agent",
-        "browser", "browser_version", "region", "city", "redirect_type", "redirect_reason", "caps_type",
-        "nested_exit_offer_steps", "origin_campaign_id", "origin_affiliate_id", "recipe_version", "is_bot",
-        "decision_ns"}) {
+  for (const char* field : {"lid",
+                            "affiliate_id",
+                            "affiliate_type",
+                            "campaign_id",
+                            "sub_campaign",
+                            "cid",
+                            "domain",
+                            "offer_id",
+                            "offer_name",
+                            "offer_type",
+                            "offer_description",
+                            "landing_page",
+                            "landing_page_id",
+                            "payin",
+                            "payout",
+                            "geo",
+                            "cap_override_offer_id",
+                            "is_cpm_option_enabled",
+                            "landing_page_id_origin",
+                            "landing_page_url_origin",
+                            "advertiser_id",
+                            "advertiser_manager_id",
+                            "affiliate_manager_id",
+                            "origin_advertiser_id",
+                            "origin_conversion_type",
+                            "origin_is_cpm_option_enabled",
+                            "origin_offer_id",
+                            "origin_vertical_id",
+                            "verticals",
+                            "vertical_name",
+                            "conversion_type",
+                            "platform",
+                            "payout_percent",
+                            "device",
+                            "os",
+                            "isp",
+                            "referer",
+                            "date_added",
+                            "click",
+                            "event_type",
+                            "event",
+                            "fingerprint",
+                            "is_unique_visit",
+                            "ad_path",
+                            "ip",
+                            "user_agent",
+                            "browser",
+                            "browser_version",
+                            "region",
+                            "city",
+                            "redirect_type",
+                            "redirect_reason",
+                            "caps_type",
+                            "nested_exit_offer_steps",
+                            "origin_campaign_id",
+                            "origin_affiliate_id",
+                            "recipe_version",
+                            "is_bot",
+                            "decision_ns"}) {
     EXPECT_TRUE(r.contains(field)) << field;
   }
   EXPECT_EQ(r.size(), 59u);
@@ -133,8 +181,8 @@ TEST(JsonString, InvalidUtf8BecomesReplacementCharacters) {
       {"a\"b\\c", R"("a\"b\\c")"},
       {std::string("nul\0x", 5), R"("nul\u0000x")"},
       {"\x7f", R"("\u007f")"},
-      {"\xC0\x80", R"("\ufffd\ufffd")"},          // overlong NUL
-      {"\xED\xA0\x80", R"("\ufffd\ufffd\ufffd")"},  // a surrogate
+      {"\xC0\x80", R"("\ufffd\ufffd")"},                      // overlong NUL
+      {"\xED\xA0\x80", R"("\ufffd\ufffd\ufffd")"},            // a surrogate
       {"\xF4\x90\x80\x80", R"("\ufffd\ufffd\ufffd\ufffd")"},  // above U+10FFFF
       {"\xE2\x82", R"("\ufffd\ufffd")"},                      // truncated
       {"\xF0\x9F\x98\x80", "\"\xF0\x9F\x98\x80\""},           // an emoji passes

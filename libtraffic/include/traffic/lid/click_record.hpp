@@ -25,8 +25,8 @@ struct ClickFacts {
   std::string_view referer;
   std::string_view fingerprint;  ///< empty when unique-visit tracking is off
   bool is_unique_visit = false;
-  TimestampMs date_added = 0;       ///< epoch ms
-  std::uint64_t decision_ns = 0;    ///< time spent deciding, for latency analysis
+  TimestampMs date_added = 0;              ///< epoch ms
+  std::uint64_t decision_ns = 0;           ///< time spent deciding, for latency analysis
   std::string_view event = "traffic-api";  ///< "traffic-bonus" for conversions, "traffic-manually" for resends
   std::string_view event_type = "click";
 };
