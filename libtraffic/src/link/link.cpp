@@ -75,21 +75,11 @@ class KeyedCipher {
   Key key_{};
 };
 
-EVP_CIPHER_CTX* v1_decrypt(const Key& key, const unsigned char* iv) noexcept {
-  thread_local KeyedCipher cipher(cbc_cipher(), 0);
-  return cipher.start(key, iv);
-}
-EVP_CIPHER_CTX* v1_encrypt(const Key& key, const unsigned char* iv) noexcept {
-  thread_local KeyedCipher cipher(cbc_cipher(), 1);
-  return cipher.start(key, iv);
-}
-EVP_CIPHER_CTX* v2_decrypt(const Key& key, const unsigned char* nonce) noexcept {
-  thread_local KeyedCipher cipher(gcm_cipher(), 0);
-  return cipher.start(key, nonce);
-}
-EVP_CIPHER_CTX* v2_encrypt(const Key& key, const unsigned char* nonce) noexcept {
-  thread_local KeyedCipher cipher(gcm_cipher(), 1);
-  return cipher.start(key, nonce);
+enum class CipherUse : std::uint8_t { v1_decrypt, v1_encrypt, v2_decrypt, v2_encrypt };
+
+EVP_CIPHER_CTX* start_cipher(CipherUse use, const Key& key, const unsigned char* iv) noexcept {
+  thread_local KeyedCipher ciphers[] = {{cbc_cipher(), 0}, {cbc_cipher(), 1}, {gcm_cipher(), 0}, {gcm_cipher(), 1}};
+  return ciphers[static_cast<std::size_t>(use)].start(key, iv);
 }
 
 int hex_value(char c) noexcept {
@@ -308,7 +298,7 @@ boost::system::result<LinkIds> decode_v1(std::string_view o, const LinkKeys& key
   const std::size_t ct_size = ct_hex.size() / 2;
   if (!decode_hex(iv_hex, iv) || !decode_hex(ct_hex, ciphertext)) return kInvalid;
 
-  EVP_CIPHER_CTX* ctx = v1_decrypt(*key, iv);
+  EVP_CIPHER_CTX* ctx = start_cipher(CipherUse::v1_decrypt, *key, iv);
   unsigned char plaintext[kMaxCiphertext + kIvSize];
   int written = 0;
   int final_written = 0;
@@ -336,7 +326,7 @@ boost::system::result<LinkIds> decode_v2(std::string_view o, const LinkKeys& key
   unsigned char* tag = raw + size - kTagSize;
   const unsigned char aad[3] = {'v', '2', kid};
 
-  EVP_CIPHER_CTX* ctx = v2_decrypt(*key, nonce);
+  EVP_CIPHER_CTX* ctx = start_cipher(CipherUse::v2_decrypt, *key, nonce);
   unsigned char plaintext[kMaxCiphertext];
   int written = 0;
   int ignored = 0;
@@ -374,7 +364,7 @@ std::string encode_v1(LinkIds ids, const LinkKeys& keys, std::span<const unsigne
   unsigned char ciphertext[kMaxCiphertext];
   int written = 0;
   int final_written = 0;
-  EVP_CIPHER_CTX* ctx = v1_encrypt(*keys.v1_key(), iv.data());
+  EVP_CIPHER_CTX* ctx = start_cipher(CipherUse::v1_encrypt, *keys.v1_key(), iv.data());
   if (!ctx ||
       EVP_EncryptUpdate(ctx, ciphertext, &written, reinterpret_cast<const unsigned char*>(plaintext.data()),
                         static_cast<int>(plaintext.size())) != 1 ||
@@ -404,7 +394,7 @@ std::string encode_v2(LinkIds ids, const LinkKeys& keys, std::span<const unsigne
   int written = 0;
   int ignored = 0;
   int final_written = 0;
-  EVP_CIPHER_CTX* ctx = v2_encrypt(*key, nonce.data());
+  EVP_CIPHER_CTX* ctx = start_cipher(CipherUse::v2_encrypt, *key, nonce.data());
   if (!ctx || EVP_EncryptUpdate(ctx, nullptr, &ignored, aad, sizeof aad) != 1 ||
       EVP_EncryptUpdate(ctx, ciphertext, &written, reinterpret_cast<const unsigned char*>(plaintext.data()),
                         static_cast<int>(plaintext.size())) != 1 ||
