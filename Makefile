@@ -31,9 +31,10 @@ test-asan:
 # The concurrent parts under ThreadSanitizer.
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
-	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent'
+	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent|EmitterTest'
 
-# trafficd on port 5000 with the demo recipe (examples/demo) and MaxMind's test databases.
+# trafficd on port 5000 with the demo recipe (examples/demo) and MaxMind's test databases;
+# clicks are spooled in var/spool and written by the file sink to var/clicks (gzip'd NDJSON).
 # Prints a demo link first; Ctrl-C stops it (SIGINT: a clean shutdown).
 DEMO_PORT ?= 5000
 run:
@@ -43,12 +44,14 @@ run:
 	  echo "   curl -i 'http://127.0.0.1:$(DEMO_PORT)/pl?o=$$link&subid=demo' -H 'X-Forwarded-For: 216.160.83.56'"; \
 	  echo "== why it goes where it goes: =="; \
 	  echo "   curl 'http://127.0.0.1:$(DEMO_PORT)/admin/explain?o=$$link&ip=216.160.83.56' -H 'Authorization: Bearer demo-admin-token'"; \
+	  echo "== clicks are written to var/clicks/*.ndjson.gz (files close every minute and at exit) =="; \
 	  echo "== starting trafficd on port $(DEMO_PORT) (Ctrl-C stops it) =="
 	@ENCRIPTION_KEY=$(DEMO_KEY) URL_HASH_SECRET=demo-secret ADMIN_TOKEN=demo-admin-token TRUST_PROXY=loopback \
 	  exec build/release/apps/trafficd/trafficd --port $(DEMO_PORT) \
 	  --offers-recipe-path examples/demo/offersRecipe.json.gz --campaigns-recipe-path examples/demo/campaignsRecipe.json.gz \
 	  --maxmind-path tests/data/geoip/test-data/GeoIP2-City-Test.mmdb \
-	  --maxmind-path-isp tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb
+	  --maxmind-path-isp tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb \
+	  --spool-dir var/spool --sinks 'file://var/clicks#rotate_seconds=60'
 
 bench:
 	@$(MAKE) --no-print-directory build PRESET=release

@@ -11,6 +11,8 @@
 #include "traffic/device/detector.hpp"
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/handler.hpp"
+#include "traffic/lid/emitter.hpp"
+#include "traffic/lid/file_sink.hpp"
 #include "traffic/rules/counters.hpp"
 
 namespace {
@@ -37,6 +39,65 @@ void reload_geo(traffic::geo::GeoResolver& geo, std::atomic<traffic::TimestampMs
   }
 }
 
+// The click pipeline: the spool (one lane per request thread) and a thread per sink.
+struct Pipeline {
+  std::unique_ptr<traffic::lid::Spool> spool;
+  std::unique_ptr<traffic::lid::Emitter> emitter;
+};
+
+std::unique_ptr<traffic::lid::Sink> make_sink(const traffic::lid::SinkUrl& url) {
+  using traffic::lid::SinkKind;
+  switch (url.kind) {
+    case SinkKind::file:
+      try {
+        return std::make_unique<traffic::lid::FileSink>(traffic::lid::FileSinkSettings::from_url(url));
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error("SINKS: sink '" + url.name + "': " + e.what());
+      }
+    default:
+      throw std::runtime_error("SINKS: the " + std::string(traffic::lid::to_string(url.kind)) +
+                               " sink is not available in this version (file is)");
+  }
+}
+
+Pipeline open_pipeline(const traffic::config::Config& config) {
+  std::string error;
+  const auto urls = traffic::lid::parse_sink_urls(config.sink_urls(), error);  // validated by the parser
+  if (urls.empty()) {
+    trafficd::log::warn("no SINKS configured: clicks are answered but not recorded");
+    return {};
+  }
+  traffic::lid::SpoolSettings settings;
+  settings.directory = config.spool_dir;
+  settings.lanes = config.thread_count();
+  settings.max_bytes = config.spool_max_mb << 20;
+  settings.full_policy = config.spool_full_policy == "drop_oldest" ? traffic::lid::SpoolFullPolicy::drop_oldest
+                                                                   : traffic::lid::SpoolFullPolicy::reject;
+  settings.fsync_interval = std::chrono::milliseconds(config.spool_fsync_ms);
+  for (const auto& url : urls) settings.sinks.push_back(url.name);
+  Pipeline pipeline;
+  pipeline.spool = std::make_unique<traffic::lid::Spool>(settings);  // throws naming SPOOL_DIR
+  std::vector<traffic::lid::Emitter::NamedSink> sinks;
+  for (const auto& url : urls) sinks.push_back({url.name, make_sink(url)});
+  pipeline.emitter = std::make_unique<traffic::lid::Emitter>(*pipeline.spool, std::move(sinks));
+  pipeline.emitter->start();
+  trafficd::log::info("click pipeline started",
+                      {{"spool", config.spool_dir}, {"sinks", traffic::lid::redact_credentials(config.sinks)}});
+  return pipeline;
+}
+
+std::vector<traffic::http::SinkGauges> sink_gauges(const traffic::lid::Emitter& emitter) {
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  std::vector<traffic::http::SinkGauges> out;
+  for (const auto& s : emitter.stats()) {
+    out.push_back({s.name, s.delivered, s.failures, s.pending_bytes,
+                   s.last_success_ms > 0 ? static_cast<double>(now_ms - s.last_success_ms) / 1000.0 : -1.0});
+  }
+  return out;
+}
+
 int run(const traffic::config::Config& config) {
   using trafficd::log::info;
   traffic::SystemClock clock;
@@ -53,11 +114,16 @@ int run(const traffic::config::Config& config) {
   trafficd::RecipeFiles recipe(config, store, clock);
   recipe.reload(true);  // not ready until this succeeds; polling keeps trying
 
+  Pipeline pipeline = open_pipeline(config);
   traffic::rules::InMemoryCounters counters;
   traffic::http::MetricsRegistry metrics;
   traffic::http::App app(config, {store, geo, *device, counters, clock, metrics, [&] { return recipe.reload(true); },
                                   [&] { return recipe.installed_at(); }, [&] { return geo_installed_at.load(); },
-                                  [&] { return recipe.refused(); }});
+                                  [&] { return recipe.refused(); }, pipeline.spool.get(),
+                                  [&]() -> std::vector<traffic::http::SinkGauges> {
+                                    if (!pipeline.emitter) return {};
+                                    return sink_gauges(*pipeline.emitter);
+                                  }});
 
   // Signals are taken synchronously by this thread; the server threads never see them.
   sigset_t signals;
@@ -101,6 +167,15 @@ int run(const traffic::config::Config& config) {
   }
   app.draining = true;
   server.stop(std::chrono::seconds(config.shutdown_grace_seconds));
+  if (pipeline.emitter) {
+    // Every acknowledged click is in the spool; hand the sinks what they can take in the
+    // grace time. The rest stays on disk for the next start.
+    pipeline.emitter->stop(std::chrono::seconds(config.shutdown_grace_seconds));
+    const auto stats = pipeline.emitter->stats();
+    for (const auto& s : stats) {
+      info("sink stopped", {{"sink", s.name}, {"delivered", s.delivered}, {"pending_bytes", s.pending_bytes}});
+    }
+  }
   info("stopped");
   return 0;
 }

@@ -10,8 +10,10 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "case_check.hpp"
 #include "digest.hpp"
@@ -58,6 +60,12 @@ std::vector<std::string> base_env() {
   return {"ENCRIPTION_KEY=" + std::string(cases_file().at("encryption_key").as_string()),
           "URL_HASH_SECRET=" + std::string(cases_file().at("url_hash_secret").as_string()),
           "ADMIN_TOKEN=" + std::string(kAdminToken)};
+}
+
+std::vector<std::string> concat_args(std::vector<std::string> extra) {
+  std::vector<std::string> args = base_args();
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
 }
 
 // A running trafficd and the port it listens on.
@@ -309,6 +317,130 @@ TEST(Trafficd, HostileInputGetsAClearAnswerAndTheServerKeepsServing) {
   EXPECT_NE(metrics.body.find("trafficd_requests_total{route=\"other\",status=\"431\"} 2"), std::string::npos)
       << metrics.body;
   EXPECT_EQ(daemon.process().stop(SIGTERM), 0);
+}
+
+// The lid a 302 sent, from its Location.
+std::string lid_of(const std::string& location) {
+  static const std::regex lid_param(R"([?&]lid=([0-9a-f-]{36}))");
+  std::smatch match;
+  return std::regex_search(location, match, lid_param) ? match[1].str() : std::string();
+}
+
+// Every record of the file sink's closed files, by lid (a lid may appear more than once:
+// delivery is at-least-once).
+std::multiset<std::string> lids_in_file_sink(const std::filesystem::path& dir, std::size_t& invalid_lines) {
+  std::multiset<std::string> lids;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (!entry.path().string().ends_with(".ndjson.gz")) continue;
+    std::istringstream lines(test::gunzip_file(entry.path()));
+    for (std::string line; std::getline(lines, line);) {
+      boost::system::error_code ec;
+      const json::value record = json::parse(line, ec);
+      if (ec || !record.is_object() || !record.as_object().contains("lid")) {
+        ++invalid_lines;
+        continue;
+      }
+      lids.insert(std::string(record.at("lid").as_string()));
+    }
+  }
+  return lids;
+}
+
+// Clicks over several keep-alive connections until the server goes away; the lids of the
+// 302s that arrived (the acknowledged clicks).
+class ClickLoad {
+ public:
+  ClickLoad(unsigned short port, std::string request, int connections) {
+    for (int i = 0; i < connections; ++i) {
+      threads_.emplace_back([this, port, request] {
+        try {
+          Connection connection(port);
+          for (;;) {
+            connection.send(request);
+            const auto reply = connection.read_reply();
+            if (reply.status != 302) return;
+            std::lock_guard lock(mutex_);
+            lids_.push_back(lid_of(reply.headers.at("location")));
+            changed_.notify_all();
+          }
+        } catch (const std::exception&) {
+          // the server went away mid-reply
+        }
+      });
+    }
+  }
+  ~ClickLoad() { join(); }
+  void await(std::size_t clicks) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(60), [&] { return lids_.size() >= clicks; });
+  }
+  std::vector<std::string> join() {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    return lids_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> lids_;
+  std::vector<std::thread> threads_;
+};
+
+TEST(Trafficd, EveryAcknowledgedClickSurvivesKillMinus9) {
+  test::TempDir dir("trafficd-pipeline");
+  const std::string spool = (dir.path() / "spool").string();
+  const std::string clicks = (dir.path() / "clicks").string();
+  const std::vector<std::string> pipeline{"--spool-dir", spool, "--sinks", "file://" + clicks};
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  const std::string request = get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string()),
+                                                    "User-Agent: " + std::string(c.at("user_agent").as_string())});
+
+  std::vector<std::string> acknowledged;
+  {
+    Daemon first(pipeline);
+    ClickLoad load(first.port(), request, 4);
+    load.await(3000);
+    EXPECT_EQ(first.process().stop(SIGKILL), 128 + SIGKILL);  // under load, mid-write
+    acknowledged = load.join();
+  }
+  ASSERT_GE(acknowledged.size(), 3000U);
+
+  // The same spool again: what the first run's sink had not taken is replayed.
+  Daemon second(pipeline);
+  Connection connection(second.port());
+  connection.send(request);
+  const auto after_restart = connection.read_reply();
+  ASSERT_EQ(after_restart.status, 302);
+  acknowledged.push_back(lid_of(after_restart.headers.at("location")));
+  connection.send(get("/metrics"));
+  const auto metrics = connection.read_reply().body;
+  EXPECT_NE(metrics.find("trafficd_sink_delivered_records_total{sink=\"file\"}"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("trafficd_spool_appended_records_total"), std::string::npos);
+  EXPECT_EQ(second.process().stop(SIGTERM), 0) << second.process().output();  // drains the spool
+
+  std::size_t invalid_lines = 0;
+  const auto recorded = lids_in_file_sink(clicks, invalid_lines);
+  EXPECT_EQ(invalid_lines, 0U);
+  std::size_t missing = 0;
+  for (const auto& lid : acknowledged) {
+    ASSERT_TRUE(lid::is_lid(lid)) << lid;
+    if (recorded.count(lid) == 0) ++missing;
+  }
+  EXPECT_EQ(missing, 0U) << "of " << acknowledged.size() << " acknowledged clicks";
+  EXPECT_GE(recorded.size(), acknowledged.size());
+  // Nothing left open: every file closed and gzip'd by the clean shutdown.
+  for (const auto& entry : std::filesystem::directory_iterator(clicks)) {
+    EXPECT_TRUE(entry.path().string().ends_with(".ndjson.gz")) << entry.path();
+  }
+}
+
+TEST(Trafficd, AMalformedSinkStopsStartUpWithOneLine) {
+  test::Process bad(TRAFFICD_PATH, concat_args({"--sinks", "ftp://x/y"}), base_env());
+  EXPECT_EQ(bad.wait(), 2);
+  const std::string line = bad.read_line();
+  EXPECT_NE(line.find("SINKS: sink 'ftp://x/y': unknown kind"), std::string::npos) << line;
 }
 
 // Waits for a log line whose "msg" is `message` (the daemon's own event, not a sleep).

@@ -3,6 +3,9 @@
 
 #include <zlib.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,5 +37,43 @@ inline std::string gzip(std::string_view text) {
   deflateEnd(&stream);
   return out;
 }
+
+/// The whole decompressed content of a .gz file (any number of members).
+inline std::string gunzip_file(const std::filesystem::path& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) throw std::runtime_error("gzopen " + path.string());
+  std::string out;
+  char chunk[65536];
+  int n = 0;
+  while ((n = gzread(file, chunk, sizeof chunk)) > 0) out.append(chunk, static_cast<std::size_t>(n));
+  gzclose(file);
+  if (n < 0) throw std::runtime_error("gzread " + path.string());
+  return out;
+}
+
+/// A fresh directory under the system's temporary directory, removed with its content.
+class TempDir {
+ public:
+  explicit TempDir(std::string_view name)
+      : path_(std::filesystem::temp_directory_path() /
+              ("traffic-" + std::string(name) + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+  std::filesystem::path path_;
+};
 
 }  // namespace traffic::test

@@ -6,7 +6,9 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <thread>
 
+#include "traffic/lid/sink.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/net/client_ip.hpp"
 #include "traffic/url/redirect_url.hpp"
@@ -84,6 +86,16 @@ Option bool_option(const char* env, const char* flag, const char* help, bool Con
   return option;
 }
 
+// SINKS may carry credentials (redis://:password@…, https://user:pass@…): shown without them.
+Option sinks_option() {
+  Option option = string_option("SINKS", "sinks",
+                                "where clicks go: comma-separated sink URLs (file://, http(s)://, "
+                                "aggregator+http(s)://, redis://); none: clicks are not recorded",
+                                &Config::sinks);
+  option.show = [](const Config& c) { return lid::redact_credentials(c.sinks); };
+  return option;
+}
+
 const std::vector<Option>& options() {
   constexpr unsigned kMaxSeconds = 86400;
   constexpr std::size_t kMaxBytes = 1 << 30;
@@ -138,6 +150,18 @@ const std::vector<Option>& options() {
       string_option("TRUST_PROXY", "trust-proxy",
                     "proxies whose X-Forwarded-For is believed: CIDRs/keywords, a hop count, or 'leftmost'",
                     &Config::trust_proxy),
+      sinks_option(),
+      string_option("AGGREGATOR_API", "aggregator-api", "the old aggregator API base URL (adds an aggregator sink)",
+                    &Config::aggregator_api),
+      string_option("SPOOL_DIR", "spool-dir", "directory of the click spool (used when a sink is configured)",
+                    &Config::spool_dir),
+      int_option<std::uint64_t>("SPOOL_MAX_MB", "spool-max-mb", "disk bound of the spool in MiB", &Config::spool_max_mb,
+                                1, std::uint64_t{1} << 30),
+      string_option("SPOOL_FULL_POLICY", "spool-full-policy",
+                    "at the disk bound: reject (answer 503) or drop_oldest (delete unsent clicks)",
+                    &Config::spool_full_policy),
+      int_option<unsigned>("SPOOL_FSYNC_MS", "spool-fsync-ms", "interval of the spool's fsync (0: every write)",
+                           &Config::spool_fsync_ms, 0, 60000),
       limit_option<std::size_t>("MAX_REQUEST_LINE", "max-request-line", "longest request line (414)",
                                 &HttpLimits::max_request_line, 256, kMaxBytes),
       limit_option<std::size_t>("MAX_HEADER_BYTES", "max-header-bytes", "largest header block (431)",
@@ -186,6 +210,13 @@ std::string validate(const Config& c) {
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
     return "LOG_LEVEL: must be trace, debug, info, warn, error or off";
   }
+  if (c.spool_full_policy != "reject" && c.spool_full_policy != "drop_oldest") {
+    return "SPOOL_FULL_POLICY: must be reject or drop_oldest, not '" + c.spool_full_policy + "'";
+  }
+  std::string sink_error;
+  const auto sinks = lid::parse_sink_urls(c.sink_urls(), sink_error);
+  if (!sink_error.empty()) return (c.aggregator_api.empty() ? "SINKS: " : "SINKS/AGGREGATOR_API: ") + sink_error;
+  if (!sinks.empty() && c.spool_dir.empty()) return "SPOOL_DIR: required when a sink is configured";
   if (c.offers_recipe_path.empty() || c.campaigns_recipe_path.empty()) {
     return "OFFERS_RECIPE_PATH/CAMPAIGNS_RECIPE_PATH: required";
   }
@@ -292,6 +323,24 @@ std::vector<OptionInfo> list_options() {
     list.push_back({o.env, std::string("--") + o.flag, o.help, o.secret ? std::string() : o.show(defaults), o.secret});
   }
   return list;
+}
+
+unsigned Config::thread_count() const {
+  return threads != 0 ? threads : std::max(1U, std::thread::hardware_concurrency());
+}
+
+std::vector<std::string> Config::sink_urls() const {
+  std::vector<std::string> urls;
+  std::string_view rest = sinks;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string url = trim(rest.substr(0, comma));
+    if (!url.empty()) urls.push_back(url);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (!aggregator_api.empty()) urls.push_back("aggregator+" + aggregator_api);
+  return urls;
 }
 
 std::vector<std::string> Config::describe() const {

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "traffic/http/explain.hpp"
+#include "traffic/lid/click_record.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/rules/explain.hpp"
@@ -33,6 +34,15 @@ void answer_not_found(Response& response) {
   response.status = 404;
   response.content_type = kJson;
   response.body.assign(kCampaignNotFound);
+}
+
+// A click that could not be recorded is not acknowledged: the visitor (or the ad server in
+// front) retries, and no 302 leaves without its record.
+void unrecorded(Response& response, WorkerMetrics& metrics) {
+  metrics.unrecorded_clicks.fetch_add(1, std::memory_order_relaxed);
+  response.location.clear();
+  response.awaits_commit = false;
+  answer_error(response, 503, "temporarily unavailable");
 }
 
 url::UrlSettings url_settings(const config::Config& c) {
@@ -131,20 +141,33 @@ Gauges App::gauges() const {
   g.geo_refused_reloads = services_.geo.refused_reloads();
   g.device_cache_hits = services_.device.cache_hits();
   g.device_cache_misses = services_.device.cache_misses();
+  if (services_.spool) g.spool = services_.spool->stats();
+  if (services_.sink_gauges) g.sinks = services_.sink_gauges();
   return g;
 }
 
 struct Worker::State {
-  explicit State(App& app) : snapshots(app.services().store), geo(app.services().geo.reader()) {}
+  State(App& app, std::size_t lane)
+      : snapshots(app.services().store),
+        geo(app.services().geo.reader()),
+        records(app.services().spool ? &app.services().spool->writer(lane) : nullptr) {}
   recipe::SnapshotCache snapshots;
   geo::GeoResolver::Reader geo;
   FastRandom random;
+  lid::Spool::Writer* records;  // nullptr: clicks are not recorded
+  // Live counter updates of the staged clicks, applied once they are written.
+  struct StagedClick {
+    recipe::RecordId offer;
+    recipe::RecordId campaign;
+    TimestampMs at;
+  };
+  std::vector<StagedClick> staged;
   // Scratch buffers reused by every request of this thread.
   std::string o, subid, cid, debugging, value;
 };
 
-Worker::Worker(App& app)
-    : app_(app), metrics_(app.services().metrics.add_worker()), state_(std::make_unique<State>(app)) {}
+Worker::Worker(App& app, std::size_t lane)
+    : app_(app), metrics_(app.services().metrics.add_worker()), state_(std::make_unique<State>(app, lane)) {}
 Worker::~Worker() = default;
 
 namespace {
@@ -255,14 +278,46 @@ class Exchange {
     response_.content_type = kText;
     response_.body.assign("Found. Redirecting to ").append(response_.location);
     metrics_.count_decision(decision.redirect_type);
+    const auto decision_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
     if (head) {
       metrics_.head_requests.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      // The click pipeline (spool and sinks) will record it; the live counters move now.
-      services.counters.record_click(decision.offer->id, decision.campaign->id, decision.decided_at);
+    } else if (!record(decision, visitor, ip, lid.view(), decision_ns)) {
+      return;
     }
-    metrics_.observe_click(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count()));
+    metrics_.observe_click(decision_ns);
+  }
+
+  // Stages the click's record in this thread's spool lane; the answer waits for the write
+  // (Worker::commit_clicks). Without a spool the live counters move at once.
+  bool record(const rules::Decision& decision, const Visitor& visitor, const net::IpAddress& ip, std::string_view lid,
+              std::uint64_t decision_ns) {
+    lid::Spool::Writer* records = state_.records;
+    if (records == nullptr) {
+      app_.services().counters.record_click(decision.offer->id, decision.campaign->id, decision.decided_at);
+      return true;
+    }
+    char ip_text[64];
+    lid::ClickFacts facts;
+    facts.lid = lid;
+    facts.landing_page = response_.location;
+    facts.sub_campaign = param("subid", state_.subid);
+    facts.cid = param("cid", state_.cid);
+    facts.domain = request_.header("Host");
+    facts.ad_path = request_.target;
+    facts.ip = std::string_view(ip_text, ip.format(ip_text));
+    facts.user_agent = request_.header("User-Agent");
+    facts.referer = request_.header("Referer");
+    facts.date_added = decision.decided_at;
+    facts.decision_ns = decision_ns;
+    lid::append_click_record(records->buffer(), decision, visitor.context, *visitor.what, facts);
+    if (!records->stage()) {
+      unrecorded(response_, metrics_);
+      return false;
+    }
+    state_.staged.push_back({decision.offer->id, decision.campaign->id, decision.decided_at});
+    response_.awaits_commit = true;
+    return true;
   }
 
   void blocked(std::size_t reason) {
@@ -372,6 +427,23 @@ class Exchange {
 
 }  // namespace
 
+bool Worker::commit_clicks() noexcept {
+  State& state = *state_;
+  if (state.records == nullptr || state.staged.empty()) return true;
+  const bool written = state.records->flush();
+  if (written) {
+    for (const auto& click : state.staged) app_.services().counters.record_click(click.offer, click.campaign, click.at);
+  }
+  state.staged.clear();
+  return written;
+}
+
+void Worker::complete(Response& response, bool recorded) noexcept {
+  if (!recorded) unrecorded(response, metrics_);
+  response.awaits_commit = false;
+  metrics_.count_request(Route::pl, response.status);
+}
+
 void Worker::handle(const Request& request, Response& response) noexcept {
   Route route = Route::other;
   try {
@@ -390,7 +462,7 @@ void Worker::handle(const Request& request, Response& response) noexcept {
     response.content_type = kJson;
     response.body = R"({"error":"internal error"})";
   }
-  metrics_.count_request(route, response.status);
+  if (!response.awaits_commit) metrics_.count_request(route, response.status);
 }
 
 }  // namespace traffic::http

@@ -107,6 +107,10 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   out += "# TYPE trafficd_debug_requests_total counter\n";
   out += fmt::format("trafficd_debug_requests_total {}\n",
                      sum([](const WorkerMetrics& w) -> auto& { return w.debug_requests; }));
+  out += "# HELP trafficd_unrecorded_clicks_total Clicks answered 503 because the spool refused them.\n";
+  out += "# TYPE trafficd_unrecorded_clicks_total counter\n";
+  out += fmt::format("trafficd_unrecorded_clicks_total {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.unrecorded_clicks; }));
   out += "# HELP trafficd_click_duration_seconds Time to decide and answer a click, in the process.\n";
   out += "# TYPE trafficd_click_duration_seconds histogram\n";
   std::uint64_t cumulative = 0;
@@ -122,6 +126,9 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   auto gauge = [&](std::string_view name, std::string_view help, auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, value);
   };
+  auto counter = [&](std::string_view name, std::string_view help, auto value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, value);
+  };
   gauge("trafficd_recipe_version", "Version of the recipe in service.", g.recipe_version);
   gauge("trafficd_recipe_age_seconds", "Seconds since the recipe in service was installed (-1: none).",
         g.recipe_age_seconds);
@@ -135,6 +142,32 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   gauge("trafficd_geo_refused_reloads", "Geo database files refused since start.", g.geo_refused_reloads);
   gauge("trafficd_device_cache_hits", "User-agent cache hits.", g.device_cache_hits);
   gauge("trafficd_device_cache_misses", "User-agent cache misses.", g.device_cache_misses);
+  if (g.spool) {
+    const lid::SpoolStats& s = *g.spool;
+    counter("trafficd_spool_appended_records_total", "Records written to the spool since start.", s.appended);
+    counter("trafficd_spool_rejected_records_total", "Records the spool refused (disk bound or write error).",
+            s.rejected);
+    counter("trafficd_spool_dropped_segments_total", "Unsent segments deleted at the disk bound (drop_oldest).",
+            s.dropped_segments);
+    counter("trafficd_spool_corrupt_tails_total", "Segments whose torn or corrupt end was skipped.", s.corrupt_tails);
+    gauge("trafficd_spool_bytes", "Bytes of spool segments on disk.", s.bytes_on_disk);
+    counter("trafficd_spool_fsyncs_total", "fdatasync calls of the spool since start.", s.fsyncs);
+  }
+  if (!g.sinks.empty()) {
+    auto per_sink = [&](std::string_view name, std::string_view type, std::string_view help, auto value_of) {
+      out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+      for (const SinkGauges& sink : g.sinks)
+        out += fmt::format("{}{{sink=\"{}\"}} {}\n", name, sink.name, value_of(sink));
+    };
+    per_sink("trafficd_sink_delivered_records_total", "counter", "Records acknowledged by the sink since start.",
+             [](const SinkGauges& s) { return s.delivered; });
+    per_sink("trafficd_sink_failures_total", "counter", "Failed delivery attempts since start.",
+             [](const SinkGauges& s) { return s.failures; });
+    per_sink("trafficd_sink_pending_bytes", "gauge", "Spool bytes the sink has not acknowledged (its lag).",
+             [](const SinkGauges& s) { return s.pending_bytes; });
+    per_sink("trafficd_sink_seconds_since_success", "gauge", "Seconds since the sink last delivered (-1: never).",
+             [](const SinkGauges& s) { return s.seconds_since_success; });
+  }
   return out;
 }
 

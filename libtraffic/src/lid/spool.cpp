@@ -188,53 +188,67 @@ Spool::Writer& Spool::writer(std::size_t lane) {
   return *state_->writers.at(lane);
 }
 
-bool Spool::Writer::append() {
-  return spool_.append(lane_, buffer_);
-}
-
-bool Spool::append(std::size_t lane_index, std::string& record) {
-  State& s = *state_;
-  Lane& lane = *s.lanes[lane_index];
-  const std::size_t size = record.size();
-  if (size <= kHeaderSize || size - kHeaderSize > kMaxPayload) {
-    s.rejected.fetch_add(1, std::memory_order_relaxed);
+bool Spool::Writer::stage() {
+  const std::size_t size = batch_.size() - record_start_;
+  if (size <= kHeaderSize || size - kHeaderSize > kMaxPayload || !spool_.admit(lane_, staged_bytes_ + size)) {
+    spool_.state_->rejected.fetch_add(1, std::memory_order_relaxed);
+    batch_.resize(staged_bytes_);
     return false;
   }
+  char* record = batch_.data() + record_start_;
   const auto payload = static_cast<std::uint32_t>(size - kHeaderSize);
-  put_u32(record.data(), payload);
-  put_u32(record.data() + 4, crc_of(record.data() + kHeaderSize, payload));
+  put_u32(record, payload);
+  put_u32(record + 4, crc_of(record + kHeaderSize, payload));
+  staged_bytes_ = batch_.size();
+  ++staged_;
+  return true;
+}
 
-  // The disk bound.
-  while (s.bytes_on_disk.load(std::memory_order_relaxed) + size > s.settings.max_bytes) {
-    if (s.settings.full_policy != SpoolFullPolicy::drop_oldest) {
-      s.rejected.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
+bool Spool::Writer::flush() {
+  if (staged_ == 0) return true;
+  const bool ok = spool_.write_batch(lane_, batch_.data(), staged_bytes_, staged_);
+  batch_.clear();
+  staged_bytes_ = 0;
+  staged_ = 0;
+  return ok;
+}
+
+// The disk bound: room for `bytes` more, making it by dropping old segments of this lane
+// under `drop_oldest`.
+bool Spool::admit(std::size_t lane_index, std::uint64_t bytes) {
+  State& s = *state_;
+  Lane& lane = *s.lanes[lane_index];
+  while (s.bytes_on_disk.load(std::memory_order_relaxed) + bytes > s.settings.max_bytes) {
+    if (s.settings.full_policy != SpoolFullPolicy::drop_oldest) return false;
     std::lock_guard lock(lane.mutex);
     const std::uint64_t current = lane.current.load(std::memory_order_relaxed);
     auto oldest = lane.segments.begin();
-    if (oldest == lane.segments.end() || oldest->first == current) {
-      s.rejected.fetch_add(1, std::memory_order_relaxed);  // nothing of this lane left to drop
-      return false;
-    }
+    if (oldest == lane.segments.end() || oldest->first == current) return false;  // nothing left to drop
     std::error_code ec;
     fs::remove(lane.directory / segment_name(oldest->first), ec);
     s.bytes_on_disk.fetch_sub(oldest->second, std::memory_order_relaxed);
     lane.segments.erase(oldest);
     s.dropped_segments.fetch_add(1, std::memory_order_relaxed);
   }
+  return true;
+}
 
-  // A new segment for this process's first record, and past the segment size.
+bool Spool::write_batch(std::size_t lane_index, const char* data, std::size_t size, std::size_t records) {
+  State& s = *state_;
+  Lane& lane = *s.lanes[lane_index];
+  auto refuse = [&] {
+    s.rejected.fetch_add(records, std::memory_order_relaxed);
+    return false;
+  };
+
+  // A new segment for this process's first batch, and past the segment size.
   const std::uint64_t written = lane.committed.load(std::memory_order_relaxed);
   if (lane.fd < 0 || written >= s.settings.segment_bytes) {
     std::lock_guard lock(lane.mutex);
     const std::uint64_t seq = lane.next_seq;
     const fs::path path = lane.directory / segment_name(seq);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      s.rejected.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
+    if (fd < 0) return refuse();
     if (lane.fd >= 0) {
       // The finished segment goes to disk before the lane moves on (once per segment).
       ::fdatasync(lane.fd);
@@ -249,18 +263,17 @@ bool Spool::append(std::size_t lane_index, std::string& record) {
     s.directory_dirty.store(true, std::memory_order_relaxed);
   }
 
-  const ssize_t n = ::write(lane.fd, record.data(), size);
+  const ssize_t n = ::write(lane.fd, data, size);
   if (n != static_cast<ssize_t>(size)) {
-    // Out of space or an I/O error: undo a partial record so the segment stays readable.
+    // Out of space or an I/O error: undo a partial write so the segment stays readable.
     if (n > 0 && ::ftruncate(lane.fd, static_cast<off_t>(lane.committed.load(std::memory_order_relaxed))) != 0) {
       // The reader will see a torn record and skip the rest of this segment.
     }
-    s.rejected.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return refuse();
   }
   lane.committed.fetch_add(size, std::memory_order_release);
   s.bytes_on_disk.fetch_add(size, std::memory_order_relaxed);
-  s.appended.fetch_add(1, std::memory_order_relaxed);
+  s.appended.fetch_add(records, std::memory_order_relaxed);
   lane.dirty.store(true, std::memory_order_relaxed);
   if (s.settings.fsync_interval.count() == 0) sync();
   return true;
@@ -408,6 +421,23 @@ void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& posi
       it = lane.segments.erase(it);
     }
   }
+}
+
+std::uint64_t Spool::pending_bytes(const std::vector<SpoolPosition>& positions) const {
+  const State& s = *state_;
+  std::uint64_t pending = 0;
+  for (std::size_t i = 0; i < s.lanes.size(); ++i) {
+    Lane& lane = *s.lanes[i];
+    const SpoolPosition from = i < positions.size() ? positions[i] : SpoolPosition{};
+    std::lock_guard lock(lane.mutex);
+    const std::uint64_t current = lane.current.load(std::memory_order_relaxed);
+    for (auto it = lane.segments.lower_bound(from.segment); it != lane.segments.end(); ++it) {
+      const std::uint64_t size = it->first == current ? lane.committed.load(std::memory_order_relaxed) : it->second;
+      const std::uint64_t skip = it->first == from.segment ? from.offset : 0;
+      pending += size > skip ? size - skip : 0;
+    }
+  }
+  return pending;
 }
 
 std::size_t Spool::lanes() const noexcept {

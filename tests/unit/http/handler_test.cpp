@@ -13,6 +13,7 @@
 #include "fake_clock.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/lid.hpp"
+#include "traffic/lid/spool.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/url/redirect_url.hpp"
 
@@ -64,7 +65,7 @@ config::Config test_config() {
 // One trafficd's worth of handler state: its own counters and metrics.
 class Instance {
  public:
-  explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr)
+  explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr, lid::Spool* spool = nullptr)
       : app_(config, App::Services{store ? *store : Shared::get().store,
                                    *Shared::get().geo,
                                    *Shared::get().device,
@@ -74,6 +75,8 @@ class Instance {
                                    [] { return std::string("reloaded"); },
                                    {},
                                    {},
+                                   {},
+                                   spool,
                                    {}}),
         worker_(app_) {}
 
@@ -90,6 +93,7 @@ class Instance {
     return response;
   }
 
+  Worker& worker() { return worker_; }
   App& app() { return app_; }
   rules::InMemoryCounters& counters() { return counters_; }
   test::FakeClock& clock() { return clock_; }
@@ -218,6 +222,120 @@ TEST(Handler, DebugAnswersOnlyWithTheAdminTokenAndRecordsNothing) {
   EXPECT_TRUE(lid::is_lid(answer.at("data").at("lid").as_string()));
   const auto after = instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now());
   EXPECT_EQ(after.clicks.day, before.clicks.day);
+}
+
+// Everything lane 0 of `spool` holds, as parsed JSON records.
+std::vector<json::object> spooled(lid::Spool& spool) {
+  std::vector<json::object> out;
+  spool.read(0, {}, 1000, [&](std::string_view record) { out.push_back(json::parse(record).as_object()); });
+  return out;
+}
+
+lid::SpoolSettings spool_settings(const test::TempDir& dir) {
+  lid::SpoolSettings settings;
+  settings.directory = dir.path();
+  settings.fsync_interval = std::chrono::milliseconds(0);
+  settings.sinks = {"file"};
+  return settings;
+}
+
+TEST(Handler, ARecordedClickWaitsForItsCommit) {
+  test::TempDir dir("handler-spool");
+  lid::Spool spool(spool_settings(dir));
+  Instance instance(test_config(), nullptr, &spool);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  auto headers = visitor_headers(c);
+  headers.push_back({"Host", "track.example"});
+  headers.push_back({"Referer", "https://publisher.example/page"});
+  Response response = instance.send("GET", click_target(c), headers);
+  ASSERT_EQ(response.status, 302U);
+  EXPECT_TRUE(response.awaits_commit);
+  // Staged, not written: nothing readable and the live counters have not moved.
+  EXPECT_TRUE(spooled(spool).empty());
+  EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 0);
+
+  ASSERT_TRUE(instance.worker().commit_clicks());
+  instance.worker().complete(response, true);
+  EXPECT_EQ(response.status, 302U);
+  EXPECT_FALSE(response.awaits_commit);
+  EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 1);
+  const auto records = spooled(spool);
+  ASSERT_EQ(records.size(), 1U);
+  const json::object& record = records[0];
+  const auto params = test::split_url(response.location).params;
+  EXPECT_EQ(record.at("lid").as_string(), params.at("lid"));
+  EXPECT_EQ(record.at("landing_page").as_string(), response.location);
+  EXPECT_EQ(record.at("offer_id").as_int64(), 100);
+  EXPECT_EQ(record.at("domain").as_string(), "track.example");
+  EXPECT_EQ(record.at("referer").as_string(), "https://publisher.example/page");
+  EXPECT_EQ(record.at("ip").as_string(), c.at("ip").as_string());
+  EXPECT_EQ(record.at("user_agent").as_string(), c.at("user_agent").as_string());
+  EXPECT_EQ(record.at("ad_path").as_string(), click_target(c));
+  EXPECT_EQ(record.at("event").as_string(), "traffic-api");
+  EXPECT_EQ(record.at("date_added").as_int64(), instance.clock().now());
+  EXPECT_NE(instance.metrics().render({}).find("trafficd_requests_total{route=\"pl\",status=\"302\"} 1"),
+            std::string::npos);
+}
+
+TEST(Handler, HeadDebugAndBlockedClicksWriteNothing) {
+  test::TempDir dir("handler-spool");
+  lid::Spool spool(spool_settings(dir));
+  Instance instance(test_config(), nullptr, &spool);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  const Response head = instance.send("HEAD", click_target(c), visitor_headers(c));
+  const Response debug = instance.send("GET", click_target(c, "&debugging=debugging"), visitor_headers(c, true));
+  const Response blocked = instance.send("GET", "/pl?o=garbage", visitor_headers(c));
+  EXPECT_EQ(head.status, 302U);
+  EXPECT_EQ(debug.status, 200U);
+  EXPECT_EQ(blocked.status, 404U);
+  for (const Response* r : {&head, &debug, &blocked}) EXPECT_FALSE(r->awaits_commit);
+  ASSERT_TRUE(instance.worker().commit_clicks());
+  EXPECT_TRUE(spooled(spool).empty());
+  EXPECT_EQ(spool.stats().appended, 0U);
+}
+
+TEST(Handler, ClicksOfOneTurnShareOneWriteInOrder) {
+  test::TempDir dir("handler-spool");
+  lid::Spool spool(spool_settings(dir));
+  Instance instance(test_config(), nullptr, &spool);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  std::vector<Response> responses;
+  for (int i = 0; i < 5; ++i) responses.push_back(instance.send("GET", click_target(c), visitor_headers(c)));
+  ASSERT_TRUE(instance.worker().commit_clicks());
+  const auto records = spooled(spool);
+  ASSERT_EQ(records.size(), 5U);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(records[i].at("lid").as_string(), test::split_url(responses[i].location).params.at("lid"));
+  }
+  EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 5);
+}
+
+TEST(Handler, AClickTheSpoolRefusesIsNotAcknowledged) {
+  test::TempDir dir("handler-spool");
+  lid::SpoolSettings settings = spool_settings(dir);
+  settings.max_bytes = 100;  // smaller than any click record; policy reject
+  lid::Spool spool(settings);
+  Instance instance(test_config(), nullptr, &spool);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  const Response refused = instance.send("GET", click_target(c), visitor_headers(c));
+  EXPECT_EQ(refused.status, 503U);
+  EXPECT_TRUE(refused.location.empty());
+  EXPECT_FALSE(refused.awaits_commit);
+  EXPECT_EQ(refused.body, R"({"error":"temporarily unavailable"})");
+  ASSERT_TRUE(instance.worker().commit_clicks());
+  EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 0);
+  const std::string metrics = instance.metrics().render({});
+  EXPECT_NE(metrics.find("trafficd_unrecorded_clicks_total 1"), std::string::npos);
+  EXPECT_NE(metrics.find("trafficd_requests_total{route=\"pl\",status=\"503\"} 1"), std::string::npos);
+
+  // A write that fails after staging: complete() turns the staged 302 into the same 503.
+  Response staged;
+  staged.status = 302;
+  staged.location = "https://lp.example/";
+  staged.awaits_commit = true;
+  instance.worker().complete(staged, false);
+  EXPECT_EQ(staged.status, 503U);
+  EXPECT_TRUE(staged.location.empty());
 }
 
 TEST(Handler, DebugCanBeOpenedForDevelopment) {

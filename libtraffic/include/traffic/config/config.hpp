@@ -56,6 +56,20 @@ struct Config {
   bool debug_open = false;  ///< development only: debug answers without the token
   std::string trust_proxy;  ///< "" = ignore X-Forwarded-For
 
+  /// Sink URLs, comma-separated (SPEC §9, docs/click-pipeline.md). None: clicks are not
+  /// recorded (a warning at start).
+  std::string sinks;
+  std::string aggregator_api;  ///< the old variable: adds the sink `aggregator+<url>`
+  std::string spool_dir = "/var/lib/trafficd/spool";
+  std::uint64_t spool_max_mb = 8192;
+  std::string spool_full_policy = "reject";  ///< reject | drop_oldest
+  unsigned spool_fsync_ms = 200;             ///< 0: fsync every write
+
+  /// THREADS, or one per core when 0.
+  [[nodiscard]] unsigned thread_count() const;
+  /// Every configured sink URL: SINKS, then AGGREGATOR_API as an aggregator sink.
+  [[nodiscard]] std::vector<std::string> sink_urls() const;
+
   HttpLimits limits;
   unsigned shutdown_grace_seconds = 10;
   std::string log_level = "info";

@@ -15,6 +15,7 @@
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/message.hpp"
 #include "traffic/http/metrics.hpp"
+#include "traffic/lid/spool.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/net/client_ip.hpp"
 #include "traffic/recipe/store.hpp"
@@ -43,6 +44,10 @@ class App {
     std::function<TimestampMs()> recipe_installed_at;
     std::function<TimestampMs()> geo_installed_at;
     std::function<std::uint64_t()> recipe_refused_reloads;
+    /// Where clicks are recorded; nullptr: not recorded (no sink configured).
+    lid::Spool* spool = nullptr;
+    /// Delivery state of the sinks, for /metrics.
+    std::function<std::vector<SinkGauges>()> sink_gauges;
   };
 
   /// Throws std::invalid_argument for a configuration the parser should have refused.
@@ -74,13 +79,24 @@ class App {
 /// metrics and scratch buffers. Not thread-safe; one per event loop.
 class Worker {
  public:
-  explicit Worker(App& app);
+  /// `lane`: this worker's spool lane (one per thread).
+  explicit Worker(App& app, std::size_t lane = 0);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
   /// Answers one request. Never throws; internal errors become a 500 without details.
+  /// A recorded click comes back with `response.awaits_commit`: its record is staged in
+  /// this thread's spool lane and the answer must wait for commit_clicks() and complete().
   void handle(const Request& request, Response& response) noexcept;
+
+  /// Writes the staged clicks to the spool in one write(2) and moves their live counters.
+  /// False when the write failed: none of them may be acknowledged. Called once per event
+  /// loop turn, after the turn's requests were handled.
+  bool commit_clicks() noexcept;
+  /// Finishes a response that awaited the commit: unchanged when `recorded`, else the 503
+  /// of a click that could not be recorded. Counts it in the request metrics.
+  void complete(Response& response, bool recorded) noexcept;
 
   [[nodiscard]] WorkerMetrics& metrics() noexcept { return metrics_; }
 

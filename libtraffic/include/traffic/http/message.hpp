@@ -35,6 +35,9 @@ struct Response {
   std::string location;    ///< "" = no Location header
   std::string request_id;  ///< X-Request-Id to send (echoed or generated)
   std::string_view allow;  ///< Allow header for 405
+  /// A click staged in the spool but not yet written: the answer may leave only after
+  /// Worker::commit_clicks() and Worker::complete() (see handler.hpp).
+  bool awaits_commit = false;
 
   void reset() noexcept {
     status = 200;
@@ -43,6 +46,7 @@ struct Response {
     location.clear();
     request_id.clear();
     allow = {};
+    awaits_commit = false;
   }
 };
 

@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "traffic/lid/spool.hpp"
 #include "traffic/rules/decision.hpp"
 
 namespace traffic::http {
@@ -57,6 +59,7 @@ struct WorkerMetrics {
   std::array<Counter, kBlockReasons> blocks{};
   Counter head_requests{0};
   Counter debug_requests{0};
+  Counter unrecorded_clicks{0};                               ///< answered 503: the spool refused the record
   std::array<Counter, kLatencyBuckets.size() + 1> latency{};  ///< last = +Inf
   Counter latency_sum_ns{0};
 
@@ -64,6 +67,15 @@ struct WorkerMetrics {
   void count_decision(std::string_view redirect_type) noexcept;
   void count_block(rules::BlockReason reason) noexcept;
   void observe_click(std::uint64_t nanoseconds) noexcept;
+};
+
+/// One sink's delivery state (the label is the sink's name, one per configured sink).
+struct SinkGauges {
+  std::string name;
+  std::uint64_t delivered = 0;      ///< records acknowledged by the destination since start
+  std::uint64_t failures = 0;       ///< failed delivery attempts since start
+  std::uint64_t pending_bytes = 0;  ///< spool bytes this sink has not acknowledged yet
+  double seconds_since_success = -1;
 };
 
 /// Gauges the scrape reads from the services.
@@ -79,6 +91,8 @@ struct Gauges {
   std::uint64_t recipe_refused_reloads = 0;
   std::uint64_t device_cache_hits = 0;
   std::uint64_t device_cache_misses = 0;
+  std::optional<lid::SpoolStats> spool;  ///< empty: clicks are not recorded
+  std::vector<SinkGauges> sinks;
 };
 
 /// All workers' metrics. Thread-safe.

@@ -1,0 +1,60 @@
+#pragma once
+// The emitter: one thread per sink reading the spool from the sink's cursor, delivering
+// batches, and committing the cursor once the sink has them (SPEC.md §9). A sink that
+// fails is retried with exponential backoff and jitter; its backlog stays on disk.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "traffic/lid/sink.hpp"
+#include "traffic/lid/spool.hpp"
+
+namespace traffic::lid {
+
+struct EmitterSettings {
+  std::size_t batch_records = 4096;                  ///< most records per delivery
+  std::chrono::milliseconds poll{50};                ///< how often an idle sink looks for new records
+  std::chrono::milliseconds backoff_first{100};      ///< first wait after a failure
+  std::chrono::milliseconds backoff_max{30'000};     ///< the wait doubles up to this
+};
+
+struct SinkStats {
+  std::string name;
+  std::uint64_t delivered = 0;      ///< records the sink has taken since start
+  std::uint64_t failures = 0;       ///< failed deliveries since start
+  std::uint64_t pending_bytes = 0;  ///< spool bytes not yet taken (lag)
+  std::int64_t last_success_ms = 0; ///< steady-clock ms of the last delivery; 0 = never
+};
+
+class Emitter {
+ public:
+  struct NamedSink {
+    std::string name;  ///< the spool cursor's name (configured in SpoolSettings::sinks)
+    std::unique_ptr<Sink> sink;
+  };
+  Emitter(Spool& spool, std::vector<NamedSink> sinks, EmitterSettings settings = {});
+  ~Emitter();  ///< stop() with no drain time, if still running
+  Emitter(const Emitter&) = delete;
+  Emitter& operator=(const Emitter&) = delete;
+
+  void start();
+  /// Delivers what the spool holds now to every sink, for at most `drain`, then stops the
+  /// threads and closes the sinks. What a sink did not take stays in the spool for the
+  /// next run. Call after the request threads have stopped appending.
+  void stop(std::chrono::milliseconds drain);
+
+  [[nodiscard]] std::vector<SinkStats> stats() const;
+
+ private:
+  struct Runner;
+  void run(Runner& runner);
+  Spool& spool_;
+  EmitterSettings settings_;
+  std::vector<std::unique_ptr<Runner>> runners_;
+};
+
+}  // namespace traffic::lid

@@ -1,0 +1,51 @@
+#pragma once
+// Sinks: where spooled click records go (SPEC.md §9). A sink receives batches of records
+// in spool order and says when the destination has them; the Emitter (emitter.hpp) moves
+// its cursor only then. Sinks run on their own threads, never on the request path.
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace traffic::lid {
+
+enum class SinkKind : std::uint8_t { file, http, aggregator, redis };
+std::string_view to_string(SinkKind kind) noexcept;
+
+/// One entry of SINKS, e.g. `file:///var/lib/trafficd/clicks#rotate_seconds=300`.
+/// Options of the sink itself go in the URL's fragment (never sent anywhere), so the rest
+/// of the URL is exactly the destination's.
+struct SinkUrl {
+  SinkKind kind = SinkKind::file;
+  std::string name;    ///< cursor name: the kind, or the `name` option (a-z 0-9 - _)
+  std::string target;  ///< file: the directory; http/aggregator: the URL; redis: the URL
+  std::string path;    ///< the URL's path (redis: "/<stream key>")
+  std::map<std::string, std::string, std::less<>> options;  ///< from the fragment
+  /// An option as an unsigned integer; `fallback` when absent; false when malformed.
+  bool option(std::string_view key, std::uint64_t& out, std::uint64_t fallback) const;
+};
+
+/// Parses sink URLs; on the first problem returns {} and sets `error` to one line naming
+/// the URL (credentials removed) and the reason. Names must be unique.
+std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::string& error);
+
+/// `text` with the user-info of every URL in it (`user:password@`) replaced by `***@`.
+std::string redact_credentials(std::string_view text);
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  /// Delivers `records` (JSON lines, each ending in '\n'), in order. True once the
+  /// destination has all of them (for a file: written and fsync'ed); false when it has not
+  /// taken them all — the same records are offered again later (at-least-once).
+  virtual bool deliver(std::span<const std::string_view> records) = 0;
+  /// Called when there is nothing to deliver: time-based work (closing a file by age).
+  virtual void idle() {}
+  /// Called once after the last delivery, at shutdown.
+  virtual void close() {}
+};
+
+}  // namespace traffic::lid

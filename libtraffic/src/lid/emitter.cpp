@@ -1,0 +1,166 @@
+#include "traffic/lid/emitter.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <random>
+
+namespace traffic::lid {
+namespace {
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Emitter::Runner {
+  std::string name;
+  std::unique_ptr<Sink> sink;
+  std::thread thread;
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stopping = false;
+  std::chrono::steady_clock::time_point deadline;
+
+  std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::int64_t> last_success_ms{0};
+
+  // Nothing to deliver: waits up to `pause`, returning early when stop() is called.
+  void wait_idle(std::chrono::milliseconds pause) {
+    std::unique_lock lock(mutex);
+    wake.wait_for(lock, pause, [&] { return stopping; });
+  }
+  // After a failure: waits `pause` even while stopping (a down sink is not hammered during
+  // the drain), but never past the drain deadline.
+  void wait_backoff(std::chrono::milliseconds pause) {
+    std::unique_lock lock(mutex);
+    const auto until = std::chrono::steady_clock::now() + pause;
+    wake.wait_until(lock, until, [&] { return stopping; });
+    if (stopping) wake.wait_until(lock, std::min(until, deadline), [] { return false; });
+  }
+  bool stop_requested(bool& past_deadline) {
+    std::lock_guard lock(mutex);
+    past_deadline = stopping && std::chrono::steady_clock::now() >= deadline;
+    return stopping;
+  }
+};
+
+Emitter::Emitter(Spool& spool, std::vector<NamedSink> sinks, EmitterSettings settings)
+    : spool_(spool), settings_(settings) {
+  for (auto& named : sinks) {
+    auto runner = std::make_unique<Runner>();
+    runner->name = std::move(named.name);
+    runner->sink = std::move(named.sink);
+    (void)spool_.cursor(runner->name);  // configured in the spool, or std::invalid_argument
+    runners_.push_back(std::move(runner));
+  }
+}
+
+Emitter::~Emitter() {
+  stop(std::chrono::milliseconds(0));
+}
+
+void Emitter::start() {
+  for (auto& runner : runners_) {
+    if (!runner->thread.joinable()) runner->thread = std::thread([this, r = runner.get()] { run(*r); });
+  }
+}
+
+void Emitter::stop(std::chrono::milliseconds drain) {
+  const auto deadline = std::chrono::steady_clock::now() + drain;
+  for (auto& runner : runners_) {
+    {
+      std::lock_guard lock(runner->mutex);
+      runner->stopping = true;
+      runner->deadline = deadline;
+    }
+    runner->wake.notify_all();
+  }
+  for (auto& runner : runners_) {
+    if (runner->thread.joinable()) runner->thread.join();
+  }
+}
+
+void Emitter::run(Runner& runner) {
+  std::vector<SpoolPosition> positions = spool_.cursor(runner.name);
+  std::vector<SpoolPosition> next = positions;
+  std::string arena;               // the batch's records, back to back
+  std::vector<std::size_t> ends;   // where each record ends in `arena`
+  std::vector<std::string_view> records;
+  std::minstd_rand jitter(std::random_device{}());
+  auto backoff = settings_.backoff_first;
+
+  for (;;) {
+    bool past_deadline = false;
+    const bool stopping = runner.stop_requested(past_deadline);
+    if (past_deadline) break;
+
+    if (ends.empty()) {  // a new batch; after a failure the same batch is offered again
+      arena.clear();
+      next = positions;
+      next.resize(spool_.lanes());
+      for (std::size_t lane = 0; lane < next.size() && ends.size() < settings_.batch_records; ++lane) {
+        next[lane] = spool_.read(lane, next[lane], settings_.batch_records - ends.size(), [&](std::string_view record) {
+          arena.append(record);
+          ends.push_back(arena.size());
+        });
+      }
+    }
+    if (ends.empty()) {
+      if (stopping) break;  // caught up
+      runner.sink->idle();
+      runner.wait_idle(settings_.poll);
+      continue;
+    }
+
+    records.clear();
+    std::size_t begin = 0;
+    for (const std::size_t end : ends) {
+      records.emplace_back(arena.data() + begin, end - begin);
+      begin = end;
+    }
+    bool delivered = false;
+    try {
+      delivered = runner.sink->deliver(records) && (spool_.commit(runner.name, next), true);
+    } catch (const std::exception&) {
+      delivered = false;  // a sink or the cursor file failed: offered again, counted below
+    }
+    if (delivered) {
+      positions = next;
+      runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
+      runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
+      ends.clear();
+      backoff = settings_.backoff_first;
+      continue;
+    }
+    runner.failures.fetch_add(1, std::memory_order_relaxed);
+    // Full jitter over the upper half: instances that failed together do not retry together.
+    const auto half = backoff / 2;
+    runner.wait_backoff(half + std::chrono::milliseconds(jitter() % (static_cast<unsigned>(half.count()) + 1)));
+    backoff = std::min(backoff * 2, settings_.backoff_max);
+  }
+  try {
+    runner.sink->close();
+  } catch (const std::exception&) {
+    runner.failures.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::vector<SinkStats> Emitter::stats() const {
+  std::vector<SinkStats> out;
+  for (const auto& runner : runners_) {
+    SinkStats s;
+    s.name = runner->name;
+    s.delivered = runner->delivered.load(std::memory_order_relaxed);
+    s.failures = runner->failures.load(std::memory_order_relaxed);
+    s.last_success_ms = runner->last_success_ms.load(std::memory_order_relaxed);
+    s.pending_bytes = spool_.pending_bytes(spool_.cursor(runner->name));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace traffic::lid

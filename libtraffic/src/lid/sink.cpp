@@ -1,0 +1,149 @@
+#include "traffic/lid/sink.hpp"
+
+#include <charconv>
+#include <set>
+
+namespace traffic::lid {
+namespace {
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+// "key=value&key=value" of a fragment; false on an empty key.
+bool parse_options(std::string_view fragment, std::map<std::string, std::string, std::less<>>& out) {
+  while (!fragment.empty()) {
+    const auto amp = fragment.find('&');
+    const std::string_view item = fragment.substr(0, amp);
+    const auto eq = item.find('=');
+    const std::string_view key = item.substr(0, eq);
+    if (key.empty()) return false;
+    out[std::string(key)] = eq == std::string_view::npos ? std::string() : std::string(item.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    fragment.remove_prefix(amp + 1);
+  }
+  return true;
+}
+
+// What follows "scheme://": the authority (host[:port], with optional user-info) and the path.
+struct Authority {
+  std::string_view host;  // may include user-info and port
+  std::string_view path;
+};
+Authority split_authority(std::string_view rest) {
+  const auto slash = rest.find('/');
+  return {rest.substr(0, slash), slash == std::string_view::npos ? std::string_view() : rest.substr(slash)};
+}
+
+bool host_present(std::string_view authority) {
+  const auto at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return !authority.empty() && authority.front() != ':';
+}
+
+}  // namespace
+
+std::string_view to_string(SinkKind kind) noexcept {
+  switch (kind) {
+    case SinkKind::file:
+      return "file";
+    case SinkKind::http:
+      return "http";
+    case SinkKind::aggregator:
+      return "aggregator";
+    case SinkKind::redis:
+      return "redis";
+  }
+  return "file";
+}
+
+bool SinkUrl::option(std::string_view key, std::uint64_t& out, std::uint64_t fallback) const {
+  const auto it = options.find(key);
+  if (it == options.end()) {
+    out = fallback;
+    return true;
+  }
+  const std::string& text = it->second;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::string& error) {
+  std::vector<SinkUrl> sinks;
+  std::set<std::string> names;
+  for (const std::string& text : urls) {
+    auto fail = [&](std::string_view reason) {
+      error = "sink '" + redact_credentials(text) + "': " + std::string(reason);
+      return std::vector<SinkUrl>{};
+    };
+    SinkUrl sink;
+    std::string_view url = text;
+    if (const auto hash = url.find('#'); hash != std::string_view::npos) {
+      if (!parse_options(url.substr(hash + 1), sink.options)) return fail("malformed options after '#'");
+      url = url.substr(0, hash);
+    }
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return fail("not a URL (expected scheme://…)");
+    const std::string_view scheme = url.substr(0, scheme_end);
+    const std::string_view rest = url.substr(scheme_end + 3);
+    if (scheme == "file") {
+      sink.kind = SinkKind::file;
+      if (rest.empty()) return fail("no directory (file:///absolute/dir or file://relative/dir)");
+      sink.target = std::string(rest);
+      sink.path = sink.target;
+    } else if (scheme == "http" || scheme == "https" || scheme == "aggregator+http" || scheme == "aggregator+https") {
+      sink.kind = scheme.starts_with("aggregator+") ? SinkKind::aggregator : SinkKind::http;
+      const Authority authority = split_authority(rest);
+      if (!host_present(authority.host)) return fail("no host");
+      sink.target = std::string(sink.kind == SinkKind::aggregator ? url.substr(11) : url);
+      sink.path = std::string(authority.path);
+    } else if (scheme == "redis") {
+      sink.kind = SinkKind::redis;
+      const Authority authority = split_authority(rest);
+      if (!host_present(authority.host)) return fail("no host");
+      if (authority.path.size() < 2) return fail("no stream key (redis://host:6379/<stream key>)");
+      sink.target = std::string(url);
+      sink.path = std::string(authority.path);
+    } else {
+      return fail("unknown kind '" + std::string(scheme) + "' (file, http, https, aggregator+http(s), redis)");
+    }
+    const auto name = sink.options.find("name");
+    sink.name = name != sink.options.end() ? name->second : std::string(to_string(sink.kind));
+    if (!valid_name(sink.name)) return fail("name must be 1-64 of a-z 0-9 - _");
+    if (!names.insert(sink.name).second) {
+      return fail("a second sink named '" + sink.name + "' (give each one #name=…)");
+    }
+    sinks.push_back(std::move(sink));
+  }
+  error.clear();
+  return sinks;
+}
+
+std::string redact_credentials(std::string_view text) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto scheme = text.find("://", i);
+    if (scheme == std::string_view::npos) break;
+    const std::size_t start = scheme + 3;
+    std::size_t end = start;
+    while (end < text.size() && text[end] != '/' && text[end] != ',' && text[end] != '#' && text[end] != '?') ++end;
+    const auto at = text.substr(start, end - start).rfind('@');
+    out.append(text.substr(i, start - i));
+    if (at != std::string_view::npos) {
+      out.append("***");
+      out.append(text.substr(start + at, end - start - at));
+    } else {
+      out.append(text.substr(start, end - start));
+    }
+    i = end;
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
+}
+
+}  // namespace traffic::lid

@@ -1,0 +1,62 @@
+#pragma once
+// A sink that keeps what it is given in memory, can be told to fail, and lets a test await
+// a number of records (no sleeps).
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "traffic/lid/sink.hpp"
+
+namespace traffic::test {
+
+class MemorySink final : public lid::Sink {
+ public:
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::string> records;
+    int fail_next = 0;  ///< deliveries still to refuse
+    int refused = 0;
+    int idles = 0;
+    bool closed = false;
+  };
+  explicit MemorySink(Shared& shared) : shared_(shared) {}
+
+  bool deliver(std::span<const std::string_view> records) override {
+    std::lock_guard lock(shared_.mutex);
+    if (shared_.fail_next > 0) {
+      --shared_.fail_next;
+      ++shared_.refused;
+      shared_.changed.notify_all();
+      return false;
+    }
+    for (const auto r : records) shared_.records.emplace_back(r);
+    shared_.changed.notify_all();
+    return true;
+  }
+  void idle() override {
+    std::lock_guard lock(shared_.mutex);
+    ++shared_.idles;
+    shared_.changed.notify_all();
+  }
+  void close() override {
+    std::lock_guard lock(shared_.mutex);
+    shared_.closed = true;
+    shared_.changed.notify_all();
+  }
+
+  /// Waits until `ready()` holds (checked under the lock), at most `limit`.
+  template <class Predicate>
+  static bool await(Shared& shared, Predicate ready, std::chrono::seconds limit = std::chrono::seconds(20)) {
+    std::unique_lock lock(shared.mutex);
+    return shared.changed.wait_for(lock, limit, [&] { return ready(shared); });
+  }
+
+ private:
+  Shared& shared_;
+};
+
+}  // namespace traffic::test

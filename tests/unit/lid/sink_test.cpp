@@ -1,0 +1,294 @@
+// Sink URLs, the file sink and the emitter that feeds sinks from the spool.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "memory_sink.hpp"
+#include "test_support.hpp"
+#include "traffic/lid/emitter.hpp"
+#include "traffic/lid/file_sink.hpp"
+#include "traffic/lid/sink.hpp"
+
+namespace traffic::lid {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<SinkUrl> parse(std::vector<std::string> urls, std::string& error) {
+  return parse_sink_urls(urls, error);
+}
+
+TEST(SinkUrls, EveryKindWithItsOptions) {
+  std::string error;
+  const auto sinks = parse({"file:///var/lib/trafficd/clicks#rotate_seconds=60&rotate_mb=16",
+                            "file://relative/dir#name=archive", "https://collector.example:8443/ingest?x=1#batch=500",
+                            "aggregator+https://aggregator.example/", "redis://:secret@127.0.0.1:6379/clicks"},
+                           error);
+  ASSERT_EQ(sinks.size(), 5U) << error;
+  EXPECT_EQ(sinks[0].kind, SinkKind::file);
+  EXPECT_EQ(sinks[0].name, "file");
+  EXPECT_EQ(sinks[0].target, "/var/lib/trafficd/clicks");
+  std::uint64_t value = 0;
+  EXPECT_TRUE(sinks[0].option("rotate_seconds", value, 0));
+  EXPECT_EQ(value, 60U);
+  EXPECT_TRUE(sinks[0].option("absent", value, 7));
+  EXPECT_EQ(value, 7U);
+  EXPECT_EQ(sinks[1].target, "relative/dir");
+  EXPECT_EQ(sinks[1].name, "archive");
+  EXPECT_EQ(sinks[2].kind, SinkKind::http);
+  EXPECT_EQ(sinks[2].target, "https://collector.example:8443/ingest?x=1");  // the fragment is ours, not sent
+  EXPECT_EQ(sinks[3].kind, SinkKind::aggregator);
+  EXPECT_EQ(sinks[3].target, "https://aggregator.example/");
+  EXPECT_EQ(sinks[4].kind, SinkKind::redis);
+  EXPECT_EQ(sinks[4].path, "/clicks");
+}
+
+TEST(SinkUrls, MalformedOnesAreRefusedWithOneLineAndNoSecret) {
+  const std::vector<std::pair<std::string, std::string>> table = {
+      {"clicks", "not a URL"},
+      {"ftp://host/x", "unknown kind"},
+      {"file://", "no directory"},
+      {"http:///path", "no host"},
+      {"https://user:hunter2@/x", "no host"},
+      {"redis://127.0.0.1:6379", "no stream key"},
+      {"redis://:hunter2@127.0.0.1:6379/", "no stream key"},
+      {"file:///a#name=Bad Name", "name must be"},
+      {"file:///a#=x", "malformed options"},
+  };
+  for (const auto& [url, reason] : table) {
+    std::string error;
+    EXPECT_TRUE(parse({url}, error).empty()) << url;
+    EXPECT_NE(error.find(reason), std::string::npos) << url << " → " << error;
+    EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos);
+  }
+  std::string error;
+  EXPECT_TRUE(parse({"file:///a", "file:///b"}, error).empty());
+  EXPECT_NE(error.find("second sink named 'file'"), std::string::npos) << error;
+  EXPECT_EQ(parse({"file:///a", "file:///b#name=b"}, error).size(), 2U) << error;
+}
+
+TEST(SinkUrls, CredentialsAreRedacted) {
+  EXPECT_EQ(redact_credentials("redis://:pw@h:6379/k,https://u:p@c.example/x#name=a,file:///d"),
+            "redis://***@h:6379/k,https://***@c.example/x#name=a,file:///d");
+  EXPECT_EQ(redact_credentials("no url here"), "no url here");
+  EXPECT_EQ(redact_credentials(""), "");
+}
+
+// ---- the file sink ----
+
+std::vector<fs::path> files_in(const fs::path& dir, std::string_view suffix) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().string().ends_with(suffix)) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string all_closed_lines(const fs::path& dir) {
+  std::string text;
+  for (const auto& f : files_in(dir, ".ndjson.gz")) text += test::gunzip_file(f);
+  return text;
+}
+
+bool deliver(Sink& sink, std::vector<std::string> lines) {
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  return sink.deliver(views);
+}
+
+TEST(FileSink, DeliveriesAreWrittenAndClosedGzippedAtShutdown) {
+  test::TempDir dir("file-sink");
+  FileSinkSettings settings;
+  settings.directory = dir.path() / "clicks";
+  FileSink sink(settings);
+  ASSERT_TRUE(deliver(sink, {"{\"a\":1}\n", "{\"a\":2}\n"}));
+  ASSERT_TRUE(deliver(sink, {"{\"a\":3}\n"}));
+  // Open, plain and complete before the close: what a crash would leave.
+  const auto open = files_in(settings.directory, ".ndjson");
+  ASSERT_EQ(open.size(), 1U);
+  EXPECT_EQ(read_file(open[0]), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+  sink.close();
+  EXPECT_TRUE(files_in(settings.directory, ".ndjson").empty());
+  EXPECT_EQ(all_closed_lines(settings.directory), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+  EXPECT_EQ(sink.files_closed(), 1U);
+}
+
+TEST(FileSink, RotatesBySize) {
+  test::TempDir dir("file-sink");
+  FileSinkSettings settings;
+  settings.directory = dir.path();
+  settings.rotate_bytes = 20;
+  FileSink sink(settings);
+  std::string expected;
+  for (int i = 0; i < 10; ++i) {
+    const std::string line = "{\"n\":" + std::to_string(i) + "}\n";  // 9 bytes: a file every 3 lines
+    ASSERT_TRUE(deliver(sink, {line}));
+    expected += line;
+  }
+  sink.close();
+  EXPECT_EQ(files_in(dir.path(), ".ndjson.gz").size(), 4U);
+  EXPECT_EQ(all_closed_lines(dir.path()), expected);  // names sort in the order written
+}
+
+TEST(FileSink, AFileLeftByACrashIsCutAtItsLastLineAndClosed) {
+  test::TempDir dir("file-sink");
+  std::ofstream(dir.path() / "clicks-20260101T000000.000Z-1.ndjson") << "{\"a\":1}\n{\"a\":2}\n{\"a\":";
+  std::ofstream(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz.tmp") << "half a gzip";
+  std::ofstream(dir.path() / "other.ndjson") << "not ours\n";
+  FileSinkSettings settings;
+  settings.directory = dir.path();
+  FileSink sink(settings);
+  EXPECT_FALSE(fs::exists(dir.path() / "clicks-20260101T000000.000Z-1.ndjson"));
+  EXPECT_FALSE(fs::exists(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz.tmp"));
+  EXPECT_EQ(test::gunzip_file(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz"), "{\"a\":1}\n{\"a\":2}\n");
+  EXPECT_TRUE(fs::exists(dir.path() / "other.ndjson"));
+}
+
+TEST(FileSink, BadOptionsAreRefused) {
+  std::string error;
+  for (const std::string url : {"file:///x#rotate_seconds=0", "file:///x#rotate_mb=abc", "file:///x#prefix=a/b"}) {
+    const auto sinks = parse_sink_urls({url}, error);
+    ASSERT_EQ(sinks.size(), 1U) << error;
+    EXPECT_THROW((void)FileSinkSettings::from_url(sinks[0]), std::invalid_argument) << url;
+  }
+}
+
+// ---- the emitter ----
+
+class EmitterTest : public ::testing::Test {
+ protected:
+  SpoolSettings spool_settings(std::vector<std::string> sinks = {"memory"}) const {
+    SpoolSettings s;
+    s.directory = dir_.path();
+    s.lanes = 2;
+    s.fsync_interval = std::chrono::milliseconds(0);
+    s.segment_bytes = 256;  // a few records per segment, so deletion is exercised
+    s.sinks = std::move(sinks);
+    return s;
+  }
+  static void put(Spool& spool, std::size_t lane, const std::string& payload) {
+    auto& writer = spool.writer(lane);
+    writer.buffer().append(payload);
+    ASSERT_TRUE(writer.append());
+  }
+  static EmitterSettings fast() {
+    EmitterSettings s;
+    s.batch_records = 7;
+    s.poll = std::chrono::milliseconds(5);
+    s.backoff_first = std::chrono::milliseconds(2);
+    s.backoff_max = std::chrono::milliseconds(8);
+    return s;
+  }
+  std::vector<Emitter::NamedSink> memory_sink(test::MemorySink::Shared& shared) {
+    std::vector<Emitter::NamedSink> sinks;
+    sinks.push_back({"memory", std::make_unique<test::MemorySink>(shared)});
+    return sinks;
+  }
+  test::TempDir dir_{"emitter"};
+};
+
+TEST_F(EmitterTest, DeliversEveryLaneInOrderAndDeletesPassedSegments) {
+  Spool spool(spool_settings());
+  test::MemorySink::Shared shared;
+  Emitter emitter(spool, memory_sink(shared), fast());
+  emitter.start();
+  for (int i = 0; i < 100; ++i) put(spool, static_cast<std::size_t>(i % 2), "{\"n\":" + std::to_string(i) + "}\n");
+  ASSERT_TRUE(test::MemorySink::await(shared, [](auto& s) { return s.records.size() >= 100; }));
+  emitter.stop(std::chrono::seconds(5));
+  ASSERT_EQ(shared.records.size(), 100U);  // exactly once: no failure happened
+  // Per lane, in the order appended.
+  int last_even = -2, last_odd = -1;
+  for (const auto& r : shared.records) {
+    const int n = std::stoi(r.substr(5));
+    int& last = n % 2 == 0 ? last_even : last_odd;
+    EXPECT_EQ(n, last + 2) << r;
+    last = n;
+  }
+  EXPECT_TRUE(shared.closed);
+  EXPECT_EQ(emitter.stats()[0].delivered, 100U);
+  EXPECT_EQ(emitter.stats()[0].pending_bytes, 0U);
+  // Only each lane's segment being written is left.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_.path() / "lane-0"), fs::directory_iterator()), 1);
+}
+
+TEST_F(EmitterTest, AFailingSinkGetsTheSameRecordsAgainAfterBackoff) {
+  Spool spool(spool_settings());
+  for (int i = 0; i < 20; ++i) put(spool, 0, "r" + std::to_string(i) + "\n");
+  test::MemorySink::Shared shared;
+  shared.fail_next = 5;
+  Emitter emitter(spool, memory_sink(shared), fast());
+  emitter.start();
+  ASSERT_TRUE(test::MemorySink::await(shared, [](auto& s) { return s.records.size() >= 20; }));
+  emitter.stop(std::chrono::seconds(5));
+  EXPECT_EQ(shared.refused, 5);
+  ASSERT_EQ(shared.records.size(), 20U);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(shared.records[static_cast<std::size_t>(i)], "r" + std::to_string(i) + "\n");
+  EXPECT_EQ(emitter.stats()[0].failures, 5U);
+}
+
+TEST_F(EmitterTest, StopDrainsTheBacklogAndARestartResumesFromTheCursor) {
+  {
+    Spool spool(spool_settings());
+    for (int i = 0; i < 30; ++i) put(spool, static_cast<std::size_t>(i % 2), "a" + std::to_string(i) + "\n");
+    test::MemorySink::Shared shared;
+    Emitter emitter(spool, memory_sink(shared), fast());
+    emitter.start();
+    emitter.stop(std::chrono::seconds(10));  // at once: the drain delivers all 30
+    EXPECT_EQ(shared.records.size(), 30U);
+  }
+  Spool spool(spool_settings());
+  put(spool, 1, "b0\n");
+  test::MemorySink::Shared shared;
+  Emitter emitter(spool, memory_sink(shared), fast());
+  emitter.start();
+  emitter.stop(std::chrono::seconds(10));
+  ASSERT_EQ(shared.records.size(), 1U);  // the first run's records were acknowledged
+  EXPECT_EQ(shared.records[0], "b0\n");
+}
+
+TEST_F(EmitterTest, ASinkThatStaysDownKeepsItsBacklogOnDisk) {
+  SpoolSettings settings = spool_settings();
+  {
+    Spool spool(settings);
+    for (int i = 0; i < 10; ++i) put(spool, 0, "c" + std::to_string(i) + "\n");
+    test::MemorySink::Shared shared;
+    shared.fail_next = 1'000'000;
+    Emitter emitter(spool, memory_sink(shared), fast());
+    emitter.start();
+    ASSERT_TRUE(test::MemorySink::await(shared, [](auto& s) { return s.refused >= 3; }));
+    emitter.stop(std::chrono::milliseconds(20));
+    EXPECT_TRUE(shared.records.empty());
+    EXPECT_GT(emitter.stats()[0].pending_bytes, 0U);
+  }
+  Spool spool(settings);
+  test::MemorySink::Shared shared;
+  Emitter emitter(spool, memory_sink(shared), fast());
+  emitter.start();
+  emitter.stop(std::chrono::seconds(10));
+  EXPECT_EQ(shared.records.size(), 10U);
+}
+
+TEST_F(EmitterTest, TwoSinksEachGetEverything) {
+  Spool spool(spool_settings({"memory", "file"}));
+  test::MemorySink::Shared shared;
+  std::vector<Emitter::NamedSink> sinks = memory_sink(shared);
+  FileSinkSettings file;
+  file.directory = dir_.path() / "out";
+  sinks.push_back({"file", std::make_unique<FileSink>(file)});
+  Emitter emitter(spool, std::move(sinks), fast());
+  emitter.start();
+  std::string expected;
+  for (int i = 0; i < 25; ++i) {
+    const std::string line = "{\"i\":" + std::to_string(i) + "}\n";
+    put(spool, 0, line);
+    expected += line;
+  }
+  emitter.stop(std::chrono::seconds(10));
+  EXPECT_EQ(shared.records.size(), 25U);
+  EXPECT_EQ(all_closed_lines(file.directory), expected);
+}
+
+}  // namespace
+}  // namespace traffic::lid
