@@ -5,7 +5,8 @@
 #
 # At these rates wrk saturates its own core, so requests/s alone flatter the slower server:
 # each server's CPU time is read from /proc/<pid>/stat before and after a run, giving
-# server CPU microseconds per request — the figure that matters.
+# server CPU microseconds per request — the figure that matters. LOAD_SINK_OPTIONS="#compression=zstd"
+# (say) sets the file sink's options of the pipeline run.
 #
 #   bench/load.sh [build-dir] [rounds] [seconds] [connections]
 set -euo pipefail
@@ -34,6 +35,18 @@ ENCRIPTION_KEY=$key URL_HASH_SECRET=urlsecret TRUST_PROXY=loopback LOG_LEVEL=war
   --maxmind-path-isp "$root/tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb" &
 td_pid=$!
 
+# The same with the click pipeline on: every click spooled, the file sink writing gzip'd
+# NDJSON. Its sink thread is on CPU 0 too, so its CPU time is in the figure.
+tf_port=$(free_port)
+ENCRIPTION_KEY=$key URL_HASH_SECRET=urlsecret TRUST_PROXY=loopback LOG_LEVEL=warn \
+  taskset -c 0 "$build/apps/trafficd/trafficd" --host 127.0.0.1 --port "$tf_port" --threads 1 \
+  --offers-recipe-path "$root/tests/data/recipes/offersRecipe.json.gz" \
+  --campaigns-recipe-path "$root/tests/data/recipes/campaignsRecipe.json.gz" \
+  --maxmind-path "$root/tests/data/geoip/test-data/GeoIP2-City-Test.mmdb" \
+  --maxmind-path-isp "$root/tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb" \
+  --spool-dir "$work/spool" --sinks "file://$work/clicks${LOAD_SINK_OPTIONS:-}" &
+tf_pid=$!
+
 # nginx: configuration generated here, no master process, one worker, no access log.
 ng_port=$(free_port)
 mkdir -p "$work/nginx"
@@ -56,10 +69,12 @@ http {
 CONF
 taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 ng_pid=$!
-wait_port "$td_port" && wait_port "$ng_port"
+wait_port "$td_port" && wait_port "$ng_port" && wait_port "$tf_port"
 curl -sf -o /dev/null -w '' "http://127.0.0.1:$td_port/ready"
+curl -sf -o /dev/null -w '' "http://127.0.0.1:$tf_port/ready"
 
 td_url="http://127.0.0.1:$td_port/pl?o=$link&subid=bench"
+tf_url="http://127.0.0.1:$tf_port/pl?o=$link&subid=bench"
 ng_url="http://127.0.0.1:$ng_port/pl?o=$link&subid=bench"
 
 # One run: prints "requests cpu_us_per_request rps p50_us p99_us".
@@ -87,21 +102,26 @@ PY
 # Warm-up (caches, connection setup), then interleaved rounds.
 taskset -c 1 wrk -t1 -c"$connections" -d2s "$td_url" >/dev/null
 taskset -c 1 wrk -t1 -c"$connections" -d2s "$ng_url" >/dev/null
+taskset -c 1 wrk -t1 -c"$connections" -d2s "$tf_url" >/dev/null
 : > "$work/trafficd.txt"
 : > "$work/nginx.txt"
+: > "$work/pipeline.txt"
 for round in $(seq 1 "$rounds"); do
   run "$td_pid" "$td_url" >> "$work/trafficd.txt"
   run "$ng_pid" "$ng_url" >> "$work/nginx.txt"
-  echo "round $round: trafficd $(tail -1 "$work/trafficd.txt") | nginx $(tail -1 "$work/nginx.txt")" >&2
+  run "$tf_pid" "$tf_url" >> "$work/pipeline.txt"
+  echo "round $round: trafficd $(tail -1 "$work/trafficd.txt") | nginx $(tail -1 "$work/nginx.txt")" \
+    "| trafficd+file sink $(tail -1 "$work/pipeline.txt")" >&2
 done
 
-python3 - "$work/trafficd.txt" "$work/nginx.txt" "$connections" "$seconds" "$rounds" <<'PY'
+python3 - "$work/trafficd.txt" "$work/nginx.txt" "$connections" "$seconds" "$rounds" "$work/pipeline.txt" <<'PY'
 import statistics, sys
 def rows(path):
     return [list(map(float, line.split())) for line in open(path) if line.strip()]
-td_rows, ng_rows = rows(sys.argv[1]), rows(sys.argv[2])
+td_rows, ng_rows, tf_rows = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[6])
 td = [statistics.median(col) for col in zip(*td_rows)]
 ng = [statistics.median(col) for col in zip(*ng_rows)]
+tf = [statistics.median(col) for col in zip(*tf_rows)]
 # Each round's pair ran back to back, so its ratio cancels slow drifts of the VM's speed
 # (other tenants); the median of those is the steadier figure.
 ratios = sorted(t[1] / n[1] for t, n in zip(td_rows, ng_rows))
@@ -109,7 +129,11 @@ print(f"wrk -t1 -c{sys.argv[3]} -d{sys.argv[4]}s, servers on CPU 0 (1 thread/wor
 print("| server | CPU µs / request | requests/s | p50 | p99 |")
 print("|---|---|---|---|---|")
 print(f"| trafficd `/pl` (decode, geo, device, rules, URL, hash) | {td[1]:.2f} | {td[2]:,.0f} | {td[3]:.0f} µs | {td[4]:.0f} µs |")
+print(f"| trafficd `/pl` + spool + file sink (gzip'd NDJSON) | {tf[1]:.2f} | {tf[2]:,.0f} | {tf[3]:.0f} µs | {tf[4]:.0f} µs |")
 print(f"| nginx `return 302` | {ng[1]:.2f} | {ng[2]:,.0f} | {ng[3]:.0f} µs | {ng[4]:.0f} µs |")
 print(f"\nratio trafficd / nginx CPU per request: {td[1] / ng[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.2f}")
+pipeline = sorted(f[1] / t[1] for f, t in zip(tf_rows, td_rows))
+print(f"with the click pipeline / without: {tf[1] / td[1]:.2f} (of the medians); "
+      f"per round {', '.join(f'{r:.2f}' for r in pipeline)}, median {statistics.median(pipeline):.2f}")
 PY

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <boost/asio.hpp>
@@ -353,7 +354,10 @@ void Server::start() {
   for (auto& loop : loops_) {
     accept(*loop);
     sweep(*loop);
-    threads_.emplace_back([&context = loop->context] { context.run(); });
+    threads_.emplace_back([&context = loop->context, n = threads_.size()] {
+      pthread_setname_np(pthread_self(), ("http-" + std::to_string(n)).c_str());
+      context.run();
+    });
   }
 }
 

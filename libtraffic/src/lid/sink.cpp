@@ -49,14 +49,10 @@ bool host_present(std::string_view authority) {
 
 std::string_view to_string(SinkKind kind) noexcept {
   switch (kind) {
-    case SinkKind::file:
-      return "file";
-    case SinkKind::http:
-      return "http";
-    case SinkKind::aggregator:
-      return "aggregator";
-    case SinkKind::redis:
-      return "redis";
+    case SinkKind::file: return "file";
+    case SinkKind::http: return "http";
+    case SinkKind::aggregator: return "aggregator";
+    case SinkKind::redis: return "redis";
   }
   return "file";
 }

@@ -1,10 +1,12 @@
 #include "traffic/lid/spool.hpp"
 
+#include "traffic/common/crc32c.hpp"
+
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <charconv>
@@ -31,7 +33,7 @@ std::runtime_error spool_error(const fs::path& where, std::string_view what) {
 }
 
 std::uint32_t crc_of(const char* data, std::size_t size) {
-  return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)));
+  return crc32c(data, size);
 }
 
 void put_u32(char* out, std::uint32_t value) {
@@ -157,6 +159,7 @@ Spool::Spool(SpoolSettings settings) : state_(std::make_unique<State>()) {
 
   if (s.settings.fsync_interval.count() > 0) {
     s.syncer = std::thread([this] {
+      pthread_setname_np(pthread_self(), "spool-fsync");
       State& st = *state_;
       std::unique_lock lock(st.sync_mutex);
       while (!st.stopping) {

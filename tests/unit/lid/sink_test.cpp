@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <zstd.h>
+
 #include <fstream>
 
 #include "memory_sink.hpp"
@@ -106,11 +108,11 @@ TEST(FileSink, DeliveriesAreWrittenAndClosedGzippedAtShutdown) {
   ASSERT_TRUE(deliver(sink, {"{\"a\":1}\n", "{\"a\":2}\n"}));
   ASSERT_TRUE(deliver(sink, {"{\"a\":3}\n"}));
   // Open, plain and complete before the close: what a crash would leave.
-  const auto open = files_in(settings.directory, ".ndjson");
+  const auto open = files_in(settings.directory, ".ndjson.part");
   ASSERT_EQ(open.size(), 1U);
   EXPECT_EQ(read_file(open[0]), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
   sink.close();
-  EXPECT_TRUE(files_in(settings.directory, ".ndjson").empty());
+  EXPECT_TRUE(files_in(settings.directory, ".part").empty());
   EXPECT_EQ(all_closed_lines(settings.directory), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
   EXPECT_EQ(sink.files_closed(), 1U);
 }
@@ -134,21 +136,72 @@ TEST(FileSink, RotatesBySize) {
 
 TEST(FileSink, AFileLeftByACrashIsCutAtItsLastLineAndClosed) {
   test::TempDir dir("file-sink");
-  std::ofstream(dir.path() / "clicks-20260101T000000.000Z-1.ndjson") << "{\"a\":1}\n{\"a\":2}\n{\"a\":";
+  const fs::path part = dir.path() / "clicks-20260101T000000.000Z-1.ndjson.part";
+  std::ofstream(part) << "{\"a\":1}\n{\"a\":2}\n{\"a\":";
   std::ofstream(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz.tmp") << "half a gzip";
-  std::ofstream(dir.path() / "other.ndjson") << "not ours\n";
+  std::ofstream(dir.path() / "other.ndjson.part") << "not ours\n";
   FileSinkSettings settings;
   settings.directory = dir.path();
   FileSink sink(settings);
-  EXPECT_FALSE(fs::exists(dir.path() / "clicks-20260101T000000.000Z-1.ndjson"));
+  EXPECT_FALSE(fs::exists(part));
   EXPECT_FALSE(fs::exists(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz.tmp"));
   EXPECT_EQ(test::gunzip_file(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz"), "{\"a\":1}\n{\"a\":2}\n");
-  EXPECT_TRUE(fs::exists(dir.path() / "other.ndjson"));
+  EXPECT_TRUE(fs::exists(dir.path() / "other.ndjson.part"));
+}
+
+std::string unzstd_file(const fs::path& path) {
+  const std::string packed = read_file(path);
+  std::string out;
+  ZSTD_DCtx* context = ZSTD_createDCtx();
+  ZSTD_inBuffer in{packed.data(), packed.size(), 0};
+  std::string chunk(ZSTD_DStreamOutSize(), '\0');
+  while (in.pos < in.size) {
+    ZSTD_outBuffer o{chunk.data(), chunk.size(), 0};
+    const std::size_t rc = ZSTD_decompressStream(context, &o, &in);
+    if (ZSTD_isError(rc)) break;
+    out.append(chunk.data(), o.pos);
+  }
+  ZSTD_freeDCtx(context);
+  return out;
+}
+
+TEST(FileSink, ZstdAndUncompressedFilesAreOffered) {
+  std::string error;
+  const auto urls =
+      parse_sink_urls({"file:///unused#compression=zstd&level=3", "file:///unused#compression=none&name=b"}, error);
+  ASSERT_EQ(urls.size(), 2U) << error;
+  for (const auto& url : urls) {
+    test::TempDir dir("file-sink");
+    FileSinkSettings settings = FileSinkSettings::from_url(url);
+    settings.directory = dir.path();
+    FileSink sink(settings);
+    std::string expected;
+    for (int i = 0; i < 1000; ++i) {
+      const std::string line = "{\"n\":" + std::to_string(i) + ",\"text\":\"some repeated text\"}\n";
+      ASSERT_TRUE(deliver(sink, {line}));
+      expected += line;
+    }
+    sink.close();
+    if (settings.compression == Compression::zstd) {
+      EXPECT_EQ(settings.level, 3);
+      const auto files = files_in(dir.path(), ".ndjson.zst");
+      ASSERT_EQ(files.size(), 1U);
+      EXPECT_LT(fs::file_size(files[0]), expected.size() / 4);
+      EXPECT_EQ(unzstd_file(files[0]), expected);
+    } else {
+      const auto files = files_in(dir.path(), ".ndjson");
+      ASSERT_EQ(files.size(), 1U);
+      EXPECT_EQ(read_file(files[0]), expected);
+    }
+    EXPECT_TRUE(files_in(dir.path(), ".part").empty());
+  }
 }
 
 TEST(FileSink, BadOptionsAreRefused) {
   std::string error;
-  for (const std::string url : {"file:///x#rotate_seconds=0", "file:///x#rotate_mb=abc", "file:///x#prefix=a/b"}) {
+  for (const std::string url :
+       {"file:///x#rotate_seconds=0", "file:///x#rotate_mb=abc", "file:///x#prefix=a/b", "file:///x#compression=lz4",
+        "file:///x#level=10", "file:///x#compression=zstd&level=20", "file:///x#level=0"}) {
     const auto sinks = parse_sink_urls({url}, error);
     ASSERT_EQ(sinks.size(), 1U) << error;
     EXPECT_THROW((void)FileSinkSettings::from_url(sinks[0]), std::invalid_argument) << url;

@@ -16,18 +16,19 @@
 namespace traffic::lid {
 
 struct EmitterSettings {
-  std::size_t batch_records = 4096;                  ///< most records per delivery
-  std::chrono::milliseconds poll{50};                ///< how often an idle sink looks for new records
-  std::chrono::milliseconds backoff_first{100};      ///< first wait after a failure
-  std::chrono::milliseconds backoff_max{30'000};     ///< the wait doubles up to this
+  std::size_t batch_records = 4096;               ///< most records per delivery
+  std::chrono::milliseconds poll{100};            ///< how long records gather before a caught-up sink reads again
+  std::chrono::milliseconds backoff_first{100};   ///< first wait after a failure
+  std::chrono::milliseconds backoff_max{30'000};  ///< the wait doubles up to this
+  int sink_nice = 10;                             ///< scheduling niceness of the sink threads (request threads keep 0)
 };
 
 struct SinkStats {
   std::string name;
-  std::uint64_t delivered = 0;      ///< records the sink has taken since start
-  std::uint64_t failures = 0;       ///< failed deliveries since start
-  std::uint64_t pending_bytes = 0;  ///< spool bytes not yet taken (lag)
-  std::int64_t last_success_ms = 0; ///< steady-clock ms of the last delivery; 0 = never
+  std::uint64_t delivered = 0;       ///< records the sink has taken since start
+  std::uint64_t failures = 0;        ///< failed deliveries since start
+  std::uint64_t pending_bytes = 0;   ///< spool bytes not yet taken (lag)
+  std::int64_t last_success_ms = 0;  ///< steady-clock ms of the last delivery; 0 = never
 };
 
 class Emitter {

@@ -2,13 +2,14 @@
 // The `file` sink: click records as NDJSON files in a directory, ready for Redshift's
 // `COPY … FORMAT JSON 'auto' GZIP` or for shipping to S3 (SPEC.md §9).
 //
-//   <directory>/clicks-20261123T101500.123Z-<n>.ndjson      the open file (being written)
-//   <directory>/clicks-20261123T101500.123Z-<n>.ndjson.gz   closed files: complete, gzip'd
+//   <directory>/clicks-20261123T101500.123Z-<n>.ndjson.part  the open file (being written)
+//   <directory>/clicks-20261123T101500.123Z-<n>.ndjson.gz    closed files: complete
+//                                                  (.ndjson.zst with zstd, .ndjson with none)
 //
 // A delivery is written and fsync'ed before the sink acknowledges it. A file is closed
-// (gzip'd to `.ndjson.gz`, fsync'ed, renamed into place, the plain file removed) when it
-// reaches its size or age, and at shutdown. On start, a plain file left by a crash is cut
-// after its last complete line and closed the same way. Consumers take `.ndjson.gz` only.
+// (compressed through a temporary file, fsync'ed, renamed into place, the part removed)
+// when it reaches its size or age, and at shutdown. On start, a part left by a crash is cut
+// after its last complete line and closed the same way. Consumers take closed files only.
 
 #include <chrono>
 #include <cstdint>
@@ -19,14 +20,19 @@
 
 namespace traffic::lid {
 
+enum class Compression : std::uint8_t { gzip, zstd, none };
+
 struct FileSinkSettings {
   std::filesystem::path directory;
   std::string prefix = "clicks";
   std::chrono::seconds rotate_after{300};
   std::uint64_t rotate_bytes = 128ull << 20;
+  Compression compression = Compression::gzip;
+  int level = 1;  ///< gzip 1-9, zstd 1-19 (docs/click-pipeline.md: the cost per click)
 
-  /// From a `file://` sink URL: options `rotate_seconds`, `rotate_mb`, `prefix`. Throws
-  /// std::invalid_argument naming a malformed option.
+  /// From a `file://` sink URL: options `rotate_seconds`, `rotate_mb`, `prefix`,
+  /// `compression` (gzip|zstd|none), `level`. Throws std::invalid_argument naming a
+  /// malformed option.
   static FileSinkSettings from_url(const SinkUrl& url);
 };
 
@@ -56,9 +62,10 @@ class FileSink final : public Sink {
   std::string buffer_;
 };
 
-/// Compresses `plain` to `plain` + ".gz" (through a temporary file, fsync'ed, renamed),
-/// then removes `plain`. Bytes after the last '\n' (a line cut short by a crash) are left
-/// out. False when any step failed (`plain` is then kept).
-bool gzip_and_replace(const std::filesystem::path& plain);
+/// Closes a part file: its content up to the last '\n' (a line cut short by a crash is left
+/// out), compressed, into `<name without .part>` + ".gz"/".zst"/"" through a temporary file
+/// that is fsync'ed and renamed; then removes the part. False when any step failed (the
+/// part is then kept).
+bool close_part_file(const std::filesystem::path& part, Compression compression, int level);
 
 }  // namespace traffic::lid

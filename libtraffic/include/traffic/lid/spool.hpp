@@ -7,7 +7,7 @@
 //                        threads); <seq> is 16 decimal digits, increasing
 //   cursors/<sink>       "<lane> <seq> <offset>" lines, replaced atomically
 //   LOCK                 flock'ed by the process that owns the spool
-// A record is [u32 little-endian payload size][u32 CRC-32 of the payload][payload]. A
+// A record is [u32 little-endian payload size][u32 CRC-32C of the payload][payload]. A
 // process never appends to a segment of an earlier run: after a crash the torn tail of the
 // last segment is detected by size or checksum and skipped, and the records before it are
 // read. See docs/click-pipeline.md.
