@@ -5,6 +5,7 @@ find_package(OpenSSL 3 REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
+find_package(CURL REQUIRED)
 find_package(Threads REQUIRED)
 
 if(TRAFFIC_BUILD_TESTS)

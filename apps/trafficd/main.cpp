@@ -13,6 +13,7 @@
 #include "traffic/http/handler.hpp"
 #include "traffic/lid/emitter.hpp"
 #include "traffic/lid/file_sink.hpp"
+#include "traffic/lid/http_sink.hpp"
 #include "traffic/rules/counters.hpp"
 
 namespace {
@@ -45,19 +46,27 @@ struct Pipeline {
   std::unique_ptr<traffic::lid::Emitter> emitter;
 };
 
-std::unique_ptr<traffic::lid::Sink> make_sink(const traffic::lid::SinkUrl& url) {
+traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url) {
   using traffic::lid::SinkKind;
-  switch (url.kind) {
-    case SinkKind::file:
-      try {
-        return std::make_unique<traffic::lid::FileSink>(traffic::lid::FileSinkSettings::from_url(url));
-      } catch (const std::invalid_argument& e) {
-        throw std::runtime_error("SINKS: sink '" + url.name + "': " + e.what());
+  try {
+    switch (url.kind) {
+      case SinkKind::file:
+        return {url.name, std::make_unique<traffic::lid::FileSink>(traffic::lid::FileSinkSettings::from_url(url))};
+      case SinkKind::http:
+      case SinkKind::aggregator: {
+        auto settings = traffic::lid::HttpSinkSettings::from_url(url);
+        const std::size_t batch = settings.batch;
+        const auto mode = url.kind == SinkKind::aggregator ? traffic::lid::HttpSink::Mode::aggregator
+                                                           : traffic::lid::HttpSink::Mode::ndjson_batch;
+        return {url.name, std::make_unique<traffic::lid::HttpSink>(std::move(settings), mode), batch};
       }
-    default:
-      throw std::runtime_error("SINKS: the " + std::string(traffic::lid::to_string(url.kind)) +
-                               " sink is not available in this version (file is)");
+      case SinkKind::redis: break;
+    }
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("SINKS: sink '" + url.name + "': " + e.what());
   }
+  throw std::runtime_error("SINKS: the " + std::string(traffic::lid::to_string(url.kind)) +
+                           " sink is not available in this version (file, http and aggregator are)");
 }
 
 Pipeline open_pipeline(const traffic::config::Config& config) {
@@ -78,7 +87,7 @@ Pipeline open_pipeline(const traffic::config::Config& config) {
   Pipeline pipeline;
   pipeline.spool = std::make_unique<traffic::lid::Spool>(settings);  // throws naming SPOOL_DIR
   std::vector<traffic::lid::Emitter::NamedSink> sinks;
-  for (const auto& url : urls) sinks.push_back({url.name, make_sink(url)});
+  for (const auto& url : urls) sinks.push_back(make_sink(url));
   pipeline.emitter = std::make_unique<traffic::lid::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();
   trafficd::log::info("click pipeline started",

@@ -17,6 +17,7 @@
 
 #include "case_check.hpp"
 #include "digest.hpp"
+#include "http_collector.hpp"
 #include "process.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/lid.hpp"
@@ -434,6 +435,41 @@ TEST(Trafficd, EveryAcknowledgedClickSurvivesKillMinus9) {
   for (const auto& entry : std::filesystem::directory_iterator(clicks)) {
     EXPECT_TRUE(entry.path().string().ends_with(".ndjson.gz")) << entry.path();
   }
+}
+
+TEST(Trafficd, ClicksReachAnHttpCollectorAndTheOldAggregatorApi) {
+  test::TempDir dir("trafficd-http-sinks");
+  test::HttpCollector collector;
+  test::HttpCollector aggregator;
+  Daemon daemon({"--spool-dir", (dir.path() / "spool").string(), "--sinks", collector.url("/ingest") + "#batch=100",
+                 "--aggregator-api", aggregator.url("/")});
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  Connection connection(daemon.port());
+  std::set<std::string> lids;
+  for (int i = 0; i < 5; ++i) {
+    connection.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+    const auto reply = connection.read_reply();
+    ASSERT_EQ(reply.status, 302);
+    lids.insert(lid_of(reply.headers.at("location")));
+  }
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();  // drains both sinks
+  std::set<std::string> collected;
+  for (const auto& request : collector.received()) {
+    EXPECT_EQ(request.target, "/ingest");
+    std::istringstream lines(request.body);
+    for (std::string line; std::getline(lines, line);) {
+      collected.insert(std::string(json::parse(line).at("lid").as_string()));
+    }
+  }
+  EXPECT_EQ(collected, lids);
+  std::set<std::string> aggregated;
+  for (const auto& request : aggregator.received()) {
+    EXPECT_EQ(request.target, "/offer");
+    const json::object body = json::parse(request.body).as_object();
+    EXPECT_EQ(body.at("event").as_string(), "click");
+    aggregated.insert(std::string(body.at("key").as_string()));
+  }
+  EXPECT_EQ(aggregated.size(), lids.size());
 }
 
 TEST(Trafficd, AMalformedSinkStopsStartUpWithOneLine) {

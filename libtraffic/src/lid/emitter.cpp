@@ -21,6 +21,7 @@ std::int64_t steady_ms() {
 struct Emitter::Runner {
   std::string name;
   std::unique_ptr<Sink> sink;
+  std::size_t batch_records = 0;
   std::thread thread;
 
   std::mutex mutex;
@@ -58,6 +59,7 @@ Emitter::Emitter(Spool& spool, std::vector<NamedSink> sinks, EmitterSettings set
     auto runner = std::make_unique<Runner>();
     runner->name = std::move(named.name);
     runner->sink = std::move(named.sink);
+    runner->batch_records = named.batch_records != 0 ? named.batch_records : settings_.batch_records;
     (void)spool_.cursor(runner->name);  // configured in the spool, or std::invalid_argument
     runners_.push_back(std::move(runner));
   }
@@ -116,8 +118,8 @@ void Emitter::run(Runner& runner) {
       arena.clear();
       next = positions;
       next.resize(spool_.lanes());
-      for (std::size_t lane = 0; lane < next.size() && ends.size() < settings_.batch_records; ++lane) {
-        next[lane] = spool_.read(lane, next[lane], settings_.batch_records - ends.size(), [&](std::string_view record) {
+      for (std::size_t lane = 0; lane < next.size() && ends.size() < runner.batch_records; ++lane) {
+        next[lane] = spool_.read(lane, next[lane], runner.batch_records - ends.size(), [&](std::string_view record) {
           arena.append(record);
           ends.push_back(arena.size());
         });
@@ -144,7 +146,7 @@ void Emitter::run(Runner& runner) {
     }
     if (delivered) {
       positions = next;
-      const bool full = ends.size() >= settings_.batch_records;
+      const bool full = ends.size() >= runner.batch_records;
       runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
       runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
       ends.clear();

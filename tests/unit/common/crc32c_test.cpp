@@ -33,8 +33,7 @@ TEST(Crc32c, EveryLengthAndAlignmentMatchesTheDefinition) {
   for (auto& c : buffer) c = static_cast<char>(random());
   for (std::size_t offset = 0; offset < 8; ++offset) {
     for (std::size_t size = 0; size + offset <= buffer.size(); size += 1 + size / 16) {
-      EXPECT_EQ(crc32c(buffer.data() + offset, size), reference(buffer.substr(offset, size)))
-          << offset << "+" << size;
+      EXPECT_EQ(crc32c(buffer.data() + offset, size), reference(buffer.substr(offset, size))) << offset << "+" << size;
     }
   }
 }

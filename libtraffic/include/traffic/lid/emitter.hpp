@@ -36,6 +36,7 @@ class Emitter {
   struct NamedSink {
     std::string name;  ///< the spool cursor's name (configured in SpoolSettings::sinks)
     std::unique_ptr<Sink> sink;
+    std::size_t batch_records = 0;  ///< most records per delivery; 0: EmitterSettings::batch_records
   };
   Emitter(Spool& spool, std::vector<NamedSink> sinks, EmitterSettings settings = {});
   ~Emitter();  ///< stop() with no drain time, if still running

@@ -1,0 +1,53 @@
+#pragma once
+// HTTP sinks (SPEC.md §9), on libcurl:
+// - `http`: each delivery is one POST of the batch as NDJSON (Content-Type
+//   application/x-ndjson) to any collector — Vector, ClickHouse's HTTP interface, a Kinesis
+//   or Kafka REST proxy. A 2xx answer acknowledges the batch.
+// - `aggregator`: the old aggregator API — one `POST <base>/offer` per record with
+//   {"key": base64(record), "event": "click", "time": <date_added ms>, "count": 1}, over
+//   kept-alive connections, at most `concurrency` in flight. The batch is acknowledged when
+//   every record got a 2xx; otherwise all of it is offered again (at-least-once).
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "traffic/lid/sink.hpp"
+
+namespace traffic::lid {
+
+struct HttpSinkSettings {
+  std::string url;  ///< http: the collector's URL; aggregator: the API's base URL
+  std::chrono::milliseconds timeout{10'000};
+  std::size_t concurrency = 8;  ///< aggregator: requests in flight
+  std::size_t batch = 500;      ///< records per delivery (the emitter's batch for this sink)
+
+  /// From an `http(s)://` or `aggregator+http(s)://` sink URL: options `timeout_ms`,
+  /// `concurrency`, `batch`. Throws std::invalid_argument naming a malformed option.
+  static HttpSinkSettings from_url(const SinkUrl& url);
+};
+
+class HttpSink final : public Sink {
+ public:
+  enum class Mode : std::uint8_t { ndjson_batch, aggregator };
+  HttpSink(HttpSinkSettings settings, Mode mode);
+  ~HttpSink() override;
+  HttpSink(const HttpSink&) = delete;
+  HttpSink& operator=(const HttpSink&) = delete;
+
+  bool deliver(std::span<const std::string_view> records) override;
+
+  /// The last failure, for logs ("HTTP 503", "Couldn't connect to server"); "" after a success.
+  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+
+ private:
+  bool post_batch(std::span<const std::string_view> records);
+  bool post_each(std::span<const std::string_view> records);
+  struct Curl;
+  HttpSinkSettings settings_;
+  Mode mode_;
+  std::unique_ptr<Curl> curl_;
+  std::string last_error_;
+};
+
+}  // namespace traffic::lid

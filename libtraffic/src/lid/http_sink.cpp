@@ -1,0 +1,181 @@
+#include "traffic/lid/http_sink.hpp"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include <charconv>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+namespace traffic::lid {
+namespace {
+
+std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) {
+  return size * count;
+}
+
+// The record's "date_added" (epoch ms), or 0.
+std::int64_t date_added_of(std::string_view record) {
+  constexpr std::string_view kKey = "\"date_added\":";
+  const auto at = record.find(kKey);
+  if (at == std::string_view::npos) return 0;
+  std::int64_t value = 0;
+  const char* begin = record.data() + at + kKey.size();
+  std::from_chars(begin, record.data() + record.size(), value);
+  return value;
+}
+
+void append_base64(std::string& out, std::string_view bytes) {
+  const std::size_t start = out.size();
+  out.resize(start + 4 * ((bytes.size() + 2) / 3) + 1);
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + start),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(start + static_cast<std::size_t>(n));
+}
+
+std::string http_error(CURLcode code, long status) {
+  if (code != CURLE_OK) return curl_easy_strerror(code);
+  return "HTTP " + std::to_string(status);
+}
+
+}  // namespace
+
+HttpSinkSettings HttpSinkSettings::from_url(const SinkUrl& url) {
+  HttpSinkSettings settings;
+  settings.url = url.target;
+  std::uint64_t timeout = 0;
+  std::uint64_t concurrency = 0;
+  std::uint64_t batch = 0;
+  if (!url.option("timeout_ms", timeout, 10'000) || timeout < 100 || timeout > 600'000) {
+    throw std::invalid_argument("timeout_ms must be 100..600000");
+  }
+  if (!url.option("concurrency", concurrency, 8) || concurrency == 0 || concurrency > 256) {
+    throw std::invalid_argument("concurrency must be 1..256");
+  }
+  if (!url.option("batch", batch, url.kind == SinkKind::aggregator ? 256 : 500) || batch == 0 || batch > 100'000) {
+    throw std::invalid_argument("batch must be 1..100000");
+  }
+  settings.timeout = std::chrono::milliseconds(timeout);
+  settings.concurrency = concurrency;
+  settings.batch = batch;
+  return settings;
+}
+
+struct HttpSink::Curl {
+  CURLM* multi = nullptr;
+  std::vector<CURL*> handles;  // [0] serves the batch mode; all serve the aggregator mode
+  std::vector<std::string> bodies;
+  curl_slist* headers = nullptr;
+
+  ~Curl() {
+    for (CURL* handle : handles) curl_easy_cleanup(handle);
+    if (multi != nullptr) curl_multi_cleanup(multi);
+    curl_slist_free_all(headers);
+  }
+};
+
+HttpSink::HttpSink(HttpSinkSettings settings, Mode mode)
+    : settings_(std::move(settings)), mode_(mode), curl_(std::make_unique<Curl>()) {
+  static std::once_flag global;
+  std::call_once(global, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (mode_ == Mode::aggregator) {
+    if (!settings_.url.ends_with('/')) settings_.url.push_back('/');
+    settings_.url += "offer";
+  }
+  const std::size_t handles = mode_ == Mode::aggregator ? settings_.concurrency : 1;
+  curl_->headers = curl_slist_append(
+      nullptr, mode_ == Mode::aggregator ? "Content-Type: application/json" : "Content-Type: application/x-ndjson");
+  curl_->headers = curl_slist_append(curl_->headers, "Expect:");  // no 100-continue round trip
+  curl_->bodies.resize(handles);
+  for (std::size_t i = 0; i < handles; ++i) {
+    CURL* handle = curl_easy_init();
+    if (handle == nullptr) throw std::runtime_error("curl_easy_init failed");
+    curl_->handles.push_back(handle);
+    curl_easy_setopt(handle, CURLOPT_URL, settings_.url.c_str());
+    curl_easy_setopt(handle, CURLOPT_POST, 1L);
+    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, curl_->headers);
+    curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(settings_.timeout.count()));
+    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings_.timeout.count()));
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(handle, CURLOPT_PRIVATE, reinterpret_cast<char*>(i));
+  }
+  if (mode_ == Mode::aggregator) {
+    curl_->multi = curl_multi_init();
+    if (curl_->multi == nullptr) throw std::runtime_error("curl_multi_init failed");
+  }
+}
+
+HttpSink::~HttpSink() = default;
+
+bool HttpSink::deliver(std::span<const std::string_view> records) {
+  const bool ok = mode_ == Mode::aggregator ? post_each(records) : post_batch(records);
+  if (ok) last_error_.clear();
+  return ok;
+}
+
+bool HttpSink::post_batch(std::span<const std::string_view> records) {
+  CURL* handle = curl_->handles[0];
+  std::string& body = curl_->bodies[0];
+  body.clear();
+  for (const std::string_view record : records) body.append(record);
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  const CURLcode code = curl_easy_perform(handle);
+  long status = 0;
+  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  if (code == CURLE_OK && status >= 200 && status < 300) return true;
+  last_error_ = http_error(code, status);
+  return false;
+}
+
+bool HttpSink::post_each(std::span<const std::string_view> records) {
+  std::vector<std::size_t> idle;
+  for (std::size_t i = curl_->handles.size(); i > 0; --i) idle.push_back(i - 1);
+  std::size_t next = 0;
+  std::size_t in_flight = 0;
+  bool ok = true;
+  while ((ok && next < records.size()) || in_flight > 0) {
+    while (ok && next < records.size() && !idle.empty()) {
+      const std::size_t slot = idle.back();
+      idle.pop_back();
+      std::string_view record = records[next++];
+      if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
+      std::string& body = curl_->bodies[slot];
+      body.assign(R"({"key":")");
+      append_base64(body, record);
+      body.append(R"(","event":"click","time":)");
+      body.append(std::to_string(date_added_of(record)));
+      body.append(R"(,"count":1})");
+      CURL* handle = curl_->handles[slot];
+      curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+      curl_multi_add_handle(curl_->multi, handle);
+      ++in_flight;
+    }
+    int running = 0;
+    curl_multi_perform(curl_->multi, &running);
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(curl_->multi, &queued)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURL* handle = message->easy_handle;
+      long status = 0;
+      curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+      if (message->data.result != CURLE_OK || status < 200 || status >= 300) {
+        ok = false;  // no new requests; the ones in flight finish; the batch is offered again
+        last_error_ = http_error(message->data.result, status);
+      }
+      char* slot = nullptr;
+      curl_easy_getinfo(handle, CURLINFO_PRIVATE, &slot);
+      curl_multi_remove_handle(curl_->multi, handle);
+      idle.push_back(reinterpret_cast<std::size_t>(slot));
+      --in_flight;
+    }
+    if (in_flight > 0) curl_multi_poll(curl_->multi, nullptr, 0, 100, nullptr);
+  }
+  return ok;
+}
+
+}  // namespace traffic::lid
