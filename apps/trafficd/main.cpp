@@ -14,6 +14,7 @@
 #include "traffic/lid/emitter.hpp"
 #include "traffic/lid/file_sink.hpp"
 #include "traffic/lid/http_sink.hpp"
+#include "traffic/lid/redis_sink.hpp"
 #include "traffic/rules/counters.hpp"
 
 namespace {
@@ -65,8 +66,7 @@ traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url) {
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error("SINKS: sink '" + url.name + "': " + e.what());
   }
-  throw std::runtime_error("SINKS: the " + std::string(traffic::lid::to_string(url.kind)) +
-                           " sink is not available in this version (file, http and aggregator are)");
+  throw std::logic_error("unknown sink kind");
 }
 
 Pipeline open_pipeline(const traffic::config::Config& config) {

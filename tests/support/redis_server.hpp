@@ -1,0 +1,75 @@
+#pragma once
+// A private redis-server for one test, on a free port, that can be stopped and started
+// again on the same port (to test outages). Started from the Debian package's binary.
+
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "process.hpp"
+
+namespace traffic::test {
+
+class RedisServer {
+ public:
+  explicit RedisServer(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    // A free port: bind to 0, read it, release it (redis-server binds it right after).
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    ::close(fd);
+    start();
+  }
+  ~RedisServer() { stop(); }
+
+  void start() {
+    process_ = std::make_unique<Process>(
+        "/usr/bin/redis-server",
+        std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                 "no", "--dir", dir_.string()},
+        std::vector<std::string>{});
+    // Ready when it answers PING: a process start-up, not an event this test could await.
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      if (ping()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+  }
+  void stop() {
+    if (process_) process_->stop(SIGTERM);
+    process_.reset();
+  }
+  [[nodiscard]] int port() const noexcept { return port_; }
+
+  /// A connection for the test's own checks.
+  [[nodiscard]] std::unique_ptr<redisContext, void (*)(redisContext*)> connect() const {
+    return {redisConnect("127.0.0.1", port_), redisFree};
+  }
+
+ private:
+  bool ping() const {
+    auto c = connect();
+    if (!c || c->err) return false;
+    auto* reply = static_cast<redisReply*>(redisCommand(c.get(), "PING"));
+    const bool ok = reply != nullptr && reply->type == REDIS_REPLY_STATUS;
+    if (reply) freeReplyObject(reply);
+    return ok;
+  }
+  std::filesystem::path dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace traffic::test
