@@ -43,6 +43,7 @@ void reload_geo(traffic::geo::GeoResolver& geo, std::atomic<traffic::TimestampMs
 
 // The click pipeline: the spool (one lane per request thread) and a thread per sink.
 struct Pipeline {
+  std::unique_ptr<traffic::lid::InMemoryLidStore> lid_store;
   std::unique_ptr<traffic::lid::Spool> spool;
   std::unique_ptr<traffic::lid::Emitter> emitter;
 };
@@ -69,7 +70,7 @@ traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url) {
   throw std::logic_error("unknown sink kind");
 }
 
-Pipeline open_pipeline(const traffic::config::Config& config) {
+Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clock& clock) {
   std::string error;
   const auto urls = traffic::lid::parse_sink_urls(config.sink_urls(), error);  // validated by the parser
   if (urls.empty()) {
@@ -84,10 +85,19 @@ Pipeline open_pipeline(const traffic::config::Config& config) {
                                                                    : traffic::lid::SpoolFullPolicy::reject;
   settings.fsync_interval = std::chrono::milliseconds(config.spool_fsync_ms);
   for (const auto& url : urls) settings.sinks.push_back(url.name);
+  // The lid store for postbacks is fed like a sink. In process it is empty after a
+  // restart, so its cursor is not kept: it reads what the spool still holds.
+  constexpr std::string_view kLidStore = "lidstore";
+  settings.sinks.emplace_back(kLidStore);
   Pipeline pipeline;
   pipeline.spool = std::make_unique<traffic::lid::Spool>(settings);  // throws naming SPOOL_DIR
+  pipeline.spool->commit(kLidStore, {});
+  pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(config.lid_store_max,
+                                                                        std::chrono::seconds(config.lid_ttl_seconds));
   std::vector<traffic::lid::Emitter::NamedSink> sinks;
   for (const auto& url : urls) sinks.push_back(make_sink(url));
+  sinks.push_back({std::string(kLidStore), std::make_unique<traffic::lid::LidStoreSink>(
+                                               *pipeline.lid_store, [&clock] { return clock.now(); })});
   pipeline.emitter = std::make_unique<traffic::lid::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();
   trafficd::log::info("click pipeline started",
@@ -123,7 +133,7 @@ int run(const traffic::config::Config& config) {
   trafficd::RecipeFiles recipe(config, store, clock);
   recipe.reload(true);  // not ready until this succeeds; polling keeps trying
 
-  Pipeline pipeline = open_pipeline(config);
+  Pipeline pipeline = open_pipeline(config, clock);
   traffic::rules::InMemoryCounters counters;
   traffic::http::MetricsRegistry metrics;
   traffic::http::App app(config, {store, geo, *device, counters, clock, metrics, [&] { return recipe.reload(true); },
@@ -132,7 +142,8 @@ int run(const traffic::config::Config& config) {
                                   [&]() -> std::vector<traffic::http::SinkGauges> {
                                     if (!pipeline.emitter) return {};
                                     return sink_gauges(*pipeline.emitter);
-                                  }});
+                                  },
+                                  pipeline.lid_store.get()});
 
   // Signals are taken synchronously by this thread; the server threads never see them.
   sigset_t signals;

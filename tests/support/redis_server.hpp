@@ -35,11 +35,11 @@ class RedisServer {
   ~RedisServer() { stop(); }
 
   void start() {
-    process_ = std::make_unique<Process>(
-        "/usr/bin/redis-server",
-        std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                 "no", "--dir", dir_.string()},
-        std::vector<std::string>{});
+    process_ =
+        std::make_unique<Process>("/usr/bin/redis-server",
+                                  std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1",
+                                                           "--save", "", "--appendonly", "no", "--dir", dir_.string()},
+                                  std::vector<std::string>{});
     // Ready when it answers PING: a process start-up, not an event this test could await.
     for (int attempt = 0; attempt < 200; ++attempt) {
       if (ping()) return;

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "traffic/http/explain.hpp"
+#include "traffic/http/postback.hpp"
 #include "traffic/lid/click_record.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/recipe/loader.hpp"
@@ -108,7 +109,8 @@ App::App(const config::Config& config, Services services)
       keys_(link::LinkKeys::from_config(config.encryption_key, config.link_keys_v2)),
       engine_(engine_settings(config)),
       urls_(url_settings(config)),
-      trust_proxy_(net::TrustProxy::parse(config.trust_proxy)) {}
+      trust_proxy_(net::TrustProxy::parse(config.trust_proxy)),
+      postback_keys_(split_keys(config.postback_hmac_keys)) {}
 
 bool App::ready(std::string& reason) const {
   if (draining.load()) {
@@ -162,6 +164,15 @@ struct Worker::State {
     TimestampMs at;
   };
   std::vector<StagedClick> staged;
+  // Conversions staged with them: their sales counters move once written; their
+  // de-duplication marks are undone if the write fails (the advertiser retries).
+  struct StagedConversion {
+    std::string lid;
+    recipe::RecordId offer;
+    recipe::RecordId campaign;
+    TimestampMs at;
+  };
+  std::vector<StagedConversion> conversions;
   // Scratch buffers reused by every request of this thread.
   std::string o, subid, cid, debugging, value;
 };
@@ -185,6 +196,7 @@ class Exchange {
     if (path_is(target.path, "/api/v1/health")) return health(), Route::health;
     if (path_is(target.path, "/ready")) return ready(), Route::ready;
     if (path_is(target.path, "/metrics")) return metrics(), Route::metrics;
+    if (path_is(target.path, "/lid")) return postback(), Route::lid;
     if (path_is(target.path, "/getRecipeData")) return recipe_data(), Route::recipe_data;
     if (path_is(target.path, "/admin/explain")) return admin_explain(), Route::admin;
     if (path_is(target.path, "/admin/recipe/reload")) return admin_reload(), Route::admin;
@@ -317,7 +329,81 @@ class Exchange {
     }
     state_.staged.push_back({decision.offer->id, decision.campaign->id, decision.decided_at});
     response_.awaits_commit = true;
+    response_.commit_route = static_cast<unsigned char>(Route::pl);
     return true;
+  }
+
+  // ---- POST /lid: a conversion postback (SPEC §9) ----
+  // The old service's answers (texts kept for clients that match them) come with 200;
+  // a body that is not the postback object is a 400.
+  void postback() {
+    if (!allow("POST", {}, "POST")) return;
+    const auto& services = app_.services();
+    const auto& config = app_.config();
+    std::string error;
+    const auto postback = parse_postback(request_.body, error);
+    if (!postback) return answer_error(response_, 400, error);
+    const TimestampMs now = services.clock.now();
+    const std::string_view signature = request_.header("X-Signature");
+    const bool authentic = !signature.empty()
+                               ? signature_matches(signature, *postback, request_.body, app_.postback_keys())
+                               : md5_hash_matches(*postback, config.gateway_api_secret);
+    const TimestampMs window = static_cast<TimestampMs>(config.postback_window_seconds) * 1000;
+    const bool fresh = postback->timestamp >= now - window && postback->timestamp <= now + window;
+    auto answer = [&](bool success, std::string_view key, std::string_view text) {
+      answer_json(response_, 200, json::object{{"success", success}, {"lid", postback->lid}, {key, text}});
+    };
+    if (!authentic || !fresh) return answer(false, "errors", "Broken hash");
+    const auto stored = services.lid_store ? services.lid_store->get(postback->lid, now) : std::optional<std::string>();
+    if (!stored) return answer(false, "errors", "Lid does not exists in dynamodb");
+    // Everything that could fail comes before the de-duplication mark.
+    const json::value click = json::parse(*stored);
+    const recipe::RecordId offer = click.at("offer_id").to_number<recipe::RecordId>();
+    const recipe::RecordId campaign = click.at("campaign_id").to_number<recipe::RecordId>();
+    const std::string conversion = derived_record(*stored, "traffic-bonus", now);
+    if (!services.lid_store->mark_converted(postback->lid, now)) return answer(false, "errors", "LID already added");
+    if (!emit(conversion, Route::lid)) {
+      services.lid_store->clear_converted(postback->lid);
+      return;
+    }
+    state_.conversions.push_back({postback->lid, offer, campaign, now});
+    answer(true, "message", "Lid successfully created in redshift");
+  }
+
+  // Stages a derived record (conversion, resend) in this thread's spool lane: the answer
+  // waits for the write like a click's. False (the 503 is set) when it cannot be recorded.
+  bool emit(const std::string& record, Route route) {
+    lid::Spool::Writer* records = state_.records;
+    if (records != nullptr) records->buffer().append(record);
+    if (records == nullptr || !records->stage()) {
+      unrecorded(response_, metrics_);
+      return false;
+    }
+    response_.awaits_commit = true;
+    response_.commit_route = static_cast<unsigned char>(route);
+    return true;
+  }
+
+  // /getRecipeData?resendLid=yes&lid=…: the stored click once more with event
+  // "traffic-manually" (its own date_added kept); resendLid=del: forget the lid's
+  // conversion mark so the advertiser can convert it again.
+  void resend_lid(std::string_view mode) {
+    std::string lid;
+    if (!query_param(query_, "lid", lid) || lid.empty()) return answer_error(response_, 400, "lid is required");
+    const auto& services = app_.services();
+    auto answer = [&](bool success, std::string_view key, std::string_view text) {
+      answer_json(response_, 200, json::object{{"success", success}, {"lid", lid}, {key, text}});
+    };
+    if (services.lid_store == nullptr) return answer(false, "errors", "Lid does not exists in dynamodb");
+    if (mode == "del") {
+      services.lid_store->clear_converted(lid);
+      return answer(true, "message", "Lid conversion mark deleted");
+    }
+    if (mode != "yes") return answer_error(response_, 400, "resendLid is yes or del");
+    const auto stored = services.lid_store->get(lid, services.clock.now());
+    if (!stored) return answer(false, "errors", "Lid does not exists in dynamodb");
+    if (!emit(derived_record(*stored, "traffic-manually", std::nullopt), Route::recipe_data)) return;
+    answer(true, "message", "Lid resent");
   }
 
   void blocked(std::size_t reason) {
@@ -351,6 +437,7 @@ class Exchange {
   // ---- admin ----
   void recipe_data() {
     if (!require_admin()) return;
+    if (query_param(query_, "resendLid", state_.value)) return resend_lid(std::string(state_.value));
     const auto snapshot = app_.services().store.current();
     json::object out{{"recipeVersion", snapshot->version()},
                      {"offers", snapshot->offer_count()},
@@ -429,19 +516,24 @@ class Exchange {
 
 bool Worker::commit_clicks() noexcept {
   State& state = *state_;
-  if (state.records == nullptr || state.staged.empty()) return true;
+  if (state.records == nullptr || state.records->staged() == 0) return true;
   const bool written = state.records->flush();
+  auto& services = app_.services();
   if (written) {
-    for (const auto& click : state.staged) app_.services().counters.record_click(click.offer, click.campaign, click.at);
+    for (const auto& click : state.staged) services.counters.record_click(click.offer, click.campaign, click.at);
+    for (const auto& sale : state.conversions) services.counters.record_sale(sale.offer, sale.campaign, sale.at);
+  } else {
+    for (const auto& sale : state.conversions) services.lid_store->clear_converted(sale.lid);
   }
   state.staged.clear();
+  state.conversions.clear();
   return written;
 }
 
 void Worker::complete(Response& response, bool recorded) noexcept {
   if (!recorded) unrecorded(response, metrics_);
   response.awaits_commit = false;
-  metrics_.count_request(Route::pl, response.status);
+  metrics_.count_request(static_cast<Route>(response.commit_route), response.status);
 }
 
 void Worker::handle(const Request& request, Response& response) noexcept {

@@ -65,7 +65,8 @@ config::Config test_config() {
 // One trafficd's worth of handler state: its own counters and metrics.
 class Instance {
  public:
-  explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr, lid::Spool* spool = nullptr)
+  explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr, lid::Spool* spool = nullptr,
+                    lid::LidStore* lid_store = nullptr)
       : app_(config, App::Services{store ? *store : Shared::get().store,
                                    *Shared::get().geo,
                                    *Shared::get().device,
@@ -77,7 +78,8 @@ class Instance {
                                    {},
                                    {},
                                    spool,
-                                   {}}),
+                                   {},
+                                   lid_store}),
         worker_(app_) {}
 
   Response send(std::string_view method, std::string target, std::vector<Header> headers = {},
@@ -336,6 +338,144 @@ TEST(Handler, AClickTheSpoolRefusesIsNotAcknowledged) {
   instance.worker().complete(staged, false);
   EXPECT_EQ(staged.status, 503U);
   EXPECT_TRUE(staged.location.empty());
+}
+
+// A click → its record in the spool → the lid store (fed as the emitter would) → postbacks.
+class PostbackFlow : public ::testing::Test {
+ protected:
+  PostbackFlow()
+      : spool_(spool_settings(dir_)),
+        store_(1000, std::chrono::hours(24)),
+        instance_(config(), nullptr, &spool_, &store_) {}
+  static config::Config config() {
+    config::Config c = test_config();
+    c.gateway_api_secret = "gateway-secret";
+    c.postback_hmac_keys = "old-key,new-key";
+    return c;
+  }
+  // One recorded click; returns its lid.
+  std::string click() {
+    const auto& c = cases_file().at("cases").as_array()[0].as_object();
+    Response r = instance_.send("GET", click_target(c), visitor_headers(c));
+    EXPECT_EQ(r.status, 302U);
+    commit(r);
+    spool_.read(0, read_, 1000, [&](std::string_view record) { records_.emplace_back(record); });
+    read_ = spool_.read(0, read_, 1000, [](std::string_view) {});
+    std::vector<std::string_view> views(records_.begin(), records_.end());
+    lid::LidStoreSink(store_, [&] { return instance_.clock().now(); }).deliver(views);
+    return test::split_url(r.location).params.at("lid");
+  }
+  void commit(Response& r) {
+    if (!r.awaits_commit) return;
+    instance_.worker().complete(r, instance_.worker().commit_clicks());
+  }
+  Response post(const std::string& body, std::vector<Header> headers = {}) {
+    Response r = instance_.send("POST", "/lid", std::move(headers), body);
+    commit(r);
+    return r;
+  }
+  std::string signed_body(const std::string& lid, TimestampMs ts, std::string_view secret = "gateway-secret") {
+    const std::string t = std::to_string(ts);
+    return R"({"lid":")" + lid + R"(","hash":")" + test::md5_hex(t + "|" + std::string(secret)) + R"(","timestamp":)" +
+           t + "}";
+  }
+  // Every record the spool holds, parsed.
+  std::vector<json::object> all_records() { return spooled(spool_); }
+  std::int64_t sales() {
+    return instance_.counters().live_counts(rules::CounterScope::offer, 100, instance_.clock().now()).sales.day;
+  }
+
+  test::TempDir dir_{"postback"};
+  lid::Spool spool_;
+  lid::InMemoryLidStore store_;
+  Instance instance_;
+  lid::SpoolPosition read_;
+  std::vector<std::string> records_;
+};
+
+TEST_F(PostbackFlow, ConvertOnceThenEveryRefusal) {
+  const std::string lid = click();
+  const TimestampMs now = instance_.clock().now();
+  Response ok = post(signed_body(lid, now));
+  EXPECT_EQ(ok.status, 200U);
+  EXPECT_EQ(json::parse(ok.body),
+            json::parse(R"({"success":true,"lid":")" + lid + R"(","message":"Lid successfully created in redshift"})"));
+  EXPECT_EQ(sales(), 1);
+  const auto records = all_records();
+  ASSERT_EQ(records.size(), 2U);
+  EXPECT_EQ(records[1].at("event").as_string(), "traffic-bonus");
+  EXPECT_EQ(records[1].at("lid").as_string(), lid);
+  EXPECT_EQ(records[1].at("date_added").as_int64(), now);
+
+  auto errors_of = [&](const Response& r) {
+    EXPECT_EQ(r.status, 200U);
+    const json::object answer = json::parse(r.body).as_object();
+    EXPECT_EQ(answer.at("success").as_bool(), false);
+    return std::string(answer.at("errors").as_string());
+  };
+  EXPECT_EQ(errors_of(post(signed_body(lid, now))), "LID already added");
+  EXPECT_EQ(errors_of(post(signed_body(lid, now, "wrong-secret"))), "Broken hash");
+  EXPECT_EQ(errors_of(post(signed_body(lid, now - 301'000))), "Broken hash");  // stale
+  EXPECT_EQ(errors_of(post(signed_body(lid, now + 301'000))), "Broken hash");  // from the future
+  EXPECT_EQ(errors_of(post(signed_body("00000000-0000-4000-8000-000000000000", now))),
+            "Lid does not exists in dynamodb");
+  const Response malformed = post("{not json");
+  EXPECT_EQ(malformed.status, 400U);
+  EXPECT_NO_THROW((void)json::parse(malformed.body));
+  EXPECT_EQ(instance_.send("GET", "/lid").status, 405U);
+  EXPECT_EQ(all_records().size(), 2U);  // the conversion record is there once
+  EXPECT_EQ(sales(), 1);
+}
+
+TEST_F(PostbackFlow, HmacSignatureInsteadOfTheHash) {
+  const std::string lid = click();
+  const std::string t = std::to_string(instance_.clock().now());
+  const std::string body = R"({"lid":")" + lid + R"(","timestamp":)" + t + "}";
+  const std::string wrong = test::hmac_sha256_hex("unknown-key", t + "." + body);
+  EXPECT_NE(post(body, {{"X-Signature", wrong}}).body.find("Broken hash"), std::string::npos);
+  const std::string right = test::hmac_sha256_hex("new-key", t + "." + body);
+  EXPECT_NE(post(body, {{"X-Signature", right}}).body.find("successfully"), std::string::npos);
+}
+
+TEST_F(PostbackFlow, ResendLidEmitsTheClickAgainAndDelAllowsAnotherConversion) {
+  const std::string lid = click();
+  const TimestampMs now = instance_.clock().now();
+  ASSERT_NE(post(signed_body(lid, now)).body.find("successfully"), std::string::npos);
+  const std::string bearer = "Bearer " + std::string(kAdminToken);  // Header holds views
+  const std::vector<Header> admin{{"Authorization", bearer}};
+  EXPECT_EQ(instance_.send("GET", "/getRecipeData?resendLid=yes&lid=" + lid).status, 401U);
+  Response resent = instance_.send("GET", "/getRecipeData?resendLid=yes&lid=" + lid, admin);
+  commit(resent);
+  ASSERT_EQ(resent.status, 200U) << resent.body;
+  EXPECT_EQ(json::parse(resent.body).at("success").as_bool(), true) << resent.body;
+  auto records = all_records();
+  ASSERT_EQ(records.size(), 3U);
+  EXPECT_EQ(records[2].at("event").as_string(), "traffic-manually");
+  EXPECT_EQ(records[2].at("date_added").as_int64(), records[0].at("date_added").as_int64());
+
+  EXPECT_NE(post(signed_body(lid, now)).body.find("LID already added"), std::string::npos);
+  Response del = instance_.send("GET", "/getRecipeData?resendLid=del&lid=" + lid, admin);
+  EXPECT_EQ(json::parse(del.body).at("success").as_bool(), true);
+  EXPECT_NE(post(signed_body(lid, now)).body.find("successfully"), std::string::npos);
+  EXPECT_EQ(sales(), 2);
+  EXPECT_EQ(instance_.send("GET", "/getRecipeData?resendLid=maybe&lid=" + lid, admin).status, 400U);
+}
+
+TEST_F(PostbackFlow, AConversionTheSpoolRefusesCanBeRetried) {
+  test::TempDir full_dir("postback-full");
+  lid::SpoolSettings settings = spool_settings(full_dir);
+  settings.max_bytes = 100;  // refuses every record
+  lid::Spool full(settings);
+  Instance instance(config(), nullptr, &full, &store_);
+  const std::string lid = "11111111-1111-4111-8111-111111111111";
+  store_.put(lid, R"({"lid":")" + lid + R"(","offer_id":100,"campaign_id":10,"event":"traffic-api"})",
+             instance.clock().now());
+  const std::string t = std::to_string(instance.clock().now());
+  const std::string body =
+      R"({"lid":")" + lid + R"(","hash":")" + test::md5_hex(t + "|gateway-secret") + R"(","timestamp":)" + t + "}";
+  const Response refused = instance.send("POST", "/lid", {}, body);
+  EXPECT_EQ(refused.status, 503U);
+  EXPECT_TRUE(store_.mark_converted(lid, instance.clock().now()));  // the mark was undone
 }
 
 TEST(Handler, DebugCanBeOpenedForDevelopment) {

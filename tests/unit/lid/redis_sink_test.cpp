@@ -77,8 +77,8 @@ TEST(RedisSink, UrlsWithCredentialsAndBadOptions) {
   EXPECT_EQ(settings.stream, "clicks");
   urls = parse_sink_urls({"redis://[::1]:7000/s"}, error);
   EXPECT_EQ(RedisSinkSettings::from_url(urls[0]).host, "::1");
-  for (const std::string url : {"redis://h:notaport/s", "redis://h:70000/s", "redis://h/s#maxlen=0",
-                                "redis://:pw@h:x/s", "redis://[::1/s"}) {
+  for (const std::string url :
+       {"redis://h:notaport/s", "redis://h:70000/s", "redis://h/s#maxlen=0", "redis://:pw@h:x/s", "redis://[::1/s"}) {
     urls = parse_sink_urls({url}, error);
     ASSERT_EQ(urls.size(), 1U) << url << ": " << error;
     try {

@@ -15,6 +15,7 @@
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/message.hpp"
 #include "traffic/http/metrics.hpp"
+#include "traffic/lid/lid_store.hpp"
 #include "traffic/lid/spool.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/net/client_ip.hpp"
@@ -48,6 +49,8 @@ class App {
     lid::Spool* spool = nullptr;
     /// Delivery state of the sinks, for /metrics.
     std::function<std::vector<SinkGauges>()> sink_gauges;
+    /// Click records by lid, for postbacks; nullptr: postbacks find no lid.
+    lid::LidStore* lid_store = nullptr;
   };
 
   /// Throws std::invalid_argument for a configuration the parser should have refused.
@@ -59,6 +62,7 @@ class App {
   [[nodiscard]] const rules::Engine& engine() const noexcept { return engine_; }
   [[nodiscard]] const url::UrlBuilder& urls() const noexcept { return urls_; }
   [[nodiscard]] const net::TrustProxy& trust_proxy() const noexcept { return trust_proxy_; }
+  [[nodiscard]] const std::vector<std::string>& postback_keys() const noexcept { return postback_keys_; }
   /// `/ready`: a recipe and the geo databases are loaded.
   [[nodiscard]] bool ready(std::string& reason) const;
   [[nodiscard]] Gauges gauges() const;
@@ -73,6 +77,7 @@ class App {
   rules::Engine engine_;
   url::UrlBuilder urls_;
   net::TrustProxy trust_proxy_;
+  std::vector<std::string> postback_keys_;
 };
 
 /// One request thread's handler: its own snapshot cache, geo reader, random source,
@@ -95,7 +100,7 @@ class Worker {
   /// loop turn, after the turn's requests were handled.
   bool commit_clicks() noexcept;
   /// Finishes a response that awaited the commit: unchanged when `recorded`, else the 503
-  /// of a click that could not be recorded. Counts it in the request metrics.
+  /// of a click (or conversion) that could not be recorded. Counts it in the request metrics.
   void complete(Response& response, bool recorded) noexcept;
 
   [[nodiscard]] WorkerMetrics& metrics() noexcept { return metrics_; }

@@ -38,6 +38,7 @@ struct Response {
   /// A click staged in the spool but not yet written: the answer may leave only after
   /// Worker::commit_clicks() and Worker::complete() (see handler.hpp).
   bool awaits_commit = false;
+  unsigned char commit_route = 0;  ///< the Route (metrics.hpp) the answer is counted under then
 
   void reset() noexcept {
     status = 200;
@@ -47,6 +48,7 @@ struct Response {
     request_id.clear();
     allow = {};
     awaits_commit = false;
+    commit_route = 0;
   }
 };
 

@@ -1,0 +1,77 @@
+#pragma once
+// The lid store: click records by lid, for postbacks (SPEC.md §9), and the conversion
+// de-duplication keys. The request path never writes it: a `LidStoreSink` fed by the
+// spool like any other sink puts each click in, a poll interval after the click.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "traffic/common/time.hpp"
+#include "traffic/lid/sink.hpp"
+
+namespace traffic::lid {
+
+class LidStore {
+ public:
+  virtual ~LidStore() = default;
+  /// Keeps `record` (one JSON line) under `lid`; replaces an earlier one.
+  virtual void put(std::string_view lid, std::string_view record, TimestampMs now) = 0;
+  /// The record of `lid`, if kept and not expired.
+  [[nodiscard]] virtual std::optional<std::string> get(std::string_view lid, TimestampMs now) = 0;
+  /// Marks `lid` converted; true only for the first call (the atomic de-duplication).
+  virtual bool mark_converted(std::string_view lid, TimestampMs now) = 0;
+  /// Forgets the conversion mark (resendLid=del, or a conversion that could not be recorded).
+  virtual void clear_converted(std::string_view lid) = 0;
+};
+
+/// Single-instance mode: a bounded in-process store (oldest records go first past
+/// `max_records`), records and marks expiring after `ttl`. Thread-safe. Lost on restart.
+class InMemoryLidStore final : public LidStore {
+ public:
+  InMemoryLidStore(std::size_t max_records, std::chrono::seconds ttl);
+  void put(std::string_view lid, std::string_view record, TimestampMs now) override;
+  std::optional<std::string> get(std::string_view lid, TimestampMs now) override;
+  bool mark_converted(std::string_view lid, TimestampMs now) override;
+  void clear_converted(std::string_view lid) override;
+  [[nodiscard]] std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::string record;
+    TimestampMs stored_at = 0;
+    std::uint64_t sequence = 0;
+  };
+  void evict_oldest();
+  std::size_t max_records_;
+  TimestampMs ttl_ms_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Entry> records_;
+  std::unordered_map<std::string, TimestampMs> converted_;
+  std::map<std::uint64_t, std::string> order_;  // sequence → lid, oldest first
+  std::uint64_t next_sequence_ = 0;
+};
+
+/// Feeds a LidStore from the spool: each click record (event "traffic-api") under its lid.
+class LidStoreSink final : public Sink {
+ public:
+  LidStoreSink(LidStore& store, std::function<TimestampMs()> now) : store_(store), now_(std::move(now)) {}
+  bool deliver(std::span<const std::string_view> records) override;
+
+ private:
+  LidStore& store_;
+  std::function<TimestampMs()> now_;
+};
+
+/// The value of a top-level string field `"name":"…"` of a record line (no unescaping:
+/// for lids and event names, which never need it); "" when absent.
+[[nodiscard]] std::string_view record_field(std::string_view record, std::string_view name);
+
+}  // namespace traffic::lid

@@ -1,0 +1,171 @@
+#include "traffic/http/postback.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <stdexcept>
+
+namespace traffic::http {
+namespace json = boost::json;
+namespace {
+
+std::string hex(const unsigned char* bytes, unsigned size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(size * 2, '0');
+  for (unsigned i = 0; i < size; ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes[i] & 0xF];
+  }
+  return out;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool equal_in_constant_time(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+std::optional<Postback> parse_postback(std::string_view body, std::string& error) {
+  boost::system::error_code ec;
+  const json::value value = json::parse(body, ec);
+  if (ec || !value.is_object()) {
+    error = "the body must be a JSON object";
+    return std::nullopt;
+  }
+  const json::object& object = value.as_object();
+  Postback postback;
+  const json::value* lid = object.if_contains("lid");
+  if (lid == nullptr || !lid->is_string() || lid->as_string().empty() || lid->as_string().size() > 128) {
+    error = "lid must be a non-empty string";
+    return std::nullopt;
+  }
+  postback.lid = std::string(lid->as_string());
+  const json::value* timestamp = object.if_contains("timestamp");
+  if (timestamp != nullptr && timestamp->is_int64()) {
+    postback.timestamp = timestamp->as_int64();
+    postback.timestamp_text = std::to_string(postback.timestamp);
+  } else if (timestamp != nullptr && timestamp->is_uint64()) {
+    error = "timestamp is out of range";
+    return std::nullopt;
+  } else if (timestamp != nullptr && timestamp->is_string()) {
+    postback.timestamp_text = std::string(timestamp->as_string());
+    const char* end = postback.timestamp_text.data() + postback.timestamp_text.size();
+    const auto [ptr, err] = std::from_chars(postback.timestamp_text.data(), end, postback.timestamp);
+    if (err != std::errc() || ptr != end || postback.timestamp_text.empty()) {
+      error = "timestamp must be epoch milliseconds";
+      return std::nullopt;
+    }
+  } else {
+    error = "timestamp (epoch milliseconds) is required";
+    return std::nullopt;
+  }
+  if (const json::value* hash = object.if_contains("hash")) {
+    if (!hash->is_string()) {
+      error = "hash must be a string";
+      return std::nullopt;
+    }
+    postback.hash = std::string(hash->as_string());
+  }
+  return postback;
+}
+
+bool md5_hash_matches(const Postback& postback, std::string_view secret) {
+  if (secret.empty() || postback.hash.empty()) return false;
+  const std::string input = postback.timestamp_text + "|" + std::string(secret);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned size = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_md5(), nullptr) != 1) return false;
+  return equal_in_constant_time(lower(postback.hash), hex(digest, size));
+}
+
+bool signature_matches(std::string_view signature, const Postback& postback, std::string_view body,
+                       const std::vector<std::string>& keys) {
+  if (signature.starts_with("sha256=")) signature.remove_prefix(7);
+  const std::string given = lower(signature);
+  const std::string message = postback.timestamp_text + "." + std::string(body);
+  bool matched = false;
+  for (const std::string& key : keys) {  // every key is tried: the time does not tell which matched
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned size = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+         message.size(), digest, &size);
+    matched |= equal_in_constant_time(given, hex(digest, size));
+  }
+  return matched && !keys.empty();
+}
+
+namespace {
+
+// Sets a top-level field of a JSON object line written by our record writer, in the text
+// itself: a parse and re-serialisation would print money through binary floating point
+// (boost::json writes 0.8 as "8E-1"), and records must keep exact decimals. A key is
+// found as `{"key":` or `,"key":`, which cannot occur inside a string value (its quotes
+// would be escaped).
+void set_field(std::string& line, std::string_view key, std::string_view value_json) {
+  std::size_t at = std::string::npos;
+  for (const char before : {'{', ','}) {
+    const std::string pattern = std::string(1, before) + "\"" + std::string(key) + "\":";
+    at = line.find(pattern);
+    if (at != std::string::npos) {
+      at += pattern.size();
+      break;
+    }
+  }
+  if (at == std::string::npos) {  // absent: added at the end
+    const auto close = line.rfind('}');
+    line.insert(close, ",\"" + std::string(key) + "\":" + std::string(value_json));
+    return;
+  }
+  std::size_t end = at;
+  if (end < line.size() && line[end] == '"') {
+    for (++end; end < line.size() && line[end] != '"'; ++end) {
+      if (line[end] == '\\') ++end;
+    }
+    ++end;
+  } else {
+    while (end < line.size() && line[end] != ',' && line[end] != '}') ++end;
+  }
+  line.replace(at, end - at, value_json);
+}
+
+}  // namespace
+
+std::string derived_record(std::string_view click_record, std::string_view event, std::optional<TimestampMs> date_added) {
+  boost::system::error_code ec;
+  const json::value value = json::parse(click_record, ec);  // validation only
+  if (ec || !value.is_object()) throw std::invalid_argument("stored click record is not a JSON object");
+  std::string line(click_record);
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  set_field(line, "event", json::serialize(json::value(event)));
+  if (event == "traffic-bonus") {
+    set_field(line, "event_type", "\"conversion\"");
+    set_field(line, "click", "0");
+  }
+  if (date_added) set_field(line, "date_added", std::to_string(*date_added));
+  return line + "\n";
+}
+
+std::vector<std::string> split_keys(std::string_view list) {
+  std::vector<std::string> keys;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view key = list.substr(0, comma);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (!key.empty()) keys.emplace_back(key);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return keys;
+}
+
+}  // namespace traffic::http
