@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <stdexcept>
+#include <tuple>
 
 namespace traffic::http {
 namespace json = boost::json;
@@ -105,41 +106,77 @@ bool signature_matches(std::string_view signature, const Postback& postback, std
 
 namespace {
 
-// Sets a top-level field of a JSON object line written by our record writer, in the text
-// itself: a parse and re-serialisation would print money through binary floating point
-// (boost::json writes 0.8 as "8E-1"), and records must keep exact decimals. A key is
-// found as `{"key":` or `,"key":`, which cannot occur inside a string value (its quotes
-// would be escaped).
+// Where a top-level member's value lies in the text of a valid JSON object: [begin, end).
+// Scans strings (with escapes) and nesting, so a look-alike inside a string or a nested
+// object is never taken. {npos, npos} when the key is absent.
+std::pair<std::size_t, std::size_t> find_member(const std::string& text, std::string_view key, std::size_t from = 0) {
+  constexpr auto kNone = std::pair{std::string::npos, std::string::npos};
+  const std::size_t n = text.size();
+  auto skip_space = [&](std::size_t i) {
+    while (i < n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+    return i;
+  };
+  auto string_end = [&](std::size_t i) {  // i at the opening quote; returns past the closing one
+    for (++i; i < n && text[i] != '"'; ++i) {
+      if (text[i] == '\\') ++i;
+    }
+    return i + 1;
+  };
+  auto value_end = [&](std::size_t i) {
+    int depth = 0;
+    for (; i < n; ++i) {
+      const char c = text[i];
+      if (c == '"') {
+        i = string_end(i) - 1;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (depth == 0) break;
+        --depth;
+      } else if (c == ',' && depth == 0) {
+        break;
+      }
+    }
+    while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n' || text[i - 1] == '\r')) --i;
+    return i;
+  };
+  std::size_t i = skip_space(0);
+  if (i >= n || text[i] != '{') return kNone;
+  for (i = skip_space(i + 1); i < n && text[i] == '"';) {
+    const std::size_t name_end = string_end(i);
+    const std::string_view name(text.data() + i + 1, name_end - i - 2);
+    i = skip_space(name_end);  // at ':'
+    const std::size_t begin = skip_space(i + 1);
+    const std::size_t end = value_end(begin);
+    if (name == key && begin >= from) return {begin, end};
+    i = skip_space(end);
+    if (i < n && text[i] == ',') i = skip_space(i + 1);
+  }
+  return kNone;
+}
+
+// Sets a top-level member of a JSON object line in its text: a parse and re-serialisation
+// would print money through binary floating point (boost::json writes 0.8 as "8E-1"), and
+// records must keep exact decimals.
+// Every occurrence is set: a duplicated key must not keep an old value a reader may pick.
 void set_field(std::string& line, std::string_view key, std::string_view value_json) {
-  std::size_t at = std::string::npos;
-  for (const char before : {'{', ','}) {
-    const std::string pattern = std::string(1, before) + "\"" + std::string(key) + "\":";
-    at = line.find(pattern);
-    if (at != std::string::npos) {
-      at += pattern.size();
-      break;
-    }
+  bool found = false;
+  for (auto [begin, end] = find_member(line, key); begin != std::string::npos;
+       std::tie(begin, end) = find_member(line, key, begin + value_json.size())) {
+    line.replace(begin, end - begin, value_json);
+    found = true;
   }
-  if (at == std::string::npos) {  // absent: added at the end
-    const auto close = line.rfind('}');
-    line.insert(close, ",\"" + std::string(key) + "\":" + std::string(value_json));
-    return;
-  }
-  std::size_t end = at;
-  if (end < line.size() && line[end] == '"') {
-    for (++end; end < line.size() && line[end] != '"'; ++end) {
-      if (line[end] == '\\') ++end;
-    }
-    ++end;
-  } else {
-    while (end < line.size() && line[end] != ',' && line[end] != '}') ++end;
-  }
-  line.replace(at, end - at, value_json);
+  if (found) return;
+  const auto close = line.rfind('}');
+  const auto last = line.find_last_not_of(" \t\r\n", close - 1);
+  const bool empty = line[last] == '{';
+  line.insert(close, std::string(empty ? "" : ",") + "\"" + std::string(key) + "\":" + std::string(value_json));
 }
 
 }  // namespace
 
-std::string derived_record(std::string_view click_record, std::string_view event, std::optional<TimestampMs> date_added) {
+std::string derived_record(std::string_view click_record, std::string_view event,
+                           std::optional<TimestampMs> date_added) {
   boost::system::error_code ec;
   const json::value value = json::parse(click_record, ec);  // validation only
   if (ec || !value.is_object()) throw std::invalid_argument("stored click record is not a JSON object");

@@ -27,11 +27,12 @@ TEST(Postback, ParsesTheOldBodyWithANumberOrAStringTimestamp) {
 
 TEST(Postback, HostileBodiesGetAReasonNotACrash) {
   const std::string long_lid(200, 'x');
-  for (const std::string& body : std::vector<std::string>{"", "null", "[]", "{", "\"lid\"", R"({"timestamp":1})", R"({"lid":1,"timestamp":1})", R"({"lid":"","timestamp":1})",
-        R"({"lid":"a"})", R"({"lid":"a","timestamp":1.5})", R"({"lid":"a","timestamp":"12x"})",
-        R"({"lid":"a","timestamp":""})", R"({"lid":"a","timestamp":18446744073709551615})",
-        R"({"lid":"a","timestamp":1,"hash":5})", R"({"lid":")" + long_lid + R"(","timestamp":1})",
-        std::string("{\"lid\":\"a\0\",\"timestamp\":1}", 24)}) {
+  for (const std::string& body : std::vector<std::string>{
+           "", "null", "[]", "{", "\"lid\"", R"({"timestamp":1})", R"({"lid":1,"timestamp":1})",
+           R"({"lid":"","timestamp":1})", R"({"lid":"a"})", R"({"lid":"a","timestamp":1.5})",
+           R"({"lid":"a","timestamp":"12x"})", R"({"lid":"a","timestamp":""})",
+           R"({"lid":"a","timestamp":18446744073709551615})", R"({"lid":"a","timestamp":1,"hash":5})",
+           R"({"lid":")" + long_lid + R"(","timestamp":1})", std::string("{\"lid\":\"a\0\",\"timestamp\":1}", 24)}) {
     std::string error;
     EXPECT_FALSE(parse_postback(body, error)) << body;
     EXPECT_FALSE(error.empty()) << body;

@@ -4,9 +4,9 @@
 // spool like any other sink puts each click in, a poll interval after the click.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
-#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
