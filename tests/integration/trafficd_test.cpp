@@ -472,6 +472,60 @@ TEST(Trafficd, ClicksReachAnHttpCollectorAndTheOldAggregatorApi) {
   EXPECT_EQ(aggregated.size(), lids.size());
 }
 
+std::string post(std::string_view target, std::string_view body) {
+  return "POST " + std::string(target) +
+         " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + std::string(body);
+}
+
+TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
+  test::TempDir dir("trafficd-postback");
+  const std::string clicks = (dir.path() / "clicks").string();
+  Daemon daemon({"--spool-dir", (dir.path() / "spool").string(), "--sinks", "file://" + clicks, "--gateway-api-secret",
+                 "gateway-secret"});
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  Connection connection(daemon.port());
+  connection.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+  const auto click = connection.read_reply();
+  ASSERT_EQ(click.status, 302);
+  const std::string lid = lid_of(click.headers.at("location"));
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::string body = R"({"lid":")" + lid + R"(","hash":")" +
+                           test::md5_hex(std::to_string(now) + "|gateway-secret") + R"(","timestamp":)" +
+                           std::to_string(now) + "}";
+  // The lid store is fed by its sink thread about 100 ms after the click; nothing outside
+  // the process can await that, so the postback is retried while the lid is unknown.
+  Connection::Reply converted;
+  for (int attempt = 0; attempt < 250; ++attempt) {
+    connection.send(post("/lid", body));
+    converted = connection.read_reply();
+    if (converted.body.find("does not exists") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(converted.status, 200);
+  EXPECT_EQ(json::parse(converted.body).at("message").as_string(), "Lid successfully created in redshift");
+  connection.send(post("/lid", body));
+  EXPECT_EQ(json::parse(connection.read_reply().body).at("errors").as_string(), "LID already added");
+  connection.send(post("/lid", "{oops"));
+  EXPECT_EQ(connection.read_reply().status, 400);
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
+
+  std::size_t conversions = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(clicks)) {
+    std::istringstream lines(test::gunzip_file(entry.path()));
+    for (std::string line; std::getline(lines, line);) {
+      const json::object record = json::parse(line).as_object();
+      if (record.at("event").as_string() == "traffic-bonus") {
+        ++conversions;
+        EXPECT_EQ(record.at("lid").as_string(), lid);
+      }
+    }
+  }
+  EXPECT_EQ(conversions, 1U);
+}
+
 TEST(Trafficd, AMalformedSinkStopsStartUpWithOneLine) {
   test::Process bad(TRAFFICD_PATH, concat_args({"--sinks", "ftp://x/y"}), base_env());
   EXPECT_EQ(bad.wait(), 2);
