@@ -45,16 +45,16 @@ class HttpCollector {
     socklen_t length = sizeof address;
     ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
     port_ = ntohs(address.sin_port);
-    acceptor_ = std::thread([this] { accept_loop(); });
+    acceptor_ = std::thread([this, fd = listener_] { accept_loop(fd); });
   }
 
   /// Closes the listener and every connection: the collector is down.
   void stop() {
     if (listener_ < 0) return;
-    ::shutdown(listener_, SHUT_RDWR);
+    ::shutdown(listener_, SHUT_RDWR);  // wakes accept4; closed once the acceptor is gone
+    if (acceptor_.joinable()) acceptor_.join();
     ::close(listener_);
     listener_ = -1;
-    if (acceptor_.joinable()) acceptor_.join();
     {
       std::lock_guard lock(mutex_);
       for (const int fd : connections_) ::shutdown(fd, SHUT_RDWR);
@@ -94,9 +94,10 @@ class HttpCollector {
   }
 
  private:
-  void accept_loop() {
+  // The listening descriptor is passed in: stop() resets the member while this runs.
+  void accept_loop(int listener) {
     for (;;) {
-      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) return;
       std::lock_guard lock(mutex_);
       connections_.push_back(fd);
