@@ -44,6 +44,7 @@ void reload_geo(traffic::geo::GeoResolver& geo, std::atomic<traffic::TimestampMs
 // The click pipeline: the spool (one lane per request thread) and a thread per sink.
 struct Pipeline {
   std::unique_ptr<traffic::lid::InMemoryLidStore> lid_store;
+  std::unique_ptr<traffic::lid::InMemoryUniqueVisits> unique_visits;
   std::unique_ptr<traffic::lid::Spool> spool;
   std::unique_ptr<traffic::lid::Emitter> emitter;
 };
@@ -92,6 +93,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   Pipeline pipeline;
   pipeline.spool = std::make_unique<traffic::lid::Spool>(settings);  // throws naming SPOOL_DIR
   pipeline.spool->commit(kLidStore, {});
+  pipeline.unique_visits = std::make_unique<traffic::lid::InMemoryUniqueVisits>(config.unique_visits_max);
   pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(config.lid_store_max,
                                                                         std::chrono::seconds(config.lid_ttl_seconds));
   std::vector<traffic::lid::Emitter::NamedSink> sinks;
@@ -143,7 +145,7 @@ int run(const traffic::config::Config& config) {
                                     if (!pipeline.emitter) return {};
                                     return sink_gauges(*pipeline.emitter);
                                   },
-                                  pipeline.lid_store.get()});
+                                  pipeline.lid_store.get(), pipeline.unique_visits.get()});
 
   // Signals are taken synchronously by this thread; the server threads never see them.
   sigset_t signals;

@@ -322,6 +322,15 @@ class Exchange {
     facts.referer = request_.header("Referer");
     facts.date_added = decision.decided_at;
     facts.decision_ns = decision_ns;
+    // Unique visit (SPEC §9), unless the link says fp=disabled.
+    lid::Fingerprint print;
+    lid::UniqueVisits* visits = app_.services().unique_visits;
+    if (visits != nullptr && param("fp", state_.value) != "disabled") {
+      print = lid::fingerprint(*visitor.what, request_.header("Accept"), request_.header("Accept-Language"),
+                               visitor.context.country.view());
+      facts.fingerprint = std::string_view(print.data(), print.size());
+      facts.is_unique_visit = visits->first_visit(facts.fingerprint, decision.campaign->id, decision.decided_at);
+    }
     lid::append_click_record(records->buffer(), decision, visitor.context, *visitor.what, facts);
     if (!records->stage()) {
       unrecorded(response_, metrics_);

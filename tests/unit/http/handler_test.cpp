@@ -66,7 +66,7 @@ config::Config test_config() {
 class Instance {
  public:
   explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr, lid::Spool* spool = nullptr,
-                    lid::LidStore* lid_store = nullptr)
+                    lid::LidStore* lid_store = nullptr, lid::UniqueVisits* unique_visits = nullptr)
       : app_(config, App::Services{store ? *store : Shared::get().store,
                                    *Shared::get().geo,
                                    *Shared::get().device,
@@ -79,7 +79,8 @@ class Instance {
                                    {},
                                    spool,
                                    {},
-                                   lid_store}),
+                                   lid_store,
+                                   unique_visits}),
         worker_(app_) {}
 
   Response send(std::string_view method, std::string target, std::vector<Header> headers = {},
@@ -277,6 +278,29 @@ TEST(Handler, ARecordedClickWaitsForItsCommit) {
   EXPECT_EQ(record.at("date_added").as_int64(), instance.clock().now());
   EXPECT_NE(instance.metrics().render({}).find("trafficd_requests_total{route=\"pl\",status=\"302\"} 1"),
             std::string::npos);
+}
+
+TEST(Handler, TheFirstVisitOfADayIsUniqueUnlessTheLinkDisablesIt) {
+  test::TempDir dir("handler-spool");
+  lid::Spool spool(spool_settings(dir));
+  lid::InMemoryUniqueVisits visits(1000);
+  Instance instance(test_config(), nullptr, &spool, nullptr, &visits);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  auto headers = visitor_headers(c);
+  headers.push_back({"Accept-Language", "en-US"});
+  for (const std::string extra : {"", "", "&fp=disabled"}) {
+    Response r = instance.send("GET", click_target(c, extra), headers);
+    ASSERT_TRUE(instance.worker().commit_clicks());
+    instance.worker().complete(r, true);
+  }
+  const auto records = spooled(spool);
+  ASSERT_EQ(records.size(), 3U);
+  EXPECT_TRUE(records[0].at("is_unique_visit").as_bool());
+  EXPECT_FALSE(records[1].at("is_unique_visit").as_bool());
+  EXPECT_EQ(records[0].at("fingerprint").as_string().size(), 16U);
+  EXPECT_EQ(records[0].at("fingerprint"), records[1].at("fingerprint"));
+  EXPECT_EQ(records[2].at("fingerprint").as_string(), "");
+  EXPECT_FALSE(records[2].at("is_unique_visit").as_bool());
 }
 
 TEST(Handler, HeadDebugAndBlockedClicksWriteNothing) {

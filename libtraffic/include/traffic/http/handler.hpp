@@ -17,6 +17,7 @@
 #include "traffic/http/metrics.hpp"
 #include "traffic/lid/lid_store.hpp"
 #include "traffic/lid/spool.hpp"
+#include "traffic/lid/unique_visits.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/net/client_ip.hpp"
 #include "traffic/recipe/store.hpp"
@@ -51,6 +52,8 @@ class App {
     std::function<std::vector<SinkGauges>()> sink_gauges;
     /// Click records by lid, for postbacks; nullptr: postbacks find no lid.
     lid::LidStore* lid_store = nullptr;
+    /// First visits per fingerprint and campaign; nullptr: no fingerprint in the records.
+    lid::UniqueVisits* unique_visits = nullptr;
   };
 
   /// Throws std::invalid_argument for a configuration the parser should have refused.
