@@ -86,20 +86,24 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
                                                                    : traffic::lid::SpoolFullPolicy::reject;
   settings.fsync_interval = std::chrono::milliseconds(config.spool_fsync_ms);
   for (const auto& url : urls) settings.sinks.push_back(url.name);
-  // The lid store for postbacks is fed like a sink. In process it is empty after a
-  // restart, so its cursor is not kept: it reads what the spool still holds.
+  // The lid store for postbacks is fed like a sink, and only when postbacks can be
+  // authenticated at all. In process it is empty after a restart, so its cursor is not
+  // kept: it reads what the spool still holds.
   constexpr std::string_view kLidStore = "lidstore";
-  settings.sinks.emplace_back(kLidStore);
+  const bool postbacks = !config.gateway_api_secret.empty() || !config.postback_hmac_keys.empty();
+  if (postbacks) settings.sinks.emplace_back(kLidStore);
   Pipeline pipeline;
   pipeline.spool = std::make_unique<traffic::lid::Spool>(settings);  // throws naming SPOOL_DIR
-  pipeline.spool->commit(kLidStore, {});
   pipeline.unique_visits = std::make_unique<traffic::lid::InMemoryUniqueVisits>(config.unique_visits_max);
-  pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(config.lid_store_max,
-                                                                        std::chrono::seconds(config.lid_ttl_seconds));
   std::vector<traffic::lid::Emitter::NamedSink> sinks;
   for (const auto& url : urls) sinks.push_back(make_sink(url));
-  sinks.push_back({std::string(kLidStore), std::make_unique<traffic::lid::LidStoreSink>(
-                                               *pipeline.lid_store, [&clock] { return clock.now(); })});
+  if (postbacks) {
+    pipeline.spool->commit(kLidStore, {});
+    pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(config.lid_store_max,
+                                                                          std::chrono::seconds(config.lid_ttl_seconds));
+    sinks.push_back({std::string(kLidStore), std::make_unique<traffic::lid::LidStoreSink>(
+                                                 *pipeline.lid_store, [&clock] { return clock.now(); })});
+  }
   pipeline.emitter = std::make_unique<traffic::lid::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();
   trafficd::log::info("click pipeline started",

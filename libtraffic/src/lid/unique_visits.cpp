@@ -12,9 +12,9 @@ Fingerprint fingerprint(const device::DeviceInfo& device, std::string_view accep
                         std::string_view country) noexcept {
   thread_local std::string input;  // the parts, each ended by a unit separator
   input.clear();
-  for (const std::string_view part : {std::string_view(device.browser_family), std::string_view(device.browser_major),
-                                      std::string_view(device.os_family), std::string_view(device.device_family),
-                                      accept, accept_language, country}) {
+  for (const std::string_view part :
+       {std::string_view(device.browser_family), std::string_view(device.browser_major),
+        std::string_view(device.os_family), std::string_view(device.device_family), accept, accept_language, country}) {
     input.append(part);
     input.push_back('\x1f');
   }

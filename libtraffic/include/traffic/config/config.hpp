@@ -69,7 +69,7 @@ struct Config {
   std::string postback_hmac_keys;             ///< Secret. Comma-separated HMAC-SHA256 keys for X-Signature
   unsigned postback_window_seconds = 300;     ///< accepted |now - timestamp|
   unsigned lid_ttl_seconds = 30 * 86400;      ///< how long a click can be converted
-  std::size_t lid_store_max = 500'000;        ///< in-process lid store bound (records)
+  std::size_t lid_store_max = 200'000;        ///< in-process lid store bound (records)
   std::size_t unique_visits_max = 4'000'000;  ///< in-process unique-visit keys (~40 bytes each)
 
   /// THREADS, or one per core when 0.

@@ -6,13 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "traffic/common/time.hpp"
 #include "traffic/lid/sink.hpp"
@@ -34,6 +34,8 @@ class LidStore {
 
 /// Single-instance mode: a bounded in-process store (oldest records go first past
 /// `max_records`), records and marks expiring after `ttl`. Thread-safe. Lost on restart.
+/// In steady state a new record reuses the evicted one's map node and string capacity: no
+/// allocation, no fresh pages (which cost this VM several µs per click when measured).
 class InMemoryLidStore final : public LidStore {
  public:
   InMemoryLidStore(std::size_t max_records, std::chrono::seconds ttl);
@@ -49,14 +51,21 @@ class InMemoryLidStore final : public LidStore {
     TimestampMs stored_at = 0;
     std::uint64_t sequence = 0;
   };
-  void evict_oldest();
+  using Records = std::unordered_map<std::string, Entry>;
+  struct Slot {  // insertion order, a ring of 2 × max_records slots
+    std::string lid;
+    std::uint64_t sequence = 0;
+  };
+  Records::node_type evict_oldest();
+  void compact();
   std::size_t max_records_;
   TimestampMs ttl_ms_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> records_;
+  Records records_;
   std::unordered_map<std::string, TimestampMs> converted_;
-  std::map<std::uint64_t, std::string> order_;  // sequence → lid, oldest first
-  std::uint64_t next_sequence_ = 0;
+  std::vector<Slot> ring_;
+  std::uint64_t next_sequence_ = 0;  // sequence of the next put; ring_[sequence % size]
+  std::uint64_t oldest_sequence_ = 0;
 };
 
 /// Feeds a LidStore from the spool: each click record (event "traffic-api") under its lid.
