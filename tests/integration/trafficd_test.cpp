@@ -526,6 +526,128 @@ TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   EXPECT_EQ(conversions, 1U);
 }
 
+// SPEC §9's disk bound: with the only sink down, the spool fills to SPOOL_MAX_MB; with
+// `reject` clicks are then answered 503 (never a 302 without its record) until the sink is
+// back and the delivered segments are deleted.
+TEST(Trafficd, AFullSpoolRefusesClicksUntilTheSinkCatchesUp) {
+  test::TempDir dir("trafficd-full-spool");
+  test::HttpCollector collector;
+  const unsigned short port = collector.port();
+  collector.stop();  // the sink is down from the start
+  Daemon daemon({"--spool-dir", (dir.path() / "spool").string(), "--sinks", collector.url("/ingest"), "--spool-max-mb",
+                 "1", "--threads", "1"});
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  const std::string request = get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())});
+  Connection connection(daemon.port());
+  int accepted = 0;
+  int status = 302;
+  for (int i = 0; i < 5000 && status == 302; ++i) {
+    connection.send(request);
+    const auto reply = connection.read_reply();
+    status = reply.status;
+    if (status == 302) {
+      ++accepted;
+    } else {
+      EXPECT_EQ(reply.headers.count("location"), 0U);
+      EXPECT_EQ(reply.body, R"({"error":"temporarily unavailable"})");
+    }
+  }
+  EXPECT_EQ(status, 503);
+  EXPECT_GT(accepted, 300);  // ~1,600-byte records in 1 MiB
+  connection.send(get("/metrics"));
+  const std::string metrics = connection.read_reply().body;
+  EXPECT_NE(metrics.find("trafficd_unrecorded_clicks_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("trafficd_spool_rejected_records_total 1\n"), std::string::npos);
+
+  collector.start(port);  // back: the backlog drains, segments go, clicks are taken again
+  ASSERT_TRUE(collector.await([&](const auto& received) {
+    std::size_t lines = 0;
+    for (const auto& r : received) lines += static_cast<std::size_t>(std::count(r.body.begin(), r.body.end(), '\n'));
+    return lines >= static_cast<std::size_t>(accepted);
+  }));
+  // Deletion follows the sink's cursor commit, inside the process: retry until it happened.
+  for (int attempt = 0; attempt < 250 && status != 302; ++attempt) {
+    connection.send(request);
+    status = connection.read_reply().status;
+    if (status != 302) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, 302);
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0);
+}
+
+// Record boundaries of a spool segment ([u32 size][u32 crc][payload], docs/click-pipeline.md):
+// the offsets where each record starts.
+std::vector<std::size_t> record_starts(const std::string& segment) {
+  std::vector<std::size_t> starts;
+  for (std::size_t at = 0; at + 8 <= segment.size();) {
+    std::uint32_t size = 0;
+    for (int i = 0; i < 4; ++i)
+      size |= static_cast<std::uint32_t>(static_cast<unsigned char>(segment[at + i])) << (8 * i);
+    starts.push_back(at);
+    at += 8 + size;
+  }
+  return starts;
+}
+
+// A flipped byte in a spool segment (disk damage after a crash): the records before it are
+// delivered, the rest of that segment is skipped and counted, and the other segments and
+// new clicks go on.
+TEST(Trafficd, ACorruptSpoolSegmentLosesOnlyItsDamagedTail) {
+  test::TempDir dir("trafficd-corrupt-spool");
+  test::HttpCollector collector;
+  const unsigned short port = collector.port();
+  collector.stop();
+  const std::vector<std::string> args{"--spool-dir",    (dir.path() / "spool").string(),
+                                      "--sinks",        collector.url("/ingest"),
+                                      "--threads",      "1",
+                                      "--spool-max-mb", "1"};
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  const std::string request = get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())});
+  constexpr int kClicks = 400;  // ~640 KB: several 256 KiB segments
+  {
+    Daemon first(args);
+    Connection connection(first.port());
+    for (int i = 0; i < kClicks; ++i) {
+      connection.send(request);
+      ASSERT_EQ(connection.read_reply().status, 302);
+    }
+    first.process().stop(SIGKILL);
+  }
+  // Damage the middle of the first segment.
+  std::vector<std::filesystem::path> segments;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() / "spool" / "lane-0"))
+    segments.push_back(e.path());
+  std::sort(segments.begin(), segments.end());
+  ASSERT_GE(segments.size(), 2U);
+  std::string bytes = read_file(segments[0]);
+  const auto starts = record_starts(bytes);
+  const std::size_t damaged = starts.size() / 2;
+  bytes[starts[damaged] + 100] ^= 0x55;  // inside the payload: the checksum catches it
+  std::ofstream(segments[0], std::ios::binary | std::ios::trunc) << bytes;
+  const std::size_t expected = kClicks - (starts.size() - damaged);
+
+  collector.start(port);
+  Daemon second(args);
+  ASSERT_TRUE(collector.await([&](const auto& received) {
+    std::size_t lines = 0;
+    for (const auto& r : received) lines += static_cast<std::size_t>(std::count(r.body.begin(), r.body.end(), '\n'));
+    return lines >= expected;
+  }));
+  Connection connection(second.port());
+  connection.send(request);  // still serving, still recording
+  EXPECT_EQ(connection.read_reply().status, 302);
+  connection.send(get("/metrics"));
+  const std::string metrics = connection.read_reply().body;
+  EXPECT_NE(metrics.find("trafficd_spool_corrupt_tails_total 1\n"), std::string::npos) << metrics;
+  EXPECT_EQ(second.process().stop(SIGTERM), 0);
+  std::size_t lines = 0;
+  for (const auto& r : collector.received()) {
+    std::istringstream body(r.body);
+    for (std::string line; std::getline(body, line); ++lines) EXPECT_NO_THROW((void)json::parse(line));
+  }
+  EXPECT_EQ(lines, expected + 1);  // every record but the damaged one and those after it in its segment
+}
+
 TEST(Trafficd, AMalformedSinkStopsStartUpWithOneLine) {
   test::Process bad(TRAFFICD_PATH, concat_args({"--sinks", "ftp://x/y"}), base_env());
   EXPECT_EQ(bad.wait(), 2);

@@ -101,6 +101,11 @@ Spool::Spool(SpoolSettings settings) : state_(std::make_unique<State>()) {
   const fs::path& dir = s.settings.directory;
   if (dir.empty()) throw spool_error(dir, "no directory given");
   if (s.settings.lanes == 0 || s.settings.lanes > 1024) throw spool_error(dir, "lanes must be 1..1024");
+  // Space is freed a whole finished segment at a time, and each lane's current segment is
+  // never deleted: segments must be small against the bound, or a full spool could never
+  // drain below it. At most a quarter of a lane's share of the bound (never below 64 KiB).
+  s.settings.segment_bytes = std::min(s.settings.segment_bytes,
+                                      std::max<std::uint64_t>(64 << 10, s.settings.max_bytes / (4 * s.settings.lanes)));
   for (const auto& sink : s.settings.sinks) {
     if (!valid_sink_name(sink)) throw spool_error(dir, "bad sink name '" + sink + "'");
   }

@@ -144,7 +144,9 @@ TEST(HttpSink, ACollectorThatWasDownGetsTheBacklogInOrder) {
   std::string expected;
   for (int i = 0; i < 60; ++i) expected += record(i);
   EXPECT_EQ(all, expected);  // nothing was acknowledged by the refusing collector: no duplicate
-  EXPECT_GE(emitter.stats()[0].failures, 3U);
+  // libcurl may resend a request itself when a kept-alive connection turns out closed, so
+  // the collector's three refusals are at least two failed deliveries, not exactly three.
+  EXPECT_GE(emitter.stats()[0].failures, 2U);
   EXPECT_EQ(emitter.stats()[0].pending_bytes, 0U);
 }
 

@@ -31,9 +31,9 @@ enum class SpoolFullPolicy : std::uint8_t {
 
 struct SpoolSettings {
   std::filesystem::path directory;
-  std::size_t lanes = 1;                                  ///< one per writing thread
-  std::uint64_t segment_bytes = 64ull << 20;              ///< a segment is closed past this size
-  std::uint64_t max_bytes = 8ull << 30;                   ///< disk bound across all segments
+  std::size_t lanes = 1;                      ///< one per writing thread
+  std::uint64_t segment_bytes = 64ull << 20;  ///< a segment is closed past this size (at most max_bytes / 4 / lanes)
+  std::uint64_t max_bytes = 8ull << 30;       ///< disk bound across all segments
   SpoolFullPolicy full_policy = SpoolFullPolicy::reject;  ///< what happens at the bound
   std::chrono::milliseconds fsync_interval{200};          ///< 0: fsync on every append (tests)
   std::vector<std::string> sinks;                         ///< cursor names; segments wait for all
