@@ -175,6 +175,26 @@ TEST(ClickRecord, HostileTextStaysValidJson) {
   EXPECT_EQ(r.at("user_agent").as_string(), "Mozilla/5.0 \"quoted\" \x01 caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD bad");
 }
 
+// Fields far larger than the first reservation, at the worst escape ratio, after other
+// records in the same buffer (a spool batch): the buffer grows field by field.
+TEST(ClickRecord, HugeHostileFieldsGrowTheBufferAndStayValid) {
+  Sample sample;
+  const std::string controls(100'000, '\x01');  // each becomes \u0001: six bytes
+  std::string invalid(50'000, '\xFF');
+  sample.facts.user_agent = controls;
+  sample.facts.referer = invalid;
+  std::string out = "earlier record\n";
+  append_click_record(out, sample.decision, sample.context, sample.device, sample.facts);
+  append_click_record(out, sample.decision, sample.context, sample.device, sample.facts);
+  ASSERT_TRUE(out.starts_with("earlier record\n{"));
+  const std::string_view rest = std::string_view(out).substr(15);
+  const auto newline = rest.find('\n');
+  ASSERT_EQ(newline + 1 + newline + 1, rest.size());  // two equal lines, each ending in \n
+  const json::object r = json::parse(rest.substr(0, newline)).as_object();
+  EXPECT_EQ(r.at("user_agent").as_string(), controls);
+  EXPECT_EQ(r.at("referer").as_string().size(), 50'000U * 3);  // U+FFFD is three bytes of UTF-8
+}
+
 TEST(JsonString, InvalidUtf8BecomesReplacementCharacters) {
   const std::pair<std::string, std::string> cases[] = {
       {"plain", "\"plain\""},
