@@ -272,8 +272,8 @@ class Exchange {
     if (decision.outcome != rules::Outcome::redirect) return blocked(0);
 
     const lid::Lid lid = lid::new_lid(state_.random);
-    const url::ClickValues values(decision, visitor.context, param("subid", state_.subid), param("cid", state_.cid),
-                                  lid.view());
+    const Passed passed{lid.view(), param("subid", state_.subid), param("cid", state_.cid)};
+    const url::ClickValues values(decision, visitor.context, passed.subid, passed.cid, passed.lid);
     app_.urls().build(decision.landing_page, values.placeholders(), values.tracking(), response_.location);
     if (debug) {
       metrics_.debug_requests.fetch_add(1, std::memory_order_relaxed);
@@ -294,15 +294,22 @@ class Exchange {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
     if (head) {
       metrics_.head_requests.fetch_add(1, std::memory_order_relaxed);
-    } else if (!record(decision, visitor, ip, lid.view(), decision_ns)) {
+    } else if (!record(decision, visitor, ip, passed, decision_ns)) {
       return;
     }
     metrics_.observe_click(decision_ns);
   }
 
+  // What the click passes on to the landing page and the record: read from the query once.
+  struct Passed {
+    std::string_view lid;
+    std::string_view subid;
+    std::string_view cid;
+  };
+
   // Stages the click's record in this thread's spool lane; the answer waits for the write
   // (Worker::commit_clicks). Without a spool the live counters move at once.
-  bool record(const rules::Decision& decision, const Visitor& visitor, const net::IpAddress& ip, std::string_view lid,
+  bool record(const rules::Decision& decision, const Visitor& visitor, const net::IpAddress& ip, const Passed& passed,
               std::uint64_t decision_ns) {
     lid::Spool::Writer* records = state_.records;
     if (records == nullptr) {
@@ -311,10 +318,10 @@ class Exchange {
     }
     char ip_text[64];
     lid::ClickFacts facts;
-    facts.lid = lid;
+    facts.lid = passed.lid;
     facts.landing_page = response_.location;
-    facts.sub_campaign = param("subid", state_.subid);
-    facts.cid = param("cid", state_.cid);
+    facts.sub_campaign = passed.subid;
+    facts.cid = passed.cid;
     facts.domain = request_.header("Host");
     facts.ad_path = request_.target;
     facts.ip = std::string_view(ip_text, ip.format(ip_text));

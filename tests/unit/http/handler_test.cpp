@@ -276,6 +276,7 @@ TEST(Handler, ARecordedClickWaitsForItsCommit) {
   EXPECT_EQ(record.at("ad_path").as_string(), click_target(c));
   EXPECT_EQ(record.at("event").as_string(), "traffic-api");
   EXPECT_EQ(record.at("date_added").as_int64(), instance.clock().now());
+  EXPECT_EQ(record.at("sub_campaign").as_string(), c.at("query").at("subid").as_string());
   EXPECT_NE(instance.metrics().render({}).find("trafficd_requests_total{route=\"pl\",status=\"302\"} 1"),
             std::string::npos);
 }
