@@ -26,25 +26,25 @@ wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 # trafficd: the sample recipe, the MaxMind test databases, one thread.
 key=0123456789abcdef0123456789abcdef
 link=$(ENCRIPTION_KEY=$key "$build/apps/trafficctl/trafficctl" encode --offer 100 --campaign 10)
+# One trafficd pinned to CPU 0 with one request thread; extra flags after the port.
+start_trafficd() {
+  local port=$1
+  shift
+  ENCRIPTION_KEY=$key URL_HASH_SECRET=urlsecret TRUST_PROXY=loopback LOG_LEVEL=warn \
+    taskset -c 0 "$build/apps/trafficd/trafficd" --host 127.0.0.1 --port "$port" --threads 1 \
+    --offers-recipe-path "$root/tests/data/recipes/offersRecipe.json.gz" \
+    --campaigns-recipe-path "$root/tests/data/recipes/campaignsRecipe.json.gz" \
+    --maxmind-path "$root/tests/data/geoip/test-data/GeoIP2-City-Test.mmdb" \
+    --maxmind-path-isp "$root/tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb" "$@" &
+}
 td_port=$(free_port)
-ENCRIPTION_KEY=$key URL_HASH_SECRET=urlsecret TRUST_PROXY=loopback LOG_LEVEL=warn \
-  taskset -c 0 "$build/apps/trafficd/trafficd" --host 127.0.0.1 --port "$td_port" --threads 1 \
-  --offers-recipe-path "$root/tests/data/recipes/offersRecipe.json.gz" \
-  --campaigns-recipe-path "$root/tests/data/recipes/campaignsRecipe.json.gz" \
-  --maxmind-path "$root/tests/data/geoip/test-data/GeoIP2-City-Test.mmdb" \
-  --maxmind-path-isp "$root/tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb" &
+start_trafficd "$td_port"
 td_pid=$!
 
 # The same with the click pipeline on: every click spooled, the file sink writing gzip'd
 # NDJSON. Its sink thread is on CPU 0 too, so its CPU time is in the figure.
 tf_port=$(free_port)
-ENCRIPTION_KEY=$key URL_HASH_SECRET=urlsecret TRUST_PROXY=loopback LOG_LEVEL=warn \
-  taskset -c 0 "$build/apps/trafficd/trafficd" --host 127.0.0.1 --port "$tf_port" --threads 1 \
-  --offers-recipe-path "$root/tests/data/recipes/offersRecipe.json.gz" \
-  --campaigns-recipe-path "$root/tests/data/recipes/campaignsRecipe.json.gz" \
-  --maxmind-path "$root/tests/data/geoip/test-data/GeoIP2-City-Test.mmdb" \
-  --maxmind-path-isp "$root/tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb" \
-  --spool-dir "$work/spool" --sinks "file://$work/clicks${LOAD_SINK_OPTIONS:-}" &
+start_trafficd "$tf_port" --spool-dir "$work/spool" --sinks "file://$work/clicks${LOAD_SINK_OPTIONS:-}"
 tf_pid=$!
 
 # nginx: configuration generated here, no master process, one worker, no access log.

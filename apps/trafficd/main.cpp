@@ -112,13 +112,9 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
 }
 
 std::vector<traffic::http::SinkGauges> sink_gauges(const traffic::lid::Emitter& emitter) {
-  const auto now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-          .count();
   std::vector<traffic::http::SinkGauges> out;
   for (const auto& s : emitter.stats()) {
-    out.push_back({s.name, s.delivered, s.failures, s.pending_bytes,
-                   s.last_success_ms > 0 ? static_cast<double>(now_ms - s.last_success_ms) / 1000.0 : -1.0});
+    out.push_back({s.name, s.delivered, s.failures, s.pending_bytes, s.seconds_since_success});
   }
   return out;
 }

@@ -339,14 +339,28 @@ class Exchange {
       facts.is_unique_visit = visits->first_visit(facts.fingerprint, decision.campaign->id, decision.decided_at);
     }
     lid::append_click_record(records->buffer(), decision, visitor.context, *visitor.what, facts);
-    if (!records->stage()) {
+    if (!stage(*records, Route::pl)) return false;
+    state_.staged.push_back({decision.offer->id, decision.campaign->id, decision.decided_at});
+    return true;
+  }
+
+  // Stages the record just built in `records`' buffer: the answer waits for the write
+  // (Worker::commit_clicks) and is then counted under `route`. False, with the 503 set,
+  // when the spool refuses it.
+  bool stage(lid::Spool::Writer& records, Route route) {
+    if (!records.stage()) {
       unrecorded(response_, metrics_);
       return false;
     }
-    state_.staged.push_back({decision.offer->id, decision.campaign->id, decision.decided_at});
     response_.awaits_commit = true;
-    response_.commit_route = static_cast<unsigned char>(Route::pl);
+    response_.commit_route = static_cast<unsigned char>(route);
     return true;
+  }
+
+  // The old service's postback answers: {"success", "lid", "message" | "errors"}, with 200.
+  void answer_lid(std::string_view lid, bool success, std::string_view text) {
+    answer_json(response_, 200,
+                json::object{{"success", success}, {"lid", lid}, {success ? "message" : "errors", text}});
   }
 
   // ---- POST /lid: a conversion postback (SPEC §9) ----
@@ -366,38 +380,33 @@ class Exchange {
                                : md5_hash_matches(*postback, config.gateway_api_secret);
     const TimestampMs window = static_cast<TimestampMs>(config.postback_window_seconds) * 1000;
     const bool fresh = postback->timestamp >= now - window && postback->timestamp <= now + window;
-    auto answer = [&](bool success, std::string_view key, std::string_view text) {
-      answer_json(response_, 200, json::object{{"success", success}, {"lid", postback->lid}, {key, text}});
-    };
-    if (!authentic || !fresh) return answer(false, "errors", "Broken hash");
+    if (!authentic || !fresh) return answer_lid(postback->lid, false, "Broken hash");
     const auto stored = services.lid_store ? services.lid_store->get(postback->lid, now) : std::optional<std::string>();
-    if (!stored) return answer(false, "errors", "Lid does not exists in dynamodb");
+    if (!stored) return answer_lid(postback->lid, false, "Lid does not exists in dynamodb");
     // Everything that could fail comes before the de-duplication mark.
     const json::value click = json::parse(*stored);
     const recipe::RecordId offer = click.at("offer_id").to_number<recipe::RecordId>();
     const recipe::RecordId campaign = click.at("campaign_id").to_number<recipe::RecordId>();
     const std::string conversion = derived_record(*stored, "traffic-bonus", now);
-    if (!services.lid_store->mark_converted(postback->lid, now)) return answer(false, "errors", "LID already added");
+    if (!services.lid_store->mark_converted(postback->lid, now))
+      return answer_lid(postback->lid, false, "LID already added");
     if (!emit(conversion, Route::lid)) {
       services.lid_store->clear_converted(postback->lid);
       return;
     }
     state_.conversions.push_back({postback->lid, offer, campaign, now});
-    answer(true, "message", "Lid successfully created in redshift");
+    answer_lid(postback->lid, true, "Lid successfully created in redshift");
   }
 
   // Stages a derived record (conversion, resend) in this thread's spool lane: the answer
   // waits for the write like a click's. False (the 503 is set) when it cannot be recorded.
   bool emit(const std::string& record, Route route) {
-    lid::Spool::Writer* records = state_.records;
-    if (records != nullptr) records->buffer().append(record);
-    if (records == nullptr || !records->stage()) {
+    if (state_.records == nullptr) {
       unrecorded(response_, metrics_);
       return false;
     }
-    response_.awaits_commit = true;
-    response_.commit_route = static_cast<unsigned char>(route);
-    return true;
+    state_.records->buffer().append(record);
+    return stage(*state_.records, route);
   }
 
   // /getRecipeData?resendLid=yes&lid=…: the stored click once more with event
@@ -407,19 +416,16 @@ class Exchange {
     std::string lid;
     if (!query_param(query_, "lid", lid) || lid.empty()) return answer_error(response_, 400, "lid is required");
     const auto& services = app_.services();
-    auto answer = [&](bool success, std::string_view key, std::string_view text) {
-      answer_json(response_, 200, json::object{{"success", success}, {"lid", lid}, {key, text}});
-    };
-    if (services.lid_store == nullptr) return answer(false, "errors", "Lid does not exists in dynamodb");
+    if (services.lid_store == nullptr) return answer_lid(lid, false, "Lid does not exists in dynamodb");
     if (mode == "del") {
       services.lid_store->clear_converted(lid);
-      return answer(true, "message", "Lid conversion mark deleted");
+      return answer_lid(lid, true, "Lid conversion mark deleted");
     }
     if (mode != "yes") return answer_error(response_, 400, "resendLid is yes or del");
     const auto stored = services.lid_store->get(lid, services.clock.now());
-    if (!stored) return answer(false, "errors", "Lid does not exists in dynamodb");
+    if (!stored) return answer_lid(lid, false, "Lid does not exists in dynamodb");
     if (!emit(derived_record(*stored, "traffic-manually", std::nullopt), Route::recipe_data)) return;
-    answer(true, "message", "Lid resent");
+    answer_lid(lid, true, "Lid resent");
   }
 
   void blocked(std::size_t reason) {

@@ -1,5 +1,7 @@
 #include "traffic/http/postback.hpp"
 
+#include "traffic/common/hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,16 +14,6 @@
 namespace traffic::http {
 namespace json = boost::json;
 namespace {
-
-std::string hex(const unsigned char* bytes, unsigned size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size * 2, '0');
-  for (unsigned i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 0xF];
-  }
-  return out;
-}
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -85,7 +77,7 @@ bool md5_hash_matches(const Postback& postback, std::string_view secret) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned size = 0;
   if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_md5(), nullptr) != 1) return false;
-  return equal_in_constant_time(lower(postback.hash), hex(digest, size));
+  return equal_in_constant_time(lower(postback.hash), to_hex(digest, size));
 }
 
 bool signature_matches(std::string_view signature, const Postback& postback, std::string_view body,
@@ -99,7 +91,7 @@ bool signature_matches(std::string_view signature, const Postback& postback, std
     unsigned size = 0;
     HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
          message.size(), digest, &size);
-    matched |= equal_in_constant_time(given, hex(digest, size));
+    matched |= equal_in_constant_time(given, to_hex(digest, size));
   }
   return matched && !keys.empty();
 }

@@ -147,6 +147,37 @@ class Line {
 
 }  // namespace
 
+namespace {
+
+// Where the value of `"name":` starts in a record line, or npos.
+std::size_t value_of(std::string_view record, std::string_view name) noexcept {
+  char key[64];
+  if (name.size() + 3 > sizeof key) return std::string_view::npos;
+  key[0] = '"';
+  std::memcpy(key + 1, name.data(), name.size());
+  key[name.size() + 1] = '"';
+  key[name.size() + 2] = ':';
+  const auto at = record.find(std::string_view(key, name.size() + 3));
+  return at == std::string_view::npos ? at : at + name.size() + 3;
+}
+
+}  // namespace
+
+std::string_view record_field(std::string_view record, std::string_view name) noexcept {
+  const auto begin = value_of(record, name);
+  if (begin == std::string_view::npos || begin >= record.size() || record[begin] != '"') return {};
+  const auto end = record.find('"', begin + 1);
+  return end == std::string_view::npos ? std::string_view() : record.substr(begin + 1, end - begin - 1);
+}
+
+std::int64_t record_number(std::string_view record, std::string_view name) noexcept {
+  const auto begin = value_of(record, name);
+  if (begin == std::string_view::npos) return 0;
+  std::int64_t value = 0;
+  std::from_chars(record.data() + begin, record.data() + record.size(), value);
+  return value;
+}
+
 void append_json_string(std::string& out, std::string_view text) {
   const std::size_t start = out.size();
   out.resize(start + 6 * text.size() + 2);

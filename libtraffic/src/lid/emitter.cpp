@@ -177,7 +177,8 @@ std::vector<SinkStats> Emitter::stats() const {
     s.name = runner->name;
     s.delivered = runner->delivered.load(std::memory_order_relaxed);
     s.failures = runner->failures.load(std::memory_order_relaxed);
-    s.last_success_ms = runner->last_success_ms.load(std::memory_order_relaxed);
+    const std::int64_t last = runner->last_success_ms.load(std::memory_order_relaxed);
+    s.seconds_since_success = last > 0 ? static_cast<double>(steady_ms() - last) / 1000.0 : -1.0;
     s.pending_bytes = spool_.pending_bytes(spool_.cursor(runner->name));
     out.push_back(std::move(s));
   }

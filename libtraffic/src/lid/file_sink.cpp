@@ -1,5 +1,7 @@
 #include "traffic/lid/file_sink.hpp"
 
+#include "traffic/common/file.hpp"
+
 #include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -15,24 +17,6 @@
 namespace traffic::lid {
 namespace fs = std::filesystem;
 namespace {
-
-void fsync_directory(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 // "20261123T101500.123Z": sorts in time order, unique enough with the sequence after it.
 std::string utc_stamp() {
@@ -51,15 +35,8 @@ std::string utc_stamp() {
 FileSinkSettings FileSinkSettings::from_url(const SinkUrl& url) {
   FileSinkSettings settings;
   settings.directory = url.target;
-  std::uint64_t seconds = 0;
-  std::uint64_t mb = 0;
-  if (!url.option("rotate_seconds", seconds, 300) || seconds == 0 || seconds > 86400) {
-    throw std::invalid_argument("rotate_seconds must be 1..86400");
-  }
-  if (!url.option("rotate_mb", mb, 128) || mb == 0 || mb > 65536)
-    throw std::invalid_argument("rotate_mb must be 1..65536");
-  settings.rotate_after = std::chrono::seconds(seconds);
-  settings.rotate_bytes = mb << 20;
+  settings.rotate_after = std::chrono::seconds(url.number("rotate_seconds", 300, 1, 86400));
+  settings.rotate_bytes = url.number("rotate_mb", 128, 1, 65536) << 20;
   if (const auto compression = url.options.find("compression"); compression != url.options.end()) {
     if (compression->second == "gzip") {
       settings.compression = Compression::gzip;
@@ -71,12 +48,7 @@ FileSinkSettings FileSinkSettings::from_url(const SinkUrl& url) {
       throw std::invalid_argument("compression must be gzip, zstd or none");
     }
   }
-  std::uint64_t level = 0;
-  const int max_level = settings.compression == Compression::zstd ? 19 : 9;
-  if (!url.option("level", level, 1) || level == 0 || level > static_cast<std::uint64_t>(max_level)) {
-    throw std::invalid_argument("level must be 1.." + std::to_string(max_level));
-  }
-  settings.level = static_cast<int>(level);
+  settings.level = static_cast<int>(url.number("level", 1, 1, settings.compression == Compression::zstd ? 19 : 9));
   if (const auto prefix = url.options.find("prefix"); prefix != url.options.end()) {
     if (prefix->second.empty() || prefix->second.find('/') != std::string::npos) {
       throw std::invalid_argument("prefix must be a non-empty file name part");
@@ -186,7 +158,7 @@ bool close_part_file(const fs::path& part, Compression compression, int level) {
     const bool ok = fd >= 0 && ::ftruncate(fd, length) == 0 && ::fsync(fd) == 0;
     if (fd >= 0) ::close(fd);
     if (!ok || ::rename(part.c_str(), final_path.c_str()) != 0) return false;
-    fsync_directory(part.parent_path());
+    sync_directory(part.parent_path());
     return true;
   }
   const fs::path tmp = final_path.string() + ".tmp";
@@ -214,9 +186,9 @@ bool close_part_file(const fs::path& part, Compression compression, int level) {
     ::unlink(tmp.c_str());
     return false;
   }
-  fsync_directory(part.parent_path());
+  sync_directory(part.parent_path());
   ::unlink(part.c_str());
-  fsync_directory(part.parent_path());
+  sync_directory(part.parent_path());
   return true;
 }
 
@@ -254,7 +226,7 @@ bool FileSink::open_file() {
     if (errno != EEXIST) return false;
   }
   if (fd_ < 0) return false;
-  fsync_directory(settings_.directory);
+  sync_directory(settings_.directory);
   size_ = 0;
   opened_at_ = std::chrono::steady_clock::now();
   return true;

@@ -1,5 +1,7 @@
 #include "traffic/lid/http_sink.hpp"
 
+#include "traffic/lid/click_record.hpp"
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
@@ -13,17 +15,6 @@ namespace {
 
 std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) {
   return size * count;
-}
-
-// The record's "date_added" (epoch ms), or 0.
-std::int64_t date_added_of(std::string_view record) {
-  constexpr std::string_view kKey = "\"date_added\":";
-  const auto at = record.find(kKey);
-  if (at == std::string_view::npos) return 0;
-  std::int64_t value = 0;
-  const char* begin = record.data() + at + kKey.size();
-  std::from_chars(begin, record.data() + record.size(), value);
-  return value;
 }
 
 void append_base64(std::string& out, std::string_view bytes) {
@@ -44,21 +35,9 @@ std::string http_error(CURLcode code, long status) {
 HttpSinkSettings HttpSinkSettings::from_url(const SinkUrl& url) {
   HttpSinkSettings settings;
   settings.url = url.target;
-  std::uint64_t timeout = 0;
-  std::uint64_t concurrency = 0;
-  std::uint64_t batch = 0;
-  if (!url.option("timeout_ms", timeout, 10'000) || timeout < 100 || timeout > 600'000) {
-    throw std::invalid_argument("timeout_ms must be 100..600000");
-  }
-  if (!url.option("concurrency", concurrency, 8) || concurrency == 0 || concurrency > 256) {
-    throw std::invalid_argument("concurrency must be 1..256");
-  }
-  if (!url.option("batch", batch, url.kind == SinkKind::aggregator ? 256 : 500) || batch == 0 || batch > 100'000) {
-    throw std::invalid_argument("batch must be 1..100000");
-  }
-  settings.timeout = std::chrono::milliseconds(timeout);
-  settings.concurrency = concurrency;
-  settings.batch = batch;
+  settings.timeout = std::chrono::milliseconds(url.number("timeout_ms", 10'000, 100, 600'000));
+  settings.concurrency = url.number("concurrency", 8, 1, 256);
+  settings.batch = url.number("batch", url.kind == SinkKind::aggregator ? 256 : 500, 1, 100'000);
   return settings;
 }
 
@@ -147,7 +126,7 @@ bool HttpSink::post_each(std::span<const std::string_view> records) {
       body.assign(R"({"key":")");
       append_base64(body, record);
       body.append(R"(","event":"click","time":)");
-      body.append(std::to_string(date_added_of(record)));
+      body.append(std::to_string(record_number(record, "date_added")));
       body.append(R"(,"count":1})");
       CURL* handle = curl_->handles[slot];
       curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body.data());

@@ -1,21 +1,8 @@
 #include "traffic/lid/lid_store.hpp"
 
-namespace traffic::lid {
+#include "traffic/lid/click_record.hpp"
 
-std::string_view record_field(std::string_view record, std::string_view name) {
-  char buffer[64];
-  if (name.size() + 4 > sizeof buffer) return {};
-  std::size_t n = 0;
-  buffer[n++] = '"';
-  for (const char c : name) buffer[n++] = c;
-  for (const char c : std::string_view("\":\"")) buffer[n++] = c;
-  const std::string_view key(buffer, n);
-  const auto at = record.find(key);
-  if (at == std::string_view::npos) return {};
-  const auto begin = at + key.size();
-  const auto end = record.find('"', begin);
-  return end == std::string_view::npos ? std::string_view() : record.substr(begin, end - begin);
-}
+namespace traffic::lid {
 
 InMemoryLidStore::InMemoryLidStore(std::size_t max_records, std::chrono::seconds ttl)
     : max_records_(max_records == 0 ? 1 : max_records),

@@ -1,5 +1,7 @@
 #include "traffic/lid/redis_sink.hpp"
 
+#include "traffic/lid/click_record.hpp"
+
 #include <hiredis/hiredis.h>
 
 #include <charconv>
@@ -15,16 +17,6 @@ bool parse_number(std::string_view text, int& out) {
 
 timeval to_timeval(std::chrono::milliseconds ms) {
   return {static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
-}
-
-// The record's lid ("lid":"…"), or "".
-std::string_view lid_of(std::string_view record) {
-  constexpr std::string_view kKey = "\"lid\":\"";
-  const auto at = record.find(kKey);
-  if (at == std::string_view::npos) return {};
-  const auto begin = at + kKey.size();
-  const auto end = record.find('"', begin);
-  return end == std::string_view::npos ? std::string_view() : record.substr(begin, end - begin);
 }
 
 }  // namespace
@@ -58,22 +50,10 @@ RedisSinkSettings RedisSinkSettings::from_url(const SinkUrl& url) {
   }
   if (settings.port <= 0 || settings.port > 65535) throw std::invalid_argument("port must be 1..65535");
   settings.host = std::string(host);
-  std::uint64_t maxlen = 0;
-  std::uint64_t timeout = 0;
-  std::uint64_t db = 0;
-  std::uint64_t batch = 0;
-  if (!url.option("maxlen", maxlen, 1'000'000) || maxlen == 0) throw std::invalid_argument("maxlen must be ≥ 1");
-  if (!url.option("timeout_ms", timeout, 5'000) || timeout < 100 || timeout > 600'000) {
-    throw std::invalid_argument("timeout_ms must be 100..600000");
-  }
-  if (!url.option("db", db, 0) || db > 10'000) throw std::invalid_argument("db must be 0..10000");
-  if (!url.option("batch", batch, 1'000) || batch == 0 || batch > 100'000) {
-    throw std::invalid_argument("batch must be 1..100000");
-  }
-  settings.maxlen = maxlen;
-  settings.timeout = std::chrono::milliseconds(timeout);
-  settings.db = static_cast<int>(db);
-  settings.batch = batch;
+  settings.maxlen = url.number("maxlen", 1'000'000, 1, UINT64_MAX);
+  settings.timeout = std::chrono::milliseconds(url.number("timeout_ms", 5'000, 100, 600'000));
+  settings.db = static_cast<int>(url.number("db", 0, 0, 10'000));
+  settings.batch = url.number("batch", 1'000, 1, 100'000);
   return settings;
 }
 
@@ -121,7 +101,7 @@ bool RedisSink::deliver(std::span<const std::string_view> records) {
   const std::string maxlen = std::to_string(settings_.maxlen);
   for (std::string_view record : records) {
     if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
-    const std::string_view lid = lid_of(record);
+    const std::string_view lid = record_field(record, "lid");
     redisAppendCommand(context_, "XADD %b MAXLEN ~ %b * lid %b record %b", settings_.stream.data(),
                        settings_.stream.size(), maxlen.data(), maxlen.size(), lid.data(), lid.size(), record.data(),
                        record.size());

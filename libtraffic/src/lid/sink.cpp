@@ -2,17 +2,10 @@
 
 #include <charconv>
 #include <set>
+#include <stdexcept>
 
 namespace traffic::lid {
 namespace {
-
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (const char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
-  }
-  return true;
-}
 
 // "key=value&key=value" of a fragment; false on an empty key.
 bool parse_options(std::string_view fragment, std::map<std::string, std::string, std::less<>>& out) {
@@ -57,15 +50,25 @@ std::string_view to_string(SinkKind kind) noexcept {
   return "file";
 }
 
-bool SinkUrl::option(std::string_view key, std::uint64_t& out, std::uint64_t fallback) const {
-  const auto it = options.find(key);
-  if (it == options.end()) {
-    out = fallback;
-    return true;
+bool valid_sink_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
   }
+  return true;
+}
+
+std::uint64_t SinkUrl::number(std::string_view key, std::uint64_t fallback, std::uint64_t low,
+                              std::uint64_t high) const {
+  const auto it = options.find(key);
+  if (it == options.end()) return fallback;
   const std::string& text = it->second;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty() || value < low || value > high) {
+    throw std::invalid_argument(std::string(key) + " must be " + std::to_string(low) + ".." + std::to_string(high));
+  }
+  return value;
 }
 
 std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::string& error) {
@@ -109,7 +112,7 @@ std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::
     }
     const auto name = sink.options.find("name");
     sink.name = name != sink.options.end() ? name->second : std::string(to_string(sink.kind));
-    if (!valid_name(sink.name)) return fail("name must be 1-64 of a-z 0-9 - _");
+    if (!valid_sink_name(sink.name)) return fail("name must be 1-64 of a-z 0-9 - _");
     if (!names.insert(sink.name).second) {
       return fail("a second sink named '" + sink.name + "' (give each one #name=…)");
     }

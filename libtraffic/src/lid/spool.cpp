@@ -1,6 +1,8 @@
 #include "traffic/lid/spool.hpp"
 
 #include "traffic/common/crc32c.hpp"
+#include "traffic/common/file.hpp"
+#include "traffic/lid/sink.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -48,19 +50,6 @@ std::uint32_t get_u32(const char* in) {
 std::string segment_name(std::uint64_t seq) {
   std::string digits = std::to_string(seq);
   return std::string(16 - std::min<std::size_t>(16, digits.size()), '0') + digits + ".seg";
-}
-
-void fsync_directory(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-bool valid_sink_name(std::string_view name) {
-  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
 }
 
 }  // namespace
@@ -290,7 +279,7 @@ bool Spool::write_batch(std::size_t lane_index, const char* data, std::size_t si
 void Spool::sync() {
   State& s = *state_;
   if (s.directory_dirty.exchange(false)) {
-    for (auto& lane : s.lanes) fsync_directory(lane->directory);
+    for (auto& lane : s.lanes) sync_directory(lane->directory);
   }
   for (auto& lane : s.lanes) {
     if (!lane->dirty.exchange(false)) continue;
@@ -399,12 +388,12 @@ void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& posi
   const fs::path tmp = dir / (std::string(sink) + ".tmp");
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw spool_error(s.settings.directory, "cannot write cursor: " + std::string(std::strerror(errno)));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const bool ok = write_all(fd, text.data(), text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), (dir / sink).c_str()) != 0) {
     throw spool_error(s.settings.directory, "cannot write cursor: " + std::string(std::strerror(errno)));
   }
-  fsync_directory(dir);
+  sync_directory(dir);
 
   // Segments every sink has moved past are deleted (never the one being written).
   std::vector<std::uint64_t> passed(s.lanes.size(), UINT64_MAX);

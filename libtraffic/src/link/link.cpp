@@ -1,5 +1,7 @@
 #include "traffic/link/link.hpp"
 
+#include "traffic/common/hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -98,16 +100,6 @@ bool decode_hex(std::string_view hex, unsigned char* out) noexcept {
     out[i / 2] = static_cast<unsigned char>(hi << 4 | lo);
   }
   return true;
-}
-
-std::string encode_hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size * 2, '\0');
-  for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0xf];
-  }
-  return out;
 }
 
 constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -371,8 +363,7 @@ std::string encode_v1(LinkIds ids, const LinkKeys& keys, std::span<const unsigne
       EVP_EncryptFinal_ex(ctx, ciphertext + written, &final_written) != 1) {
     throw std::runtime_error("AES-256-CBC encryption failed");
   }
-  return encode_hex(iv.data(), iv.size()) + ":" +
-         encode_hex(ciphertext, static_cast<std::size_t>(written + final_written));
+  return to_hex(iv.data(), iv.size()) + ":" + to_hex(ciphertext, static_cast<std::size_t>(written + final_written));
 }
 
 std::string encode_v2(LinkIds ids, const LinkKeys& keys) {

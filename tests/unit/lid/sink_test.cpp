@@ -31,11 +31,9 @@ TEST(SinkUrls, EveryKindWithItsOptions) {
   EXPECT_EQ(sinks[0].kind, SinkKind::file);
   EXPECT_EQ(sinks[0].name, "file");
   EXPECT_EQ(sinks[0].target, "/var/lib/trafficd/clicks");
-  std::uint64_t value = 0;
-  EXPECT_TRUE(sinks[0].option("rotate_seconds", value, 0));
-  EXPECT_EQ(value, 60U);
-  EXPECT_TRUE(sinks[0].option("absent", value, 7));
-  EXPECT_EQ(value, 7U);
+  EXPECT_EQ(sinks[0].number("rotate_seconds", 0, 1, 100), 60U);
+  EXPECT_EQ(sinks[0].number("absent", 7, 1, 100), 7U);
+  EXPECT_THROW((void)sinks[0].number("rotate_seconds", 0, 1, 59), std::invalid_argument);
   EXPECT_EQ(sinks[1].target, "relative/dir");
   EXPECT_EQ(sinks[1].name, "archive");
   EXPECT_EQ(sinks[2].kind, SinkKind::http);

@@ -42,4 +42,11 @@ void append_click_record(std::string& out, const rules::Decision& decision, cons
 /// Appends `text` as a JSON string literal (quotes included), escaped as above.
 void append_json_string(std::string& out, std::string_view text);
 
+/// Reading a field back from a record line written above, without parsing it: the value of
+/// a string field `"name":"…"` (not unescaped: for lids and event names, which never need
+/// it), "" when absent; and of an integer field `"name":123`, 0 when absent. The sinks use
+/// them to key records; postbacks parse records fully.
+[[nodiscard]] std::string_view record_field(std::string_view record, std::string_view name) noexcept;
+[[nodiscard]] std::int64_t record_number(std::string_view record, std::string_view name) noexcept;
+
 }  // namespace traffic::lid

@@ -25,10 +25,10 @@ struct EmitterSettings {
 
 struct SinkStats {
   std::string name;
-  std::uint64_t delivered = 0;       ///< records the sink has taken since start
-  std::uint64_t failures = 0;        ///< failed deliveries since start
-  std::uint64_t pending_bytes = 0;   ///< spool bytes not yet taken (lag)
-  std::int64_t last_success_ms = 0;  ///< steady-clock ms of the last delivery; 0 = never
+  std::uint64_t delivered = 0;        ///< records the sink has taken since start
+  std::uint64_t failures = 0;         ///< failed deliveries since start
+  std::uint64_t pending_bytes = 0;    ///< spool bytes not yet taken (lag)
+  double seconds_since_success = -1;  ///< since the last delivery; -1 = none yet
 };
 
 class Emitter {

@@ -79,8 +79,4 @@ class LidStoreSink final : public Sink {
   std::function<TimestampMs()> now_;
 };
 
-/// The value of a top-level string field `"name":"…"` of a record line (no unescaping:
-/// for lids and event names, which never need it); "" when absent.
-[[nodiscard]] std::string_view record_field(std::string_view record, std::string_view name);
-
 }  // namespace traffic::lid

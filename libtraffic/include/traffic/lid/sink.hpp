@@ -24,9 +24,14 @@ struct SinkUrl {
   std::string target;  ///< file: the directory; http/aggregator: the URL; redis: the URL
   std::string path;    ///< the URL's path (redis: "/<stream key>")
   std::map<std::string, std::string, std::less<>> options;  ///< from the fragment
-  /// An option as an unsigned integer; `fallback` when absent; false when malformed.
-  bool option(std::string_view key, std::uint64_t& out, std::uint64_t fallback) const;
+  /// An option as an integer in [low, high]; `fallback` when absent. Throws
+  /// std::invalid_argument ("<key> must be low..high") when malformed or out of range.
+  [[nodiscard]] std::uint64_t number(std::string_view key, std::uint64_t fallback, std::uint64_t low,
+                                     std::uint64_t high) const;
 };
+
+/// A sink (and spool cursor) name: 1-64 of a-z 0-9 - _.
+[[nodiscard]] bool valid_sink_name(std::string_view name) noexcept;
 
 /// Parses sink URLs; on the first problem returns {} and sets `error` to one line naming
 /// the URL (credentials removed) and the reason. Names must be unique.
