@@ -8,12 +8,14 @@
 #include "log.hpp"
 #include "recipe_files.hpp"
 #include "server.hpp"
+#include "traffic/counters/redis_counters.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/handler.hpp"
 #include "traffic/lid/emitter.hpp"
 #include "traffic/lid/file_sink.hpp"
 #include "traffic/lid/http_sink.hpp"
+#include "traffic/lid/redis_lid_store.hpp"
 #include "traffic/lid/redis_sink.hpp"
 #include "traffic/rules/counters.hpp"
 
@@ -41,9 +43,20 @@ void reload_geo(traffic::geo::GeoResolver& geo, std::atomic<traffic::TimestampMs
   }
 }
 
+traffic::redis::Endpoint redis_endpoint(const traffic::config::Config& config) {
+  traffic::redis::Endpoint endpoint;
+  endpoint.host = config.redis_host;
+  endpoint.port = config.redis_port;
+  endpoint.username = config.redis_username;
+  endpoint.password = config.redis_password;
+  endpoint.db = static_cast<int>(config.redis_db);
+  endpoint.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
+  return endpoint;
+}
+
 // The click pipeline: the spool (one lane per request thread) and a thread per sink.
 struct Pipeline {
-  std::unique_ptr<traffic::lid::InMemoryLidStore> lid_store;
+  std::unique_ptr<traffic::lid::LidStore> lid_store;
   std::unique_ptr<traffic::lid::InMemoryUniqueVisits> unique_visits;
   std::unique_ptr<traffic::lid::Spool> spool;
   std::unique_ptr<traffic::lid::Emitter> emitter;
@@ -80,15 +93,16 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   }
   traffic::lid::SpoolSettings settings;
   settings.directory = config.spool_dir;
-  settings.lanes = config.thread_count();
+  settings.lanes = config.thread_count() + 1;  // + the thread of blocking work (postbacks)
   settings.max_bytes = config.spool_max_mb << 20;
   settings.full_policy = config.spool_full_policy == "drop_oldest" ? traffic::lid::SpoolFullPolicy::drop_oldest
                                                                    : traffic::lid::SpoolFullPolicy::reject;
   settings.fsync_interval = std::chrono::milliseconds(config.spool_fsync_ms);
   for (const auto& url : urls) settings.sinks.push_back(url.name);
   // The lid store for postbacks is fed like a sink, and only when postbacks can be
-  // authenticated at all. In process it is empty after a restart, so its cursor is not
-  // kept: it reads what the spool still holds.
+  // authenticated at all: in Redis when REDIS_HOST is set (shared by every instance), else
+  // in process — empty after a restart, so its cursor is not kept: it reads what the spool
+  // still holds.
   constexpr std::string_view kLidStore = "lidstore";
   const bool postbacks = !config.gateway_api_secret.empty() || !config.postback_hmac_keys.empty();
   if (postbacks) settings.sinks.emplace_back(kLidStore);
@@ -97,10 +111,15 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   pipeline.unique_visits = std::make_unique<traffic::lid::InMemoryUniqueVisits>(config.unique_visits_max);
   std::vector<traffic::lid::Emitter::NamedSink> sinks;
   for (const auto& url : urls) sinks.push_back(make_sink(url));
-  if (postbacks) {
+  if (postbacks && !config.redis_host.empty()) {
+    pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(redis_endpoint(config), config.redis_key_prefix,
+                                                                       std::chrono::seconds(config.lid_ttl_seconds));
+  } else if (postbacks) {
     pipeline.spool->commit(kLidStore, {});
     pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(config.lid_store_max,
                                                                           std::chrono::seconds(config.lid_ttl_seconds));
+  }
+  if (postbacks) {
     sinks.push_back({std::string(kLidStore), std::make_unique<traffic::lid::LidStoreSink>(
                                                  *pipeline.lid_store, [&clock] { return clock.now(); })});
   }
@@ -109,6 +128,31 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   trafficd::log::info("click pipeline started",
                       {{"spool", config.spool_dir}, {"sinks", traffic::lid::redact_credentials(config.sinks)}});
   return pipeline;
+}
+
+// Live caps and rotation counters: shared through Redis when REDIS_HOST is set.
+struct Counters {
+  std::unique_ptr<traffic::rules::InMemoryCounters> local;
+  std::unique_ptr<traffic::counters::RedisCounters> shared;
+  traffic::rules::CountersView& view() { return shared ? static_cast<traffic::rules::CountersView&>(*shared) : *local; }
+};
+
+Counters open_counters(const traffic::config::Config& config, const traffic::Clock& clock) {
+  Counters counters;
+  if (config.redis_host.empty()) {
+    counters.local = std::make_unique<traffic::rules::InMemoryCounters>();
+    return counters;
+  }
+  const traffic::redis::Endpoint endpoint = redis_endpoint(config);
+  counters.shared = std::make_unique<traffic::counters::RedisCounters>(endpoint, config.redis_key_prefix);
+  // Not reachable at start is not fatal: counts stay local and catch up (docs/shared-state.md).
+  if (!counters.shared->sync(clock.now())) {
+    trafficd::log::warn("Redis not reachable; live counters are kept locally until it answers",
+                        {{"redis", endpoint.address()}, {"reason", counters.shared->last_error()}});
+  }
+  counters.shared->start(clock, std::chrono::milliseconds(config.redis_sync_ms));
+  trafficd::log::info("live counters shared through Redis", {{"redis", endpoint.address()}});
+  return counters;
 }
 
 std::vector<traffic::http::SinkGauges> sink_gauges(const traffic::lid::Emitter& emitter) {
@@ -136,16 +180,19 @@ int run(const traffic::config::Config& config) {
   recipe.reload(true);  // not ready until this succeeds; polling keeps trying
 
   Pipeline pipeline = open_pipeline(config, clock);
-  traffic::rules::InMemoryCounters counters;
+  Counters counters = open_counters(config, clock);
   traffic::http::MetricsRegistry metrics;
-  traffic::http::App app(config, {store, geo, *device, counters, clock, metrics, [&] { return recipe.reload(true); },
-                                  [&] { return recipe.installed_at(); }, [&] { return geo_installed_at.load(); },
-                                  [&] { return recipe.refused(); }, pipeline.spool.get(),
-                                  [&]() -> std::vector<traffic::http::SinkGauges> {
-                                    if (!pipeline.emitter) return {};
-                                    return sink_gauges(*pipeline.emitter);
-                                  },
-                                  pipeline.lid_store.get(), pipeline.unique_visits.get()});
+  traffic::http::App app(config,
+                         {store, geo, *device, counters.view(), clock, metrics, [&] { return recipe.reload(true); },
+                          [&] { return recipe.installed_at(); }, [&] { return geo_installed_at.load(); },
+                          [&] { return recipe.refused(); }, pipeline.spool.get(),
+                          [&]() -> std::vector<traffic::http::SinkGauges> {
+                            if (!pipeline.emitter) return {};
+                            return sink_gauges(*pipeline.emitter);
+                          },
+                          pipeline.lid_store.get(), pipeline.unique_visits.get(),
+                          counters.shared ? std::function([&] { return counters.shared->stats(); })
+                                          : std::function<traffic::counters::SyncStats()>()});
 
   // Signals are taken synchronously by this thread; the server threads never see them.
   sigset_t signals;
@@ -198,6 +245,7 @@ int run(const traffic::config::Config& config) {
       info("sink stopped", {{"sink", s.name}, {"delivered", s.delivered}, {"pending_bytes", s.pending_bytes}});
     }
   }
+  if (counters.shared) counters.shared->stop();  // one last exchange: the last clicks counted
   info("stopped");
   return 0;
 }

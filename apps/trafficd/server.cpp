@@ -7,6 +7,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <unordered_set>
 
@@ -20,26 +24,82 @@ using tcp = asio::ip::tcp;
 
 class Session;
 
+// Requests that may wait on the network (postbacks when the lid store is in Redis) run on a
+// thread of their own, with a Worker that may block and its own spool lane; their sessions
+// wait, and each answer is sent by its session's loop. Request threads never block.
+class Server::Offload {
+ public:
+  using Job = std::function<void(traffic::http::Worker&)>;
+  Offload(traffic::http::App& app, std::size_t lane) : worker_(app, lane, /*may_block=*/true) {}
+
+  void start() {
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "http-blocking");
+      std::unique_lock lock(mutex_);
+      for (;;) {
+        wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+        if (stopping_) return;
+        Job job = std::move(jobs_.front());
+        jobs_.pop_front();
+        lock.unlock();
+        job(worker_);
+        lock.lock();
+      }
+    });
+  }
+  void submit(Job job) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+  }
+  // After the loops stopped: the job under way finishes; queued ones are dropped (their
+  // connections were past the shutdown grace).
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    jobs_.clear();
+  }
+
+ private:
+  traffic::http::Worker worker_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+};
+
 // One thread's event loop, listener and request handler.
 struct Server::Loop {
-  Loop(traffic::http::App& the_app, const traffic::config::HttpLimits& the_limits, std::size_t lane)
+  Loop(traffic::http::App& the_app, const traffic::config::HttpLimits& the_limits, std::size_t lane,
+       Server::Offload& the_offload)
       : context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
         acceptor(context),
         sweep(context),
         worker(the_app, lane),
         app(the_app),
-        limits(the_limits) {}
+        limits(the_limits),
+        offload(the_offload) {}
+  // Declared before the context, destroyed after it: sessions still held by handlers the
+  // context destroys at shutdown remove themselves from a live set.
+  std::unordered_set<Session*> sessions;  // touched only on this loop's thread
+  std::atomic<std::size_t> open_sessions{0};
   asio::io_context context;
   tcp::acceptor acceptor;
   asio::steady_timer sweep;  // closes sessions past their deadline (see Session::deadline_)
   traffic::http::Worker worker;
   traffic::http::App& app;
   const traffic::config::HttpLimits& limits;
-  std::unordered_set<Session*> sessions;  // touched only on this loop's thread
+  Server::Offload& offload;
   // Sessions whose click is staged in the spool, answered after the turn's one write.
   std::vector<std::shared_ptr<Session>> awaiting_commit, committing;
   bool commit_posted = false;
-  std::atomic<std::size_t> open_sessions{0};
   bool draining = false;
 };
 
@@ -186,18 +246,28 @@ class Session : public std::enable_shared_from_this<Session> {
       headers_.push_back({std::string_view(field.name_string().data(), field.name_string().size()),
                           std::string_view(field.value().data(), field.value().size())});
     }
-    traffic::http::Request view;
-    view.method = std::string_view(request.method_string().data(), request.method_string().size());
-    view.target = std::string_view(request.target().data(), request.target().size());
-    view.headers = headers_;
-    view.peer = peer_;
-    view.body = request.body();
-    loop_.worker.handle(view, answer_);
+    view_.method = std::string_view(request.method_string().data(), request.method_string().size());
+    view_.target = std::string_view(request.target().data(), request.target().size());
+    view_.headers = headers_;
+    view_.peer = peer_;
+    view_.body = request.body();
+    loop_.worker.handle(view_, answer_);
     head_ = request.method() == bhttp::verb::head;
     keep_alive_ = request.keep_alive() && !loop_.draining;
     version_ = request.version();
     if (answer_.awaits_commit) return await_commit();
+    if (answer_.offload) return offload();
     send(head_, keep_alive_, version_);
+  }
+
+  // Handled again, start to end, by the blocking thread's Worker (the request's views stay
+  // valid: this session reads nothing until it has answered).
+  void offload() {
+    loop_.offload.submit([self = shared_from_this()](traffic::http::Worker& worker) {
+      worker.handle(self->view_, self->answer_);
+      if (self->answer_.awaits_commit) worker.complete(self->answer_, worker.commit_clicks());
+      asio::post(self->loop_.context, [self] { self->send(self->head_, self->keep_alive_, self->version_); });
+    });
   }
 
   // A recorded click is answered once its record is written: the sessions of one loop turn
@@ -297,6 +367,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_{16 * 1024};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::vector<traffic::http::Header> headers_;
+  traffic::http::Request view_;
   traffic::http::Response answer_;
   std::string out_;
   bool idle_ = false;
@@ -330,12 +401,13 @@ void accept(Server::Loop& loop) {
 
 }  // namespace
 
-Server::Server(traffic::http::App& app, const traffic::config::Config& config) : app_(app), limits_(config.limits) {
+Server::Server(traffic::http::App& app, const traffic::config::Config& config)
+    : app_(app), limits_(config.limits), offload_(std::make_unique<Offload>(app, config.thread_count())) {
   const unsigned threads = config.thread_count();
   const auto address = asio::ip::make_address(config.host);
   tcp::endpoint endpoint(address, config.port);
   for (unsigned i = 0; i < threads; ++i) {
-    auto loop = std::make_unique<Loop>(app_, limits_, i);
+    auto loop = std::make_unique<Loop>(app_, limits_, i, *offload_);
     open_listener(loop->acceptor, endpoint);
     // With PORT=0 the first socket picks the port; the others join it.
     if (i == 0) {
@@ -351,6 +423,7 @@ Server::~Server() {
 }
 
 void Server::start() {
+  offload_->start();
   for (auto& loop : loops_) {
     accept(*loop);
     sweep(*loop);
@@ -383,6 +456,7 @@ void Server::stop(std::chrono::seconds grace) {
   for (auto& loop : loops_) loop->context.stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
+  offload_->stop();
 }
 
 }  // namespace trafficd

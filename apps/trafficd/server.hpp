@@ -32,10 +32,12 @@ class Server {
   void stop(std::chrono::seconds grace);
 
   struct Loop;
+  class Offload;
 
  private:
   traffic::http::App& app_;
   traffic::config::HttpLimits limits_;
+  std::unique_ptr<Offload> offload_;
   unsigned short port_ = 0;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;

@@ -19,6 +19,7 @@
 #include "digest.hpp"
 #include "http_collector.hpp"
 #include "process.hpp"
+#include "redis_server.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/url/redirect_url.hpp"
@@ -521,6 +522,144 @@ TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
         ++conversions;
         EXPECT_EQ(record.at("lid").as_string(), lid);
       }
+    }
+  }
+  EXPECT_EQ(conversions, 1U);
+}
+
+// Polls `done` until it holds or 10 s pass: for state outside this process (Redis, another
+// process's counters) that no event announces.
+template <class Predicate>
+bool eventually(Predicate done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// A counter of trafficd's /metrics (0 when absent).
+double metric(unsigned short port, std::string_view name) {
+  Connection connection(port);
+  connection.send(get("/metrics"));
+  const std::string body = connection.read_reply().body;
+  const std::string prefix = "\n" + std::string(name) + " ";
+  const auto at = body.find(prefix);
+  return at == std::string::npos ? 0 : std::stod(body.substr(at + prefix.size()));
+}
+
+std::string today_utc() {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return format_iso8601(now.count()).substr(0, 10);
+}
+
+// The "live click cap" sequence of cases.json (offer 117: 5 clicks a day; the 6th goes to
+// the exit offer) with its clicks alternating between two trafficd sharing one Redis:
+// neither instance took more than 3 clicks, so the 6th is rerouted only if they share the
+// count.
+TEST(Trafficd, TwoInstancesShareALiveClickCapThroughRedis) {
+  test::TempDir dir("trafficd-shared-caps");
+  test::RedisServer redis(dir.path() / "redis");
+  const std::vector<std::string> shared{"--redis-host",    "127.0.0.1", "--redis-port", std::to_string(redis.port()),
+                                        "--redis-sync-ms", "20"};
+  Daemon a(shared);
+  Daemon b(shared);
+  std::vector<json::object> sequence;
+  for (const auto& entry : cases_file().at("cases").as_array()) {
+    const json::object& c = entry.as_object();
+    const json::object& expect = c.at("expect").as_object();
+    if (expect.contains("sequence") && expect.at("sequence") == "live-cap") sequence.push_back(c);
+  }
+  ASSERT_EQ(sequence.size(), 6U);
+  const std::string day_key = "cap:offer:117:clicks:day:" + today_utc();
+  auto shared_clicks = [&] {
+    auto c = redis.connect();
+    auto* reply = static_cast<redisReply*>(redisCommand(c.get(), "GET %s", day_key.c_str()));
+    const long long n = reply != nullptr && reply->type == REDIS_REPLY_STRING ? std::stoll(reply->str) : 0;
+    if (reply) freeReplyObject(reply);
+    return n;
+  };
+  for (std::size_t i = 0; i < sequence.size(); ++i) {
+    Daemon& instance = i % 2 == 0 ? a : b;
+    // Before each click the instance has exchanged counters with Redis after the previous
+    // click reached it (two completed exchanges: one begun after it).
+    ASSERT_TRUE(eventually([&] { return shared_clicks() == static_cast<long long>(i); })) << "click " << i;
+    const double syncs = metric(instance.port(), "trafficd_shared_state_syncs_total");
+    ASSERT_TRUE(eventually([&] { return metric(instance.port(), "trafficd_shared_state_syncs_total") >= syncs + 2; }));
+
+    const json::object& c = sequence[i];
+    Connection connection(instance.port());
+    connection.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string()),
+                                          "User-Agent: " + std::string(c.at("user_agent").as_string())}));
+    const auto reply = connection.read_reply();
+    ASSERT_EQ(reply.status, 302) << reply.body;
+    const test::UrlParts url = test::split_url(reply.headers.at("location"));
+    EXPECT_EQ(url.params.at("offer_id"), std::to_string(c.at("expect").at("offer_id").as_int64())) << "click " << i;
+    EXPECT_EQ(url.host, c.at("expect").at("lp_host").as_string()) << "click " << i;
+  }
+  EXPECT_EQ(metric(a.port(), "trafficd_shared_state_failed_syncs_total"), 0);
+  EXPECT_EQ(a.process().stop(SIGTERM), 0) << a.process().output();
+  EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.process().output();
+}
+
+// The lid store in Redis: a click taken by one instance is converted through another (its
+// postback handled off the request threads), once; the replay on the first is refused.
+TEST(Trafficd, AClickTakenByOneInstanceIsConvertedThroughAnother) {
+  test::TempDir dir("trafficd-shared-lids");
+  test::RedisServer redis(dir.path() / "redis");
+  auto instance_args = [&](const std::string& name) {
+    return std::vector<std::string>{"--redis-host", "127.0.0.1", "--redis-port", std::to_string(redis.port()),
+                                    "--spool-dir", (dir.path() / name / "spool").string(), "--sinks",
+                                    "file://" + (dir.path() / name / "clicks").string(), "--gateway-api-secret",
+                                    "gateway-secret",
+                                    // b stops with its lid-store sink unable to reach Redis
+                                    "--shutdown-grace-seconds", "1"};
+  };
+  Daemon a(instance_args("a"));
+  Daemon b(instance_args("b"));
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  Connection to_a(a.port());
+  to_a.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+  const auto click = to_a.read_reply();
+  ASSERT_EQ(click.status, 302);
+  const std::string lid = lid_of(click.headers.at("location"));
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::string body = R"({"lid":")" + lid + R"(","hash":")" +
+                           test::md5_hex(std::to_string(now) + "|gateway-secret") + R"(","timestamp":)" +
+                           std::to_string(now) + "}";
+  // a's lid-store sink writes the click to Redis about 100 ms after it was taken.
+  Connection to_b(b.port());
+  Connection::Reply converted;
+  ASSERT_TRUE(eventually([&] {
+    to_b.send(post("/lid", body));
+    converted = to_b.read_reply();
+    return converted.body.find("does not exists") == std::string::npos;
+  }));
+  EXPECT_EQ(converted.status, 200) << converted.body;
+  EXPECT_EQ(json::parse(converted.body).at("message").as_string(), "Lid successfully created in redshift");
+  to_a.send(post("/lid", body));
+  EXPECT_EQ(json::parse(to_a.read_reply().body).at("errors").as_string(), "LID already added");
+
+  // Redis gone: postbacks get a 503 to retry (never "does not exist"); clicks still work.
+  redis.stop();
+  to_b.send(post("/lid", body));
+  const auto unavailable = to_b.read_reply();
+  EXPECT_EQ(unavailable.status, 503);
+  EXPECT_EQ(unavailable.body, R"({"error":"temporarily unavailable"})");
+  to_b.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+  EXPECT_EQ(to_b.read_reply().status, 302);
+  EXPECT_EQ(a.process().stop(SIGTERM), 0) << a.process().output();
+  EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.process().output();
+
+  std::size_t conversions = 0;  // in b's sink, once
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "b" / "clicks")) {
+    std::istringstream lines(test::gunzip_file(entry.path()));
+    for (std::string line; std::getline(lines, line);) {
+      if (json::parse(line).at("event").as_string() == "traffic-bonus") ++conversions;
     }
   }
   EXPECT_EQ(conversions, 1U);

@@ -145,14 +145,20 @@ Gauges App::gauges() const {
   g.device_cache_misses = services_.device.cache_misses();
   if (services_.spool) g.spool = services_.spool->stats();
   if (services_.sink_gauges) g.sinks = services_.sink_gauges();
+  if (services_.shared_state) {
+    g.shared_state = services_.shared_state();
+    g.shared_state_age_seconds = age_seconds(g.shared_state->last_success, now);
+  }
   return g;
 }
 
 struct Worker::State {
-  State(App& app, std::size_t lane)
-      : snapshots(app.services().store),
+  State(App& app, std::size_t lane, bool blocking_allowed)
+      : may_block(blocking_allowed),
+        snapshots(app.services().store),
         geo(app.services().geo.reader()),
         records(app.services().spool ? &app.services().spool->writer(lane) : nullptr) {}
+  bool may_block;  // may wait on the network (remote lid store)
   recipe::SnapshotCache snapshots;
   geo::GeoResolver::Reader geo;
   FastRandom random;
@@ -177,8 +183,8 @@ struct Worker::State {
   std::string o, subid, cid, debugging, value;
 };
 
-Worker::Worker(App& app, std::size_t lane)
-    : app_(app), metrics_(app.services().metrics.add_worker()), state_(std::make_unique<State>(app, lane)) {}
+Worker::Worker(App& app, std::size_t lane, bool may_block)
+    : app_(app), metrics_(app.services().metrics.add_worker()), state_(std::make_unique<State>(app, lane, may_block)) {}
 Worker::~Worker() = default;
 
 namespace {
@@ -366,8 +372,16 @@ class Exchange {
   // ---- POST /lid: a conversion postback (SPEC §9) ----
   // The old service's answers (texts kept for clients that match them) come with 200;
   // a body that is not the postback object is a 400.
+  // A remote lid store is reached only from a Worker that may block (handler.hpp).
+  bool offloaded() {
+    const lid::LidStore* store = app_.services().lid_store;
+    if (state_.may_block || store == nullptr || !store->remote()) return false;
+    response_.offload = true;
+    return true;
+  }
+
   void postback() {
-    if (!allow("POST", {}, "POST")) return;
+    if (!allow("POST", {}, "POST") || offloaded()) return;
     const auto& services = app_.services();
     const auto& config = app_.config();
     std::string error;
@@ -413,6 +427,7 @@ class Exchange {
   // "traffic-manually" (its own date_added kept); resendLid=del: forget the lid's
   // conversion mark so the advertiser can convert it again.
   void resend_lid(std::string_view mode) {
+    if (offloaded()) return;
     std::string lid;
     if (!query_param(query_, "lid", lid) || lid.empty()) return answer_error(response_, 400, "lid is required");
     const auto& services = app_.services();
@@ -545,7 +560,14 @@ bool Worker::commit_clicks() noexcept {
     for (const auto& click : state.staged) services.counters.record_click(click.offer, click.campaign, click.at);
     for (const auto& sale : state.conversions) services.counters.record_sale(sale.offer, sale.campaign, sale.at);
   } else {
-    for (const auto& sale : state.conversions) services.lid_store->clear_converted(sale.lid);
+    for (const auto& sale : state.conversions) {
+      try {
+        services.lid_store->clear_converted(sale.lid);
+      } catch (const lid::LidStoreUnavailable&) {
+        // Redis down as well: the mark stays and a retry is answered "LID already added";
+        // `resendLid=del` clears it (docs/shared-state.md).
+      }
+    }
   }
   state.staged.clear();
   state.conversions.clear();
@@ -569,6 +591,11 @@ void Worker::handle(const Request& request, Response& response) noexcept {
       response.request_id.assign(lid::new_lid(state_->random).view());
     }
     route = Exchange(app_, *state_, metrics_, request, response).route();
+  } catch (const lid::LidStoreUnavailable&) {
+    // Redis cannot answer now: a 503 the advertiser retries (the old texts mean "final").
+    response.location.clear();
+    response.awaits_commit = false;
+    answer_error(response, 503, "temporarily unavailable");
   } catch (...) {
     // Never internal text in an answer (SPEC §2); the server logs the request id.
     response.location.clear();
@@ -576,7 +603,7 @@ void Worker::handle(const Request& request, Response& response) noexcept {
     response.content_type = kJson;
     response.body = R"({"error":"internal error"})";
   }
-  if (!response.awaits_commit) metrics_.count_request(route, response.status);
+  if (!response.awaits_commit && !response.offload) metrics_.count_request(route, response.status);
 }
 
 }  // namespace traffic::http

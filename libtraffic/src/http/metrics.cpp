@@ -168,6 +168,16 @@ std::string MetricsRegistry::render(const Gauges& g) const {
     per_sink("trafficd_sink_seconds_since_success", "gauge", "Seconds since the sink last delivered (-1: never).",
              [](const SinkGauges& s) { return s.seconds_since_success; });
   }
+  if (g.shared_state) {
+    const counters::SyncStats& s = *g.shared_state;
+    counter("trafficd_shared_state_syncs_total", "Exchanges of live counters with Redis that succeeded.", s.rounds);
+    counter("trafficd_shared_state_failed_syncs_total", "Exchanges of live counters that could not reach Redis.",
+            s.failed_rounds);
+    gauge("trafficd_shared_state_unsynced_increments", "Counter increments kept locally, not yet in Redis.",
+          s.unsynced);
+    gauge("trafficd_shared_state_seconds_since_sync", "Seconds since the last exchange with Redis (-1: never).",
+          g.shared_state_age_seconds);
+  }
   return out;
 }
 

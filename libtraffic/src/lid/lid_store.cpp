@@ -108,15 +108,15 @@ std::size_t InMemoryLidStore::size() const {
 }
 
 bool LidStoreSink::deliver(std::span<const std::string_view> records) {
-  const TimestampMs now = now_();
+  batch_.clear();
   for (std::string_view record : records) {
     if (record_field(record, "event") != "traffic-api") continue;  // conversions and resends are not clicks
     const std::string_view lid = record_field(record, "lid");
     if (lid.empty()) continue;
     if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
-    store_.put(lid, record, now);
+    batch_.push_back({lid, record});
   }
-  return true;
+  return batch_.empty() || store_.put_many(batch_, now_());
 }
 
 }  // namespace traffic::lid

@@ -80,7 +80,8 @@ class Instance {
                                    spool,
                                    {},
                                    lid_store,
-                                   unique_visits}),
+                                   unique_visits,
+                                   {}}),
         worker_(app_) {}
 
   Response send(std::string_view method, std::string target, std::vector<Header> headers = {},
@@ -229,8 +230,10 @@ TEST(Handler, DebugAnswersOnlyWithTheAdminTokenAndRecordsNothing) {
 
 // Everything lane 0 of `spool` holds, as parsed JSON records.
 std::vector<json::object> spooled(lid::Spool& spool) {
-  std::vector<json::object> out;
-  spool.read(0, {}, 1000, [&](std::string_view record) { out.push_back(json::parse(record).as_object()); });
+  std::vector<json::object> out;  // lane by lane
+  for (std::size_t lane = 0; lane < spool.lanes(); ++lane) {
+    spool.read(lane, {}, 1000, [&](std::string_view record) { out.push_back(json::parse(record).as_object()); });
+  }
   return out;
 }
 
@@ -239,8 +242,37 @@ lid::SpoolSettings spool_settings(const test::TempDir& dir) {
   settings.directory = dir.path();
   settings.fsync_interval = std::chrono::milliseconds(0);
   settings.sinks = {"file"};
+  settings.lanes = 2;  // a request thread's and the blocking worker's
   return settings;
 }
+
+// An in-process lid store that can say it waits on the network (as RedisLidStore does)
+// and can be "down" (every lookup throws, as RedisLidStore's do when Redis is unreachable).
+class TestLidStore final : public lid::LidStore {
+ public:
+  bool is_remote = false;
+  bool down = false;
+  void put(std::string_view lid, std::string_view record, TimestampMs now) override { local_.put(lid, record, now); }
+  std::optional<std::string> get(std::string_view lid, TimestampMs now) override {
+    check();
+    return local_.get(lid, now);
+  }
+  bool mark_converted(std::string_view lid, TimestampMs now) override {
+    check();
+    return local_.mark_converted(lid, now);
+  }
+  void clear_converted(std::string_view lid) override {
+    check();
+    local_.clear_converted(lid);
+  }
+  [[nodiscard]] bool remote() const noexcept override { return is_remote; }
+
+ private:
+  void check() const {
+    if (down) throw lid::LidStoreUnavailable("lid store: Connection refused");
+  }
+  lid::InMemoryLidStore local_{1000, std::chrono::hours(24)};
+};
 
 TEST(Handler, ARecordedClickWaitsForItsCommit) {
   test::TempDir dir("handler-spool");
@@ -368,10 +400,7 @@ TEST(Handler, AClickTheSpoolRefusesIsNotAcknowledged) {
 // A click → its record in the spool → the lid store (fed as the emitter would) → postbacks.
 class PostbackFlow : public ::testing::Test {
  protected:
-  PostbackFlow()
-      : spool_(spool_settings(dir_)),
-        store_(1000, std::chrono::hours(24)),
-        instance_(config(), nullptr, &spool_, &store_) {}
+  PostbackFlow() : spool_(spool_settings(dir_)), instance_(config(), nullptr, &spool_, &store_) {}
   static config::Config config() {
     config::Config c = test_config();
     c.gateway_api_secret = "gateway-secret";
@@ -412,7 +441,7 @@ class PostbackFlow : public ::testing::Test {
 
   test::TempDir dir_{"postback"};
   lid::Spool spool_;
-  lid::InMemoryLidStore store_;
+  TestLidStore store_;
   Instance instance_;
   lid::SpoolPosition read_;
   std::vector<std::string> records_;
@@ -450,6 +479,42 @@ TEST_F(PostbackFlow, ConvertOnceThenEveryRefusal) {
   EXPECT_EQ(instance_.send("GET", "/lid").status, 405U);
   EXPECT_EQ(all_records().size(), 2U);  // the conversion record is there once
   EXPECT_EQ(sales(), 1);
+}
+
+// With the lid store in Redis a request thread does nothing for a postback but say so; a
+// Worker that may block (trafficd's http-blocking thread) answers it.
+TEST_F(PostbackFlow, ARemoteLidStoreIsOnlyReachedByAWorkerThatMayBlock) {
+  const std::string lid = click();
+  store_.is_remote = true;
+  const std::string body = signed_body(lid, instance_.clock().now());
+  Response handed = post(body);
+  EXPECT_TRUE(handed.offload);
+  EXPECT_FALSE(handed.awaits_commit);
+  EXPECT_EQ(all_records().size(), 1U);
+  const std::string bearer = "Bearer " + std::string(kAdminToken);  // Header holds views
+  EXPECT_TRUE(instance_.send("GET", "/getRecipeData?resendLid=yes&lid=" + lid, {{"Authorization", bearer}}).offload);
+
+  Worker blocking(instance_.app(), 1, /*may_block=*/true);
+  Request request;
+  request.method = "POST";
+  request.target = "/lid";
+  request.body = body;
+  Response answer;
+  blocking.handle(request, answer);
+  EXPECT_FALSE(answer.offload);
+  ASSERT_TRUE(answer.awaits_commit);
+  blocking.complete(answer, blocking.commit_clicks());
+  EXPECT_NE(answer.body.find("successfully"), std::string::npos) << answer.body;
+  EXPECT_EQ(all_records().size(), 2U);
+  EXPECT_EQ(sales(), 1);
+
+  // Redis unreachable: a 503 the advertiser retries, nothing recorded, no internal text.
+  store_.down = true;
+  blocking.handle(request, answer);
+  EXPECT_EQ(answer.status, 503U);
+  EXPECT_EQ(json::parse(answer.body), json::parse(R"({"error":"temporarily unavailable"})"));
+  EXPECT_FALSE(answer.awaits_commit);
+  EXPECT_EQ(all_records().size(), 2U);
 }
 
 TEST_F(PostbackFlow, HmacSignatureInsteadOfTheHash) {

@@ -68,15 +68,15 @@ TEST(RedisSink, UrlsWithCredentialsAndBadOptions) {
   auto urls = parse_sink_urls({"redis://app:s3cret@cache.internal:6380/clicks#db=2&maxlen=5000"}, error);
   ASSERT_EQ(urls.size(), 1U) << error;
   const auto settings = RedisSinkSettings::from_url(urls[0]);
-  EXPECT_EQ(settings.host, "cache.internal");
-  EXPECT_EQ(settings.port, 6380);
-  EXPECT_EQ(settings.username, "app");
-  EXPECT_EQ(settings.password, "s3cret");
-  EXPECT_EQ(settings.db, 2);
+  EXPECT_EQ(settings.endpoint.host, "cache.internal");
+  EXPECT_EQ(settings.endpoint.port, 6380);
+  EXPECT_EQ(settings.endpoint.username, "app");
+  EXPECT_EQ(settings.endpoint.password, "s3cret");
+  EXPECT_EQ(settings.endpoint.db, 2);
   EXPECT_EQ(settings.maxlen, 5000U);
   EXPECT_EQ(settings.stream, "clicks");
   urls = parse_sink_urls({"redis://[::1]:7000/s"}, error);
-  EXPECT_EQ(RedisSinkSettings::from_url(urls[0]).host, "::1");
+  EXPECT_EQ(RedisSinkSettings::from_url(urls[0]).endpoint.host, "::1");
   for (const std::string url :
        {"redis://h:notaport/s", "redis://h:70000/s", "redis://h/s#maxlen=0", "redis://:pw@h:x/s", "redis://[::1/s"}) {
     urls = parse_sink_urls({url}, error);

@@ -72,6 +72,17 @@ struct Config {
   std::size_t lid_store_max = 200'000;        ///< in-process lid store bound (records)
   std::size_t unique_visits_max = 4'000'000;  ///< in-process unique-visit keys (~40 bytes each)
 
+  /// Shared state (live counters, rotation; docs/shared-state.md): in Redis when REDIS_HOST
+  /// is set, else in process.
+  std::string redis_host;
+  std::uint16_t redis_port = 6379;
+  std::string redis_username;  ///< Redis 6 ACL user; "" = the default user
+  std::string redis_password;  ///< Secret.
+  unsigned redis_db = 0;
+  std::string redis_key_prefix;
+  unsigned redis_sync_ms = 100;      ///< how often counters are exchanged with Redis
+  unsigned redis_timeout_ms = 1000;  ///< connect/read/write timeout of each exchange
+
   /// THREADS, or one per core when 0.
   [[nodiscard]] unsigned thread_count() const;
   /// Every configured sink URL: SINKS, then AGGREGATOR_API as an aggregator sink.

@@ -54,6 +54,8 @@ class App {
     lid::LidStore* lid_store = nullptr;
     /// First visits per fingerprint and campaign; nullptr: no fingerprint in the records.
     lid::UniqueVisits* unique_visits = nullptr;
+    /// State of the exchanges with Redis, for /metrics; empty function: no Redis.
+    std::function<::traffic::counters::SyncStats()> shared_state;
   };
 
   /// Throws std::invalid_argument for a configuration the parser should have refused.
@@ -85,10 +87,14 @@ class App {
 
 /// One request thread's handler: its own snapshot cache, geo reader, random source,
 /// metrics and scratch buffers. Not thread-safe; one per event loop.
+///
+/// A request thread's Worker never waits on the network: a request that would (a postback
+/// when the lid store is remote) comes back with `response.offload` set and nothing done,
+/// for the server to hand to a Worker made with `may_block` on a thread of its own.
 class Worker {
  public:
   /// `lane`: this worker's spool lane (one per thread).
-  explicit Worker(App& app, std::size_t lane = 0);
+  explicit Worker(App& app, std::size_t lane = 0, bool may_block = false);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

@@ -39,6 +39,9 @@ struct Response {
   /// Worker::commit_clicks() and Worker::complete() (see handler.hpp).
   bool awaits_commit = false;
   unsigned char commit_route = 0;  ///< the Route (metrics.hpp) the answer is counted under then
+  /// The request needs work that may block (a postback against a remote lid store): nothing
+  /// was done; hand the request to a Worker that may block (see handler.hpp).
+  bool offload = false;
 
   void reset() noexcept {
     status = 200;
@@ -49,6 +52,7 @@ struct Response {
     allow = {};
     awaits_commit = false;
     commit_route = 0;
+    offload = false;
   }
 };
 

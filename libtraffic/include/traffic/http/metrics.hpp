@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "traffic/counters/redis_counters.hpp"
 #include "traffic/lid/spool.hpp"
 #include "traffic/rules/decision.hpp"
 
@@ -93,6 +94,8 @@ struct Gauges {
   std::uint64_t device_cache_misses = 0;
   std::optional<lid::SpoolStats> spool;  ///< empty: clicks are not recorded
   std::vector<SinkGauges> sinks;
+  std::optional<counters::SyncStats> shared_state;  ///< empty: no Redis configured
+  double shared_state_age_seconds = -1;             ///< since the last exchange with Redis
 };
 
 /// All workers' metrics. Thread-safe.

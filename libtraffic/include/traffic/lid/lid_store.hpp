@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,11 +21,32 @@
 
 namespace traffic::lid {
 
+/// Thrown by a remote store (Redis) that cannot answer now; the caller answers 503 and the
+/// advertiser retries. In-process stores never throw it.
+class LidStoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One click for the store: its lid and its record (one JSON line, no newline).
+struct LidRecord {
+  std::string_view lid;
+  std::string_view record;
+};
+
 class LidStore {
  public:
   virtual ~LidStore() = default;
   /// Keeps `record` (one JSON line) under `lid`; replaces an earlier one.
   virtual void put(std::string_view lid, std::string_view record, TimestampMs now) = 0;
+  /// Keeps a batch; false when it could not be stored (to be retried).
+  virtual bool put_many(std::span<const LidRecord> records, TimestampMs now) {
+    for (const LidRecord& r : records) put(r.lid, r.record, now);
+    return true;
+  }
+  /// True when the calls below wait on the network: the request threads hand postbacks to
+  /// a thread that may block (docs/shared-state.md).
+  [[nodiscard]] virtual bool remote() const noexcept { return false; }
   /// The record of `lid`, if kept and not expired.
   [[nodiscard]] virtual std::optional<std::string> get(std::string_view lid, TimestampMs now) = 0;
   /// Marks `lid` converted; true only for the first call (the atomic de-duplication).
@@ -77,6 +100,7 @@ class LidStoreSink final : public Sink {
  private:
   LidStore& store_;
   std::function<TimestampMs()> now_;
+  std::vector<LidRecord> batch_;
 };
 
 }  // namespace traffic::lid

@@ -10,20 +10,14 @@
 #include <string>
 
 #include "traffic/lid/sink.hpp"
-
-struct redisContext;
+#include "traffic/redis/connection.hpp"
 
 namespace traffic::lid {
 
 struct RedisSinkSettings {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  std::string username;  ///< Redis 6 ACL user; "" = the default user
-  std::string password;  ///< Secret. "" = no AUTH
-  int db = 0;
+  redis::Endpoint endpoint;
   std::string stream;
   std::uint64_t maxlen = 1'000'000;  ///< approximate bound of the stream (MAXLEN ~)
-  std::chrono::milliseconds timeout{5'000};
   std::size_t batch = 1'000;
 
   /// From `redis://[[user]:password@]host[:port]/<stream>#maxlen=…&timeout_ms=…&db=…&batch=…`.
@@ -44,10 +38,10 @@ class RedisSink final : public Sink {
   [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
 
  private:
-  bool connect();
-  void disconnect();
   RedisSinkSettings settings_;
-  redisContext* context_ = nullptr;
+  std::string maxlen_;
+  redis::Connection connection_;
+  std::vector<redis::Reply> replies_;
   std::string last_error_;
 };
 

@@ -1,0 +1,81 @@
+#pragma once
+// One blocking Redis connection (hiredis) for background threads: commands are pipelined —
+// formatted into one buffer, sent in one write, their replies read back in order. Never
+// used on a request thread (ARCHITECTURE.md: no round trip on the click path).
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisContext;
+
+namespace traffic::redis {
+
+/// Where a Redis server is and how to log in.
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string username;  ///< Redis 6 ACL user; "" = the default user
+  std::string password;  ///< Secret, never logged. "" = no AUTH
+  int db = 0;
+  std::chrono::milliseconds timeout{5'000};  ///< connect, and each read or write
+
+  /// Parses `[[user]:password@]host[:port]` (`[v6]:port` for IPv6). Throws
+  /// std::invalid_argument naming what is malformed (never the password).
+  static Endpoint from_authority(std::string_view authority);
+  /// `host:port` for logs and errors.
+  [[nodiscard]] std::string address() const;
+};
+
+/// A reply, owned. Arrays keep their elements; errors keep their text.
+struct Reply {
+  enum class Type : std::uint8_t { nil, integer, string, status, error, array };
+  Type type = Type::nil;
+  long long integer = 0;
+  std::string text;
+  std::vector<Reply> elements;
+
+  [[nodiscard]] bool is_error() const noexcept { return type == Type::error; }
+  /// An integer reply, or a string reply holding an integer (GET of a counter); 0 for nil.
+  [[nodiscard]] bool as_integer(long long& out) const noexcept;
+};
+
+/// Not thread-safe: one per background thread. Connects lazily (AUTH and SELECT as the
+/// endpoint says) and reconnects on the next execute() after a failure.
+class Connection {
+ public:
+  explicit Connection(Endpoint endpoint);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Queues one command (arguments are binary-safe) for the next execute().
+  void append(std::initializer_list<std::string_view> arguments);
+  void append(std::span<const std::string_view> arguments);
+  [[nodiscard]] std::size_t queued() const noexcept { return queued_; }
+
+  /// Sends the queued commands and reads their replies into `replies`, in order. A Redis
+  /// error reply is a Reply of type error, not a failure. False when the connection failed
+  /// (refused, timed out, closed): `replies` holds the replies read before the failure —
+  /// the commands after them may or may not have run. The queue is emptied either way.
+  bool execute(std::vector<Reply>& replies);
+
+  /// The last failure ("Connection refused", an AUTH error); "" after a success.
+  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+  [[nodiscard]] const Endpoint& endpoint() const noexcept { return endpoint_; }
+
+ private:
+  bool connect();
+  void disconnect() noexcept;
+  Endpoint endpoint_;
+  redisContext* context_ = nullptr;
+  std::string commands_;  // RESP-encoded, pipelined
+  std::size_t queued_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace traffic::redis

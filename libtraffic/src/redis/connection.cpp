@@ -1,0 +1,185 @@
+#include "traffic/redis/connection.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+#include <stdexcept>
+
+namespace traffic::redis {
+namespace {
+
+bool parse_number(std::string_view text, int& out) {
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  return {static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+Reply own(const redisReply& r) {
+  Reply out;
+  switch (r.type) {
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::integer;
+      out.integer = r.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = Reply::Type::string;
+      out.text.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = Reply::Type::status;
+      out.text.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = Reply::Type::error;
+      out.text.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = Reply::Type::array;
+      out.elements.reserve(r.elements);
+      for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(own(*r.element[i]));
+      break;
+    default:
+      out.type = Reply::Type::nil;
+  }
+  return out;
+}
+
+void append_bulk(std::string& out, char prefix, std::size_t n) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.push_back(prefix);
+  out.append(digits, end);
+  out.append("\r\n");
+}
+
+}  // namespace
+
+Endpoint Endpoint::from_authority(std::string_view authority) {
+  Endpoint endpoint;
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = authority.substr(0, at);
+    const auto colon = userinfo.find(':');
+    endpoint.username = std::string(userinfo.substr(0, colon));
+    endpoint.password = colon == std::string_view::npos ? std::string() : std::string(userinfo.substr(colon + 1));
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view host = authority;
+  if (authority.starts_with('[')) {  // [IPv6]:port
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) throw std::invalid_argument("unclosed [ in the host");
+    host = authority.substr(1, close - 1);
+    authority.remove_prefix(close + 1);
+    if (!authority.empty() && (authority[0] != ':' || !parse_number(authority.substr(1), endpoint.port))) {
+      throw std::invalid_argument("port must be a number");
+    }
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    if (!parse_number(authority.substr(colon + 1), endpoint.port)) throw std::invalid_argument("port must be a number");
+  }
+  if (endpoint.port <= 0 || endpoint.port > 65535) throw std::invalid_argument("port must be 1..65535");
+  if (host.empty()) throw std::invalid_argument("host is empty");
+  endpoint.host = std::string(host);
+  return endpoint;
+}
+
+std::string Endpoint::address() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool Reply::as_integer(long long& out) const noexcept {
+  if (type == Type::nil) return out = 0, true;
+  if (type == Type::integer) return out = integer, true;
+  if (type != Type::string) return false;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+Connection::Connection(Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+
+Connection::~Connection() {
+  disconnect();
+}
+
+void Connection::disconnect() noexcept {
+  if (context_ != nullptr) redisFree(context_);
+  context_ = nullptr;
+}
+
+bool Connection::connect() {
+  const timeval timeout = to_timeval(endpoint_.timeout);
+  context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout);
+  if (context_ == nullptr || context_->err != 0) {
+    last_error_ = context_ != nullptr ? context_->errstr : "cannot allocate a Redis context";
+    disconnect();
+    return false;
+  }
+  redisSetTimeout(context_, timeout);
+  auto command_ok = [&](void* raw) {
+    auto* reply = static_cast<redisReply*>(raw);
+    const bool ok = reply != nullptr && reply->type != REDIS_REPLY_ERROR;
+    if (!ok) last_error_ = reply != nullptr ? std::string(reply->str, reply->len) : context_->errstr;
+    if (reply != nullptr) freeReplyObject(reply);
+    return ok;
+  };
+  const std::string& password = endpoint_.password;
+  const std::string& user = endpoint_.username;
+  if (!password.empty()) {
+    void* reply = user.empty() ? redisCommand(context_, "AUTH %b", password.data(), password.size())
+                               : redisCommand(context_, "AUTH %b %b", user.data(), user.size(), password.data(),
+                                              password.size());
+    if (!command_ok(reply)) return disconnect(), false;
+  }
+  if (endpoint_.db != 0 && !command_ok(redisCommand(context_, "SELECT %d", endpoint_.db))) return disconnect(), false;
+  return true;
+}
+
+void Connection::append(std::initializer_list<std::string_view> arguments) {
+  append(std::span<const std::string_view>(arguments.begin(), arguments.size()));
+}
+
+void Connection::append(std::span<const std::string_view> arguments) {
+  append_bulk(commands_, '*', arguments.size());
+  for (const std::string_view argument : arguments) {
+    append_bulk(commands_, '$', argument.size());
+    commands_.append(argument);
+    commands_.append("\r\n");
+  }
+  ++queued_;
+}
+
+bool Connection::execute(std::vector<Reply>& replies) {
+  replies.clear();
+  const std::size_t expected = queued_;
+  queued_ = 0;
+  if (expected == 0) return true;
+  if (context_ == nullptr && !connect()) {
+    commands_.clear();
+    return false;
+  }
+  const int appended = redisAppendFormattedCommand(context_, commands_.data(), commands_.size());
+  commands_.clear();
+  if (appended != REDIS_OK) {
+    last_error_ = context_->errstr;
+    disconnect();
+    return false;
+  }
+  replies.reserve(expected);
+  for (std::size_t i = 0; i < expected; ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      last_error_ = context_->err != 0 ? context_->errstr : "no reply";
+      disconnect();  // the connection is unusable; re-opened on the next call
+      return false;
+    }
+    replies.push_back(own(*static_cast<redisReply*>(raw)));
+    freeReplyObject(raw);
+  }
+  last_error_.clear();
+  return true;
+}
+
+}  // namespace traffic::redis
