@@ -7,6 +7,7 @@
 # each server's CPU time is read from /proc/<pid>/stat before and after a run, giving
 # server CPU microseconds per request — the figure that matters. LOAD_SINK_OPTIONS="#compression=zstd"
 # (say) sets the file sink's options of the pipeline run.
+# A fourth server adds live counters shared through a private redis-server (docs/shared-state.md).
 #
 #   bench/load.sh [build-dir] [rounds] [seconds] [connections]
 set -euo pipefail
@@ -47,6 +48,16 @@ tf_port=$(free_port)
 start_trafficd "$tf_port" --spool-dir "$work/spool" --sinks "file://$work/clicks${LOAD_SINK_OPTIONS:-}"
 tf_pid=$!
 
+# The same again with the live counters shared through Redis (docs/shared-state.md): a
+# private redis-server on CPU 1 (beside wrk: Redis's own CPU is not in trafficd's figure;
+# the redis-counters thread is, on CPU 0).
+rd_port=$(free_port)
+taskset -c 1 redis-server --port "$rd_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
+tr_port=$(free_port)
+start_trafficd "$tr_port" --spool-dir "$work/spool-redis" --sinks "file://$work/clicks-redis${LOAD_SINK_OPTIONS:-}" \
+  --redis-host 127.0.0.1 --redis-port "$rd_port"
+tr_pid=$!
+
 # nginx: configuration generated here, no master process, one worker, no access log.
 ng_port=$(free_port)
 mkdir -p "$work/nginx"
@@ -69,13 +80,15 @@ http {
 CONF
 taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 ng_pid=$!
-wait_port "$td_port" && wait_port "$ng_port" && wait_port "$tf_port"
+wait_port "$td_port" && wait_port "$ng_port" && wait_port "$tf_port" && wait_port "$tr_port"
 curl -sf -o /dev/null -w '' "http://127.0.0.1:$td_port/ready"
 curl -sf -o /dev/null -w '' "http://127.0.0.1:$tf_port/ready"
+curl -sf -o /dev/null -w '' "http://127.0.0.1:$tr_port/ready"
 
 td_url="http://127.0.0.1:$td_port/pl?o=$link&subid=bench"
 tf_url="http://127.0.0.1:$tf_port/pl?o=$link&subid=bench"
 ng_url="http://127.0.0.1:$ng_port/pl?o=$link&subid=bench"
+tr_url="http://127.0.0.1:$tr_port/pl?o=$link&subid=bench"
 
 # One run: prints "requests cpu_us_per_request rps p50_us p99_us".
 run() {
@@ -103,22 +116,27 @@ PY
 taskset -c 1 wrk -t1 -c"$connections" -d2s "$td_url" >/dev/null
 taskset -c 1 wrk -t1 -c"$connections" -d2s "$ng_url" >/dev/null
 taskset -c 1 wrk -t1 -c"$connections" -d2s "$tf_url" >/dev/null
+taskset -c 1 wrk -t1 -c"$connections" -d2s "$tr_url" >/dev/null
 : > "$work/trafficd.txt"
 : > "$work/nginx.txt"
 : > "$work/pipeline.txt"
+: > "$work/redis.txt"
 for round in $(seq 1 "$rounds"); do
   run "$td_pid" "$td_url" >> "$work/trafficd.txt"
   run "$ng_pid" "$ng_url" >> "$work/nginx.txt"
   run "$tf_pid" "$tf_url" >> "$work/pipeline.txt"
+  run "$tr_pid" "$tr_url" >> "$work/redis.txt"
   echo "round $round: trafficd $(tail -1 "$work/trafficd.txt") | nginx $(tail -1 "$work/nginx.txt")" \
-    "| trafficd+file sink $(tail -1 "$work/pipeline.txt")" >&2
+    "| trafficd+file sink $(tail -1 "$work/pipeline.txt") | +redis counters $(tail -1 "$work/redis.txt")" >&2
 done
 
-python3 - "$work/trafficd.txt" "$work/nginx.txt" "$connections" "$seconds" "$rounds" "$work/pipeline.txt" <<'PY'
+python3 - "$work/trafficd.txt" "$work/nginx.txt" "$connections" "$seconds" "$rounds" "$work/pipeline.txt" \
+  "$work/redis.txt" <<'PY'
 import statistics, sys
 def rows(path):
     return [list(map(float, line.split())) for line in open(path) if line.strip()]
-td_rows, ng_rows, tf_rows = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[6])
+td_rows, ng_rows, tf_rows, tr_rows = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[6]), rows(sys.argv[7])
+tr = [statistics.median(col) for col in zip(*tr_rows)]
 td = [statistics.median(col) for col in zip(*td_rows)]
 ng = [statistics.median(col) for col in zip(*ng_rows)]
 tf = [statistics.median(col) for col in zip(*tf_rows)]
@@ -130,10 +148,14 @@ print("| server | CPU µs / request | requests/s | p50 | p99 |")
 print("|---|---|---|---|---|")
 print(f"| trafficd `/pl` (decode, geo, device, rules, URL, hash) | {td[1]:.2f} | {td[2]:,.0f} | {td[3]:.0f} µs | {td[4]:.0f} µs |")
 print(f"| trafficd `/pl` + spool + file sink (gzip'd NDJSON) | {tf[1]:.2f} | {tf[2]:,.0f} | {tf[3]:.0f} µs | {tf[4]:.0f} µs |")
+print(f"| trafficd `/pl` + spool + file sink + live counters in Redis | {tr[1]:.2f} | {tr[2]:,.0f} | {tr[3]:.0f} µs | {tr[4]:.0f} µs |")
 print(f"| nginx `return 302` | {ng[1]:.2f} | {ng[2]:,.0f} | {ng[3]:.0f} µs | {ng[4]:.0f} µs |")
 print(f"\nratio trafficd / nginx CPU per request: {td[1] / ng[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.2f}")
 pipeline = sorted(f[1] / t[1] for f, t in zip(tf_rows, td_rows))
 print(f"with the click pipeline / without: {tf[1] / td[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in pipeline)}, median {statistics.median(pipeline):.2f}")
+shared = sorted(r[1] / f[1] for r, f in zip(tr_rows, tf_rows))
+print(f"with counters in Redis / in process (both with the pipeline): {tr[1] / tf[1]:.2f} (of the medians); "
+      f"per round {', '.join(f'{r:.2f}' for r in shared)}, median {statistics.median(shared):.2f}")
 PY
