@@ -479,6 +479,28 @@ std::string post(std::string_view target, std::string_view body) {
          "\r\n\r\n" + std::string(body);
 }
 
+// A postback for `lid` now, with the old MD5 hash under "gateway-secret".
+std::string postback_body(const std::string& lid) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return R"({"lid":")" + lid + R"(","hash":")" + test::md5_hex(std::to_string(now) + "|gateway-secret") +
+         R"(","timestamp":)" + std::to_string(now) + "}";
+}
+
+// The records of a file sink's closed files whose event is `event`.
+std::vector<json::object> records_with_event(const std::filesystem::path& clicks, std::string_view event) {
+  std::vector<json::object> out;
+  for (const auto& entry : std::filesystem::directory_iterator(clicks)) {
+    std::istringstream lines(test::gunzip_file(entry.path()));
+    for (std::string line; std::getline(lines, line);) {
+      json::object record = json::parse(line).as_object();
+      if (record.at("event").as_string() == event) out.push_back(std::move(record));
+    }
+  }
+  return out;
+}
+
 TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   test::TempDir dir("trafficd-postback");
   const std::string clicks = (dir.path() / "clicks").string();
@@ -490,12 +512,7 @@ TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   const auto click = connection.read_reply();
   ASSERT_EQ(click.status, 302);
   const std::string lid = lid_of(click.headers.at("location"));
-  const auto now =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  const std::string body = R"({"lid":")" + lid + R"(","hash":")" +
-                           test::md5_hex(std::to_string(now) + "|gateway-secret") + R"(","timestamp":)" +
-                           std::to_string(now) + "}";
+  const std::string body = postback_body(lid);
   // The lid store is fed by its sink thread about 100 ms after the click; nothing outside
   // the process can await that, so the postback is retried while the lid is unknown.
   Connection::Reply converted;
@@ -513,18 +530,9 @@ TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   EXPECT_EQ(connection.read_reply().status, 400);
   EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
 
-  std::size_t conversions = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(clicks)) {
-    std::istringstream lines(test::gunzip_file(entry.path()));
-    for (std::string line; std::getline(lines, line);) {
-      const json::object record = json::parse(line).as_object();
-      if (record.at("event").as_string() == "traffic-bonus") {
-        ++conversions;
-        EXPECT_EQ(record.at("lid").as_string(), lid);
-      }
-    }
-  }
-  EXPECT_EQ(conversions, 1U);
+  const auto conversions = records_with_event(clicks, "traffic-bonus");
+  ASSERT_EQ(conversions.size(), 1U);
+  EXPECT_EQ(conversions[0].at("lid").as_string(), lid);
 }
 
 // Polls `done` until it holds or 10 s pass: for state outside this process (Redis, another
@@ -625,12 +633,7 @@ TEST(Trafficd, AClickTakenByOneInstanceIsConvertedThroughAnother) {
   const auto click = to_a.read_reply();
   ASSERT_EQ(click.status, 302);
   const std::string lid = lid_of(click.headers.at("location"));
-  const auto now =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  const std::string body = R"({"lid":")" + lid + R"(","hash":")" +
-                           test::md5_hex(std::to_string(now) + "|gateway-secret") + R"(","timestamp":)" +
-                           std::to_string(now) + "}";
+  const std::string body = postback_body(lid);
   // a's lid-store sink writes the click to Redis about 100 ms after it was taken.
   Connection to_b(b.port());
   Connection::Reply converted;
@@ -655,14 +658,7 @@ TEST(Trafficd, AClickTakenByOneInstanceIsConvertedThroughAnother) {
   EXPECT_EQ(a.process().stop(SIGTERM), 0) << a.process().output();
   EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.process().output();
 
-  std::size_t conversions = 0;  // in b's sink, once
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "b" / "clicks")) {
-    std::istringstream lines(test::gunzip_file(entry.path()));
-    for (std::string line; std::getline(lines, line);) {
-      if (json::parse(line).at("event").as_string() == "traffic-bonus") ++conversions;
-    }
-  }
-  EXPECT_EQ(conversions, 1U);
+  EXPECT_EQ(records_with_event(dir.path() / "b" / "clicks", "traffic-bonus").size(), 1U);  // in b's sink, once
 }
 
 // SPEC §9's disk bound: with the only sink down, the spool fills to SPOOL_MAX_MB; with

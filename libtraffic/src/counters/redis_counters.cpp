@@ -145,7 +145,8 @@ struct RedisCounters::State {
     const rules::Periods periods = rules::Periods::at(at);
     Shard& s = shard(id, static_cast<unsigned>(scope));
     std::lock_guard lock(s.mutex);
-    for (const Span span : kSpans) s.entries[Key{id, period_of(periods, span), cap_series(scope, metric), span}].unsynced++;
+    for (const Span span : kSpans)
+      s.entries[Key{id, period_of(periods, span), cap_series(scope, metric), span}].unsynced++;
   }
 
   std::array<Shard, 64> shards;
@@ -213,25 +214,10 @@ std::size_t RedisCounters::pick_least_served(recipe::RecordId campaign, std::spa
     e.read_round = round;
     return e;
   };
-  std::int64_t least = std::numeric_limits<std::int64_t>::max();
-  std::size_t ties = 0;
-  for (const recipe::RecordId child : children) {
-    const std::int64_t served = entry(child).total();
-    if (served < least) {
-      least = served;
-      ties = 1;
-    } else if (served == least) {
-      ++ties;
-    }
-  }
-  std::size_t wanted = ties == 0 ? 0 : static_cast<std::size_t>(tie_breaker % ties);
-  for (std::size_t i = 0; i < children.size(); ++i) {
-    Entry& e = entry(children[i]);
-    if (e.total() != least || wanted-- != 0) continue;
-    if (count_pick) ++e.unsynced;
-    return i;
-  }
-  return 0;
+  const std::size_t pick = rules::least_served_index(
+      children.size(), [&](std::size_t i) { return entry(children[i]).total(); }, tie_breaker);
+  if (count_pick) ++entry(children[pick]).unsynced;
+  return pick;
 }
 
 void RedisCounters::record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) {

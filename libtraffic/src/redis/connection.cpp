@@ -41,8 +41,7 @@ Reply own(const redisReply& r) {
       out.elements.reserve(r.elements);
       for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(own(*r.element[i]));
       break;
-    default:
-      out.type = Reply::Type::nil;
+    default: out.type = Reply::Type::nil;
   }
   return out;
 }
@@ -128,9 +127,9 @@ bool Connection::connect() {
   const std::string& password = endpoint_.password;
   const std::string& user = endpoint_.username;
   if (!password.empty()) {
-    void* reply = user.empty() ? redisCommand(context_, "AUTH %b", password.data(), password.size())
-                               : redisCommand(context_, "AUTH %b %b", user.data(), user.size(), password.data(),
-                                              password.size());
+    void* reply =
+        user.empty() ? redisCommand(context_, "AUTH %b", password.data(), password.size())
+                     : redisCommand(context_, "AUTH %b %b", user.data(), user.size(), password.data(), password.size());
     if (!command_ok(reply)) return disconnect(), false;
   }
   if (endpoint_.db != 0 && !command_ok(redisCommand(context_, "SELECT %d", endpoint_.db))) return disconnect(), false;

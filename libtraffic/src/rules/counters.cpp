@@ -120,31 +120,15 @@ std::size_t InMemoryCounters::pick_least_served(recipe::RecordId campaign, std::
                                                 std::uint64_t tie_breaker, bool count_pick) {
   auto& shard = shards_->of(static_cast<std::uint64_t>(campaign));
   std::lock_guard lock(shard.mutex);
-  // Two passes under one lock: find the smallest count and how many children share it,
-  // then take the (tie_breaker % ties)-th of those.
-  std::int64_t least = std::numeric_limits<std::int64_t>::max();
-  std::size_t ties = 0;
-  for (recipe::RecordId child : children) {
-    auto it = shard.rotation.find(RotationKey{campaign, child});
-    const std::int64_t served = it == shard.rotation.end() ? 0 : it->second;
-    if (served < least) {
-      least = served;
-      ties = 1;
-    } else if (served == least) {
-      ++ties;
-    }
-  }
-  std::size_t wanted = ties == 0 ? 0 : static_cast<std::size_t>(tie_breaker % ties);
-  for (std::size_t i = 0; i < children.size(); ++i) {
-    auto it = shard.rotation.find(RotationKey{campaign, children[i]});
-    const std::int64_t served = it == shard.rotation.end() ? 0 : it->second;
-    if (served != least) continue;
-    if (wanted-- == 0) {
-      if (count_pick) ++shard.rotation[RotationKey{campaign, children[i]}];
-      return i;
-    }
-  }
-  return 0;
+  const std::size_t pick = least_served_index(
+      children.size(),
+      [&](std::size_t i) {
+        auto it = shard.rotation.find(RotationKey{campaign, children[i]});
+        return it == shard.rotation.end() ? std::int64_t{0} : it->second;
+      },
+      tie_breaker);
+  if (count_pick) ++shard.rotation[RotationKey{campaign, children[pick]}];
+  return pick;
 }
 
 std::int64_t InMemoryCounters::served(recipe::RecordId campaign, recipe::RecordId child) const {

@@ -29,10 +29,10 @@ redis::Endpoint endpoint_of(const test::RedisServer& redis) {
 std::string get(const test::RedisServer& redis, const std::string& command) {
   auto c = redis.connect();
   auto* reply = static_cast<redisReply*>(redisCommand(c.get(), command.c_str()));
-  std::string out = reply == nullptr                         ? "<no reply>"
-                    : reply->type == REDIS_REPLY_INTEGER     ? std::to_string(reply->integer)
-                    : reply->type == REDIS_REPLY_NIL         ? "<nil>"
-                                                             : std::string(reply->str, reply->len);
+  std::string out = reply == nullptr                     ? "<no reply>"
+                    : reply->type == REDIS_REPLY_INTEGER ? std::to_string(reply->integer)
+                    : reply->type == REDIS_REPLY_NIL     ? "<nil>"
+                                                         : std::string(reply->str, reply->len);
   if (reply) freeReplyObject(reply);
   return out;
 }

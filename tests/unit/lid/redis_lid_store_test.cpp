@@ -58,7 +58,8 @@ TEST(RedisLidStore, TheSinkFeedsItAndRedisDownIsRetriedOrAnswered503) {
                                  "\n";
   std::vector<std::string_view> records = {click, conversion};
   ASSERT_TRUE(sink.deliver(records));
-  EXPECT_EQ(store.get("lid-9", 0), R"({"event":"traffic-api","lid":"lid-9","offer_id":1})");  // the click, not the conversion
+  EXPECT_EQ(store.get("lid-9", 0),
+            R"({"event":"traffic-api","lid":"lid-9","offer_id":1})");  // the click, not the conversion
 
   redis.stop();
   EXPECT_FALSE(sink.deliver(records));  // the emitter retries it later

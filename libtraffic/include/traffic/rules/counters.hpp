@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 
@@ -64,6 +65,29 @@ class CountersView {
   /// A recorded conversion, likewise.
   virtual void record_sale(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) = 0;
 };
+
+/// The rotation rule shared by every CountersView: the index of the least served of `n`
+/// children (`served(i)` gives child i's count); among equally served ones the
+/// `tie_breaker % ties`-th. Two passes, no allocation. `n` > 0.
+template <class ServedOf>
+std::size_t least_served_index(std::size_t n, ServedOf served, std::uint64_t tie_breaker) {
+  std::int64_t least = std::numeric_limits<std::int64_t>::max();
+  std::size_t ties = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t count = served(i);
+    if (count < least) {
+      least = count;
+      ties = 1;
+    } else if (count == least) {
+      ++ties;
+    }
+  }
+  std::size_t wanted = ties == 0 ? 0 : static_cast<std::size_t>(tie_breaker % ties);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (served(i) == least && wanted-- == 0) return i;
+  }
+  return 0;
+}
 
 /// Counters held in this process: the single-instance mode, and the local state a
 /// Redis-backed implementation builds on.
