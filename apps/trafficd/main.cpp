@@ -17,6 +17,7 @@
 #include "traffic/lid/http_sink.hpp"
 #include "traffic/lid/redis_lid_store.hpp"
 #include "traffic/lid/redis_sink.hpp"
+#include "traffic/lid/redis_unique_visits.hpp"
 #include "traffic/rules/counters.hpp"
 
 namespace {
@@ -57,7 +58,7 @@ traffic::redis::Endpoint redis_endpoint(const traffic::config::Config& config) {
 // The click pipeline: the spool (one lane per request thread) and a thread per sink.
 struct Pipeline {
   std::unique_ptr<traffic::lid::LidStore> lid_store;
-  std::unique_ptr<traffic::lid::InMemoryUniqueVisits> unique_visits;
+  std::unique_ptr<traffic::lid::UniqueVisits> unique_visits;
   std::unique_ptr<traffic::lid::Spool> spool;
   std::unique_ptr<traffic::lid::Emitter> emitter;
 };
@@ -84,6 +85,18 @@ traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url) {
   throw std::logic_error("unknown sink kind");
 }
 
+// Unique visits: shared through Redis when REDIS_HOST is set (docs/shared-state.md).
+std::unique_ptr<traffic::lid::UniqueVisits> open_unique_visits(const traffic::config::Config& config,
+                                                               const traffic::Clock& clock) {
+  if (config.redis_host.empty()) return std::make_unique<traffic::lid::InMemoryUniqueVisits>(config.unique_visits_max);
+  traffic::lid::RedisUniqueVisitsSettings settings;
+  settings.key_prefix = config.redis_key_prefix;
+  settings.max_visits = config.unique_visits_max;
+  auto shared = std::make_unique<traffic::lid::RedisUniqueVisits>(redis_endpoint(config), std::move(settings));
+  shared->start(clock, std::chrono::milliseconds(config.redis_sync_ms));
+  return shared;
+}
+
 Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clock& clock) {
   std::string error;
   const auto urls = traffic::lid::parse_sink_urls(config.sink_urls(), error);  // validated by the parser
@@ -108,7 +121,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   if (postbacks) settings.sinks.emplace_back(kLidStore);
   Pipeline pipeline;
   pipeline.spool = std::make_unique<traffic::lid::Spool>(settings);  // throws naming SPOOL_DIR
-  pipeline.unique_visits = std::make_unique<traffic::lid::InMemoryUniqueVisits>(config.unique_visits_max);
+  pipeline.unique_visits = open_unique_visits(config, clock);
   std::vector<traffic::lid::Emitter::NamedSink> sinks;
   for (const auto& url : urls) sinks.push_back(make_sink(url));
   if (postbacks && !config.redis_host.empty()) {

@@ -661,6 +661,44 @@ TEST(Trafficd, AClickTakenByOneInstanceIsConvertedThroughAnother) {
   EXPECT_EQ(records_with_event(dir.path() / "b" / "clicks", "traffic-bonus").size(), 1U);  // in b's sink, once
 }
 
+// Unique visits shared through Redis: a visitor's first click on one instance makes its
+// next click on another a repeat visit, once the second has learned of the first.
+TEST(Trafficd, AVisitorSeenByOneInstanceIsNotUniqueOnAnother) {
+  test::TempDir dir("trafficd-shared-visits");
+  test::RedisServer redis(dir.path() / "redis");
+  auto instance_args = [&](const std::string& name) {
+    return std::vector<std::string>{"--redis-host",    "127.0.0.1",
+                                    "--redis-port",    std::to_string(redis.port()),
+                                    "--redis-sync-ms", "20",
+                                    "--spool-dir",     (dir.path() / name / "spool").string(),
+                                    "--sinks",         "file://" + (dir.path() / name / "clicks").string()};
+  };
+  Daemon a(instance_args("a"));
+  Daemon b(instance_args("b"));
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  const std::vector<std::string> visitor{"X-Forwarded-For: " + std::string(c.at("ip").as_string()),
+                                         "User-Agent: " + std::string(c.at("user_agent").as_string()),
+                                         "Accept-Language: de-DE"};
+  Connection to_a(a.port());
+  to_a.send(get(click_target(c), visitor));
+  ASSERT_EQ(to_a.read_reply().status, 302);
+  ASSERT_TRUE(eventually([&] { return metric(b.port(), "trafficd_unique_visits_learned_total") >= 1; }));
+  Connection to_b(b.port());
+  to_b.send(get(click_target(c), visitor));
+  ASSERT_EQ(to_b.read_reply().status, 302);
+  EXPECT_EQ(metric(b.port(), "trafficd_unique_visits_conflicts_total"), 0);
+  EXPECT_EQ(a.process().stop(SIGTERM), 0) << a.process().output();
+  EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.process().output();
+
+  const auto first = records_with_event(dir.path() / "a" / "clicks", "traffic-api");
+  const auto second = records_with_event(dir.path() / "b" / "clicks", "traffic-api");
+  ASSERT_EQ(first.size(), 1U);
+  ASSERT_EQ(second.size(), 1U);
+  EXPECT_EQ(first[0].at("fingerprint"), second[0].at("fingerprint"));
+  EXPECT_TRUE(first[0].at("is_unique_visit").as_bool());
+  EXPECT_FALSE(second[0].at("is_unique_visit").as_bool());
+}
+
 // SPEC §9's disk bound: with the only sink down, the spool fills to SPOOL_MAX_MB; with
 // `reject` clicks are then answered 503 (never a 302 without its record) until the sink is
 // back and the delivered segments are deleted.

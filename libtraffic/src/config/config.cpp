@@ -168,7 +168,8 @@ const std::vector<Option>& options() {
       int_option<std::size_t>("LID_STORE_MAX", "lid-store-max", "clicks kept for postbacks in process (no Redis)",
                               &Config::lid_store_max, 1, std::size_t{1} << 32),
       int_option<std::size_t>("UNIQUE_VISITS_MAX", "unique-visits-max",
-                              "visitor+campaign keys kept in process for unique visits (no Redis)",
+                              "visitor+campaign keys kept in memory for unique visits (with Redis: also the length of "
+                              "its stream of recent visits)",
                               &Config::unique_visits_max, 64, std::size_t{1} << 32),
       string_option("REDIS_HOST", "redis-host",
                     "Redis of the state instances share (live caps, rotation); none: kept in process",

@@ -1,11 +1,8 @@
 #include "traffic/counters/redis_counters.hpp"
 
-#include <pthread.h>
-
 #include <array>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <charconv>
-#include <condition_variable>
 #include <limits>
 
 namespace traffic::counters {
@@ -173,10 +170,6 @@ struct RedisCounters::State {
   std::atomic<TimestampMs> last_success{0};
   mutable std::mutex error_mutex;
   std::string last_error;
-
-  std::mutex stop_mutex;
-  std::condition_variable stop_signal;
-  bool stopping = false;
 };
 
 RedisCounters::RedisCounters(redis::Endpoint endpoint, std::string key_prefix, std::uint64_t watch_rounds)
@@ -358,29 +351,11 @@ bool RedisCounters::sync(TimestampMs now) {
 }
 
 void RedisCounters::start(const Clock& clock, std::chrono::milliseconds interval) {
-  thread_ = std::thread([this, &clock, interval] {
-    pthread_setname_np(pthread_self(), "redis-counters");
-    State& st = *state_;
-    std::unique_lock lock(st.stop_mutex);
-    while (!st.stopping) {
-      lock.unlock();
-      sync(clock.now());
-      lock.lock();
-      st.stop_signal.wait_for(lock, interval, [&] { return st.stopping; });
-    }
-    lock.unlock();
-    sync(clock.now());  // what the last clicks counted
-  });
+  ticker_.start("redis-counters", interval, [this, &clock] { sync(clock.now()); });
 }
 
 void RedisCounters::stop() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(state_->stop_mutex);
-    state_->stopping = true;
-  }
-  state_->stop_signal.notify_all();
-  thread_.join();
+  ticker_.stop();
 }
 
 SyncStats RedisCounters::stats() const {

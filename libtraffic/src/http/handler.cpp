@@ -149,6 +149,10 @@ Gauges App::gauges() const {
     g.shared_state = services_.shared_state();
     g.shared_state_age_seconds = age_seconds(g.shared_state->last_success, now);
   }
+  if (services_.unique_visits) {
+    g.unique_visits = services_.unique_visits->stats();
+    g.unique_visits_age_seconds = age_seconds(g.unique_visits->last_success, now);
+  }
   return g;
 }
 

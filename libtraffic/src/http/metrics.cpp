@@ -178,6 +178,25 @@ std::string MetricsRegistry::render(const Gauges& g) const {
     gauge("trafficd_shared_state_seconds_since_sync", "Seconds since the last exchange with Redis (-1: never).",
           g.shared_state_age_seconds);
   }
+  if (g.unique_visits) {
+    const lid::UniqueVisitStats& v = *g.unique_visits;
+    counter("trafficd_unique_visits_forced_resets_total",
+            "Times the memory bound dropped the remembered visits (later visits count as unique again).",
+            v.forced_resets);
+    if (v.shared) {
+      counter("trafficd_unique_visits_syncs_total", "Exchanges of unique visits with Redis that succeeded.", v.rounds);
+      counter("trafficd_unique_visits_failed_syncs_total", "Exchanges of unique visits that could not reach Redis.",
+              v.failed_rounds);
+      gauge("trafficd_unique_visits_unshared", "First visits waiting to be written to Redis.", v.unshared);
+      counter("trafficd_unique_visits_conflicts_total",
+              "Visits recorded as unique here that another instance had recorded first.", v.conflicts);
+      counter("trafficd_unique_visits_learned_total", "First visits learned from the other instances.", v.learned);
+      counter("trafficd_unique_visits_dropped_total", "First visits never shared: the waiting queue was full.",
+              v.dropped);
+      gauge("trafficd_unique_visits_seconds_since_sync",
+            "Seconds since the last exchange of unique visits with Redis (-1: never).", g.unique_visits_age_seconds);
+    }
+  }
   return out;
 }
 

@@ -32,26 +32,49 @@ InMemoryUniqueVisits::InMemoryUniqueVisits(std::size_t max_visits, std::chrono::
     : per_shard_(std::max<std::size_t>(1, max_visits / 64)),
       window_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(window).count()) {}
 
+namespace {
+std::uint64_t visit_key(std::string_view fingerprint, recipe::RecordId campaign) noexcept {
+  return XXH3_64bits_withSeed(fingerprint.data(), fingerprint.size(), static_cast<XXH64_hash_t>(campaign));
+}
+}  // namespace
+
 bool InMemoryUniqueVisits::first_visit(std::string_view fingerprint, recipe::RecordId campaign, TimestampMs now) {
-  const std::uint64_t key =
-      XXH3_64bits_withSeed(fingerprint.data(), fingerprint.size(), static_cast<XXH64_hash_t>(campaign));
+  return insert(visit_key(fingerprint, campaign), now, now);
+}
+
+void InMemoryUniqueVisits::remember(std::string_view fingerprint, recipe::RecordId campaign, TimestampMs at,
+                                    TimestampMs now) {
+  if (at + window_ms_ <= now) return;  // already outside the window
+  (void)insert(visit_key(fingerprint, campaign), at, now);
+}
+
+bool InMemoryUniqueVisits::insert(std::uint64_t key, TimestampMs at, TimestampMs now) {
   Shard& shard = shards_[key % shards_.size()];
   std::lock_guard lock(shard.mutex);
-  auto [it, inserted] = shard.seen.try_emplace(key, now);
+  auto [it, inserted] = shard.seen.try_emplace(key, at);
   if (!inserted) {
-    if (it->second + window_ms_ > now) return false;
-    it->second = now;  // the window passed: a new first visit
+    if (it->second + window_ms_ > now) {
+      it->second = std::min(it->second, at);  // the window runs from the earliest visit known
+      return false;
+    }
+    it->second = at;  // the window passed: a new first visit
     return true;
   }
   if (shard.seen.size() > per_shard_) {
     std::erase_if(shard.seen, [&](const auto& entry) { return entry.second + window_ms_ <= now; });
     if (shard.seen.size() > per_shard_) {
       shard.seen.clear();
-      shard.seen.emplace(key, now);
+      shard.seen.emplace(key, at);
       forced_resets_.fetch_add(1, std::memory_order_relaxed);
     }
   }
   return true;
+}
+
+UniqueVisitStats InMemoryUniqueVisits::stats() const {
+  UniqueVisitStats out;
+  out.forced_resets = forced_resets();
+  return out;
 }
 
 std::uint64_t InMemoryUniqueVisits::forced_resets() const {

@@ -24,13 +24,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "traffic/common/clock.hpp"
+#include "traffic/common/ticker.hpp"
 #include "traffic/redis/connection.hpp"
 #include "traffic/rules/counters.hpp"
 
@@ -79,7 +78,7 @@ class RedisCounters final : public rules::CountersView {
  private:
   struct State;
   std::unique_ptr<State> state_;
-  std::thread thread_;
+  Ticker ticker_;  // after state_: stopped before the state it uses goes
 };
 
 }  // namespace traffic::counters

@@ -16,6 +16,7 @@
 
 #include "traffic/counters/redis_counters.hpp"
 #include "traffic/lid/spool.hpp"
+#include "traffic/lid/unique_visits.hpp"
 #include "traffic/rules/decision.hpp"
 
 namespace traffic::http {
@@ -94,8 +95,10 @@ struct Gauges {
   std::uint64_t device_cache_misses = 0;
   std::optional<lid::SpoolStats> spool;  ///< empty: clicks are not recorded
   std::vector<SinkGauges> sinks;
-  std::optional<counters::SyncStats> shared_state;  ///< empty: no Redis configured
-  double shared_state_age_seconds = -1;             ///< since the last exchange with Redis
+  std::optional<counters::SyncStats> shared_state;     ///< empty: no Redis configured
+  double shared_state_age_seconds = -1;                ///< since the last exchange with Redis
+  std::optional<lid::UniqueVisitStats> unique_visits;  ///< empty: not tracked
+  double unique_visits_age_seconds = -1;               ///< since their last exchange with Redis
 };
 
 /// All workers' metrics. Thread-safe.

@@ -1,7 +1,7 @@
 #pragma once
 // Unique visits (SPEC.md §9): a visitor's fingerprint, and whether this is its first visit
-// to a campaign in 24 hours — `SET fp:<fingerprint>-<campaignId> NX EX 86400` in Redis, or
-// the same in process (single-instance mode).
+// to a campaign in 24 hours — in process (InMemoryUniqueVisits, single-instance mode), or
+// shared by every instance through Redis (RedisUniqueVisits, redis_unique_visits.hpp).
 
 #include <array>
 #include <atomic>
@@ -25,12 +25,27 @@ using Fingerprint = std::array<char, 16>;
 [[nodiscard]] Fingerprint fingerprint(const device::DeviceInfo& device, std::string_view accept,
                                       std::string_view accept_language, std::string_view country) noexcept;
 
+/// What /metrics shows about unique visits. The `shared` part is zero in process.
+struct UniqueVisitStats {
+  std::uint64_t forced_resets = 0;  ///< times the memory bound dropped remembered visits
+  bool shared = false;              ///< visits are exchanged through Redis
+  std::uint64_t rounds = 0;         ///< exchanges with Redis that succeeded
+  std::uint64_t failed_rounds = 0;  ///< exchanges that could not reach Redis
+  std::uint64_t unshared = 0;       ///< first visits waiting to be written to Redis
+  std::uint64_t conflicts = 0;      ///< counted unique here, but another instance had it first
+  std::uint64_t learned = 0;        ///< first visits learned from the other instances
+  std::uint64_t dropped = 0;        ///< first visits never shared: the waiting queue was full
+  TimestampMs last_success = 0;     ///< ms; 0 = never
+};
+
+/// Thread-safety: first_visit() may be called from any thread.
 class UniqueVisits {
  public:
   virtual ~UniqueVisits() = default;
   /// True for the first visit of `fingerprint` to `campaign` within the window; the visit
-  /// is remembered either way (atomic: two instances never both see a first visit).
+  /// is remembered either way. Never blocks on I/O.
   virtual bool first_visit(std::string_view fingerprint, recipe::RecordId campaign, TimestampMs now) = 0;
+  [[nodiscard]] virtual UniqueVisitStats stats() const = 0;
 };
 
 /// In process: 64 shards, each a map of 64-bit key hashes to first-seen times, behind its
@@ -41,9 +56,16 @@ class InMemoryUniqueVisits final : public UniqueVisits {
  public:
   explicit InMemoryUniqueVisits(std::size_t max_visits, std::chrono::seconds window = std::chrono::hours(24));
   bool first_visit(std::string_view fingerprint, recipe::RecordId campaign, TimestampMs now) override;
+  /// Records a visit made at `at` (learned from another instance) without answering: a
+  /// later first_visit() within the window of the earliest known visit is not a first.
+  void remember(std::string_view fingerprint, recipe::RecordId campaign, TimestampMs at, TimestampMs now);
   [[nodiscard]] std::uint64_t forced_resets() const;
+  [[nodiscard]] UniqueVisitStats stats() const override;
 
  private:
+  // Inserts `key` seen at `at`; true when it was not known within the window. Holds the
+  // shard's lock; applies the memory bound.
+  bool insert(std::uint64_t key, TimestampMs at, TimestampMs now);
   struct Shard {
     std::mutex mutex;
     std::unordered_map<std::uint64_t, TimestampMs> seen;
