@@ -193,8 +193,8 @@ bool RedisUniqueVisits::sync(TimestampMs now) {
     char lifetime[24];
     const std::string_view campaign_text(campaign, std::to_chars(campaign, campaign + 24, v.campaign).ptr - campaign);
     const std::string_view at_text(at, std::to_chars(at, at + 24, v.at).ptr - at);
-    const std::string_view lifetime_text(lifetime,
-                                         std::to_chars(lifetime, lifetime + 24, v.at + st.window_ms - now).ptr - lifetime);
+    const std::string_view lifetime_text(
+        lifetime, std::to_chars(lifetime, lifetime + 24, v.at + st.window_ms - now).ptr - lifetime);
     key.assign(st.settings.key_prefix).append("fp:").append(v.fp()).append("-").append(campaign_text);
     value.assign(v.fp()).append("-").append(campaign_text).append(" ").append(at_text).append(" ").append(st.instance);
     if (!v.stored) st.connection.append({"SET", key, at_text, "NX", "PX", lifetime_text});
