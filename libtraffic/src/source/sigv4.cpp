@@ -165,14 +165,13 @@ Signed sign(const Request& request, const Credentials& credentials, const Scope&
   }
   const std::string path = normalize_path ? normalized(request.path) : request.path;
   out.canonical_request = request.method + "\n" + uri_encode(path.empty() ? "/" : path, true) + "\n" +
-                          canonical_query(request.query) + "\n" + canonical_headers + "\n" + out.signed_headers +
-                          "\n" + request.payload_hash;
+                          canonical_query(request.query) + "\n" + canonical_headers + "\n" + out.signed_headers + "\n" +
+                          request.payload_hash;
 
   const std::string_view date = amz_date.substr(0, 8);
-  const std::string scope_text =
-      std::string(date) + "/" + scope.region + "/" + scope.service + "/aws4_request";
-  out.string_to_sign = "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + scope_text + "\n" +
-                       sha256_hex(out.canonical_request);
+  const std::string scope_text = std::string(date) + "/" + scope.region + "/" + scope.service + "/aws4_request";
+  out.string_to_sign =
+      "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + scope_text + "\n" + sha256_hex(out.canonical_request);
 
   const Digest date_key = hmac("AWS4" + credentials.secret_access_key, date);
   const Digest region_key = hmac(view(date_key), scope.region);

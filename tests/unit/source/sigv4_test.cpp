@@ -35,7 +35,8 @@ SuiteCase parse_req(const std::string& text) {
   std::string body;
   while (position != std::string::npos && position < text.size()) {
     const std::size_t next = text.find('\n', position + 1);
-    const std::string line = text.substr(position + 1, next == std::string::npos ? std::string::npos : next - position - 1);
+    const std::string line =
+        text.substr(position + 1, next == std::string::npos ? std::string::npos : next - position - 1);
     position = next;
     if (line.empty()) {
       body = next == std::string::npos ? "" : text.substr(next + 1);

@@ -37,9 +37,7 @@ struct Request {
   /// Lower-case hex SHA-256 of the body, or "UNSIGNED-PAYLOAD".
   std::string payload_hash = empty_payload_hash();
 
-  static std::string empty_payload_hash() {
-    return "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-  }
+  static std::string empty_payload_hash() { return "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"; }
 };
 
 struct Scope {
