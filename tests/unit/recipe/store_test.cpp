@@ -129,6 +129,33 @@ TEST(Store, IgnoresOutOfOrderUpdates) {
   EXPECT_EQ(store.current()->offer(1), nullptr);
 }
 
+TEST(Store, AFullReloadKeepsTheUpdatesNewerThanItsFiles) {
+  Store store;
+  ASSERT_TRUE(store.replace({make_offer(1, "file"), make_offer(2, "file"), make_offer(3, "file")},
+                            {make_campaign(10, 1)})
+                  .has_value());
+  ASSERT_EQ(store.apply(upsert_offer(1, "updated before the new file", 100)), Store::ApplyOutcome::applied);
+  ASSERT_EQ(store.apply(upsert_offer(2, "updated after the new file", 300)), Store::ApplyOutcome::applied);
+  ASSERT_EQ(store.apply(delete_record(RecordKind::offer, 3, 400)), Store::ApplyOutcome::applied);
+  ASSERT_EQ(store.apply(delete_record(RecordKind::campaign, 10, 400)), Store::ApplyOutcome::applied);
+
+  // The producer's next files were written at 200 (offers) and 500 (campaigns).
+  ASSERT_TRUE(store
+                  .replace({make_offer(1, "new file"), make_offer(2, "new file"), make_offer(3, "new file")},
+                           {make_campaign(10, 1)}, {.offers = 200, .campaigns = 500})
+                  .has_value());
+  auto s = store.current();
+  EXPECT_EQ(s->offer(1)->name, "new file");                    // the file has it already
+  EXPECT_EQ(s->offer(2)->name, "updated after the new file");  // kept
+  EXPECT_EQ(s->offer(3), nullptr);                             // the deletion too
+  EXPECT_NE(s->campaign(10), nullptr);                         // its file is newer than the deletion
+  EXPECT_EQ(store.apply(upsert_offer(2, "late", 250)), Store::ApplyOutcome::ignored_stale);
+
+  // A reload without file times forgets them.
+  ASSERT_TRUE(store.replace({make_offer(1, "plain"), make_offer(2, "plain")}, {}).has_value());
+  EXPECT_EQ(store.current()->offer(2)->name, "plain");
+}
+
 TEST(Store, ManyUpdatesCompactIntoTheBaseAndStayCorrect) {
   std::vector<Offer> offers;
   for (RecordId id = 1; id <= 100; ++id) offers.push_back(make_offer(id));

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <boost/system/result.hpp>
 #include <cstdint>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -11,6 +13,13 @@
 #include "traffic/recipe/snapshot.hpp"
 
 namespace traffic::recipe {
+
+/// When each file of a recipe was written (ms). Updates applied since that are newer than
+/// their record's file are applied again on top of it: a full reload keeps them.
+struct FileTimes {
+  TimestampMs offers = std::numeric_limits<TimestampMs>::max();
+  TimestampMs campaigns = std::numeric_limits<TimestampMs>::max();
+};
 
 /// Holds the current Snapshot. Readers never see a half-built recipe: a new recipe is
 /// parsed and indexed aside, then installed by swapping one pointer (common/published.hpp).
@@ -32,8 +41,10 @@ class Store {
   [[nodiscard]] bool loaded() const noexcept { return version() > 0; }
 
   /// Installs a whole new recipe and returns its version. Refused with
-  /// LoadError::empty_recipe when it has no records but the current one has.
-  boost::system::result<std::uint64_t> replace(std::vector<Offer> offers, std::vector<Campaign> campaigns);
+  /// LoadError::empty_recipe when it has no records but the current one has. With the
+  /// default `as_of` (files newer than any update) earlier updates are forgotten.
+  boost::system::result<std::uint64_t> replace(std::vector<Offer> offers, std::vector<Campaign> campaigns,
+                                               FileTimes as_of = {});
   /// Installs an already-built snapshot (renumbered to the next version). Same refusal.
   boost::system::result<std::uint64_t> replace(const Snapshot& snapshot);
 
@@ -42,9 +53,12 @@ class Store {
   ApplyOutcome apply(const RecordUpdate& update);
 
  private:
-  boost::system::result<std::uint64_t> install(std::shared_ptr<const Snapshot> next);
+  boost::system::result<std::uint64_t> install_locked(std::shared_ptr<const Snapshot> next);  // holds write_mutex_
 
   std::mutex write_mutex_;  ///< serialises writers
+  /// The last applied update of each record since the last full reload (guarded by
+  /// write_mutex_), to re-apply the ones newer than the next files.
+  std::map<std::pair<RecordKind, RecordId>, RecordUpdate> updates_;
   Published<Snapshot> current_;
   friend class SnapshotCache;
 };
