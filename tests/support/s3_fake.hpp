@@ -40,9 +40,9 @@ class S3Fake {
   void start() { server_.start(port_); }
 
   struct Counts {
-    int fetched = 0;      ///< 200 with the object
+    int fetched = 0;       ///< 200 with the object
     int not_modified = 0;  ///< 304
-    int refused = 0;      ///< 403: bad or missing signature
+    int refused = 0;       ///< 403: bad or missing signature
   };
   Counts counts() {
     std::lock_guard lock(mutex_);

@@ -61,8 +61,8 @@ class HttpObjectSource final : public ObjectSource {
  public:
   using HeaderHook = std::function<void(std::vector<std::string>&)>;
 
-  HttpObjectSource(std::string url, std::string description, std::chrono::milliseconds timeout,
-                   std::uint64_t max_bytes, HeaderHook extra_headers)
+  HttpObjectSource(std::string url, std::string description, std::chrono::milliseconds timeout, std::uint64_t max_bytes,
+                   HeaderHook extra_headers)
       : url_(std::move(url)),
         description_(std::move(description)),
         timeout_(timeout),
@@ -98,7 +98,8 @@ class HttpObjectSource final : public ObjectSource {
     curl_easy_setopt(handle_, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<std::int64_t>(timeout_.count(), 10'000)));
+    curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min<std::int64_t>(timeout_.count(), 10'000)));
     curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle_, CURLOPT_FILETIME, 1L);
     curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &Transfer::write);

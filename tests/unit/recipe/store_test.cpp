@@ -131,9 +131,9 @@ TEST(Store, IgnoresOutOfOrderUpdates) {
 
 TEST(Store, AFullReloadKeepsTheUpdatesNewerThanItsFiles) {
   Store store;
-  ASSERT_TRUE(store.replace({make_offer(1, "file"), make_offer(2, "file"), make_offer(3, "file")},
-                            {make_campaign(10, 1)})
-                  .has_value());
+  ASSERT_TRUE(
+      store.replace({make_offer(1, "file"), make_offer(2, "file"), make_offer(3, "file")}, {make_campaign(10, 1)})
+          .has_value());
   ASSERT_EQ(store.apply(upsert_offer(1, "updated before the new file", 100)), Store::ApplyOutcome::applied);
   ASSERT_EQ(store.apply(upsert_offer(2, "updated after the new file", 300)), Store::ApplyOutcome::applied);
   ASSERT_EQ(store.apply(delete_record(RecordKind::offer, 3, 400)), Store::ApplyOutcome::applied);

@@ -52,7 +52,7 @@ class ObjectSource {
 std::unique_ptr<ObjectSource> file_source(std::filesystem::path path);
 
 struct HttpSourceSettings {
-  std::string url;                           ///< http:// or https://; user:password@ allowed
+  std::string url;                            ///< http:// or https://; user:password@ allowed
   std::chrono::milliseconds timeout{30'000};  ///< the whole transfer
   std::uint64_t max_bytes = std::uint64_t{2} << 30;
 };
