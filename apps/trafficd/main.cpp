@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "log.hpp"
-#include "recipe_files.hpp"
+#include "recipe_updater.hpp"
 #include "server.hpp"
 #include "traffic/counters/redis_counters.hpp"
 #include "traffic/device/detector.hpp"
@@ -189,23 +189,23 @@ int run(const traffic::config::Config& config) {
     throw std::runtime_error(std::string("UA_REGEXES_PATH: ") + e.what());
   }
   traffic::recipe::Store store;
-  trafficd::RecipeFiles recipe(config, store, clock);
-  recipe.reload(true);  // not ready until this succeeds; polling keeps trying
+  trafficd::RecipeUpdater recipe(config, store, clock);
+  recipe.boot();  // not ready until a recipe is installed; the recipe-sync thread keeps trying
+  recipe.start();
 
   Pipeline pipeline = open_pipeline(config, clock);
   Counters counters = open_counters(config, clock);
   traffic::http::MetricsRegistry metrics;
-  traffic::http::App app(config,
-                         {store, geo, *device, counters.view(), clock, metrics, [&] { return recipe.reload(true); },
-                          [&] { return recipe.installed_at(); }, [&] { return geo_installed_at.load(); },
-                          [&] { return recipe.refused(); }, pipeline.spool.get(),
-                          [&]() -> std::vector<traffic::http::SinkGauges> {
-                            if (!pipeline.emitter) return {};
-                            return sink_gauges(*pipeline.emitter);
-                          },
-                          pipeline.lid_store.get(), pipeline.unique_visits.get(),
-                          counters.shared ? std::function([&] { return counters.shared->stats(); })
-                                          : std::function<traffic::counters::SyncStats()>()});
+  traffic::http::App app(config, {store, geo, *device, counters.view(), clock, metrics, [&] { return recipe.reload(); },
+                                  [&] { return recipe.stats().last_change; }, [&] { return geo_installed_at.load(); },
+                                  [&] { return recipe.stats().refused; }, pipeline.spool.get(),
+                                  [&]() -> std::vector<traffic::http::SinkGauges> {
+                                    if (!pipeline.emitter) return {};
+                                    return sink_gauges(*pipeline.emitter);
+                                  },
+                                  pipeline.lid_store.get(), pipeline.unique_visits.get(),
+                                  counters.shared ? std::function([&] { return counters.shared->stats(); })
+                                                  : std::function<traffic::counters::SyncStats()>()});
 
   // Signals are taken synchronously by this thread; the server threads never see them.
   sigset_t signals;
@@ -223,7 +223,6 @@ int run(const traffic::config::Config& config) {
                      {"port", server.port()},
                      {"threads", config.threads ? config.threads : std::thread::hardware_concurrency()}});
 
-  auto next_recipe_poll = std::chrono::steady_clock::now() + std::chrono::seconds(config.recipe_poll_seconds);
   auto next_geo_poll = std::chrono::steady_clock::now() + std::chrono::seconds(config.geo_poll_seconds);
   for (;;) {
     const timespec tick{1, 0};
@@ -234,13 +233,9 @@ int run(const traffic::config::Config& config) {
     }
     const auto now = std::chrono::steady_clock::now();
     if (signal == SIGHUP) {
-      info("SIGHUP: reloading the recipe and the geo databases");
-      recipe.reload(false);
+      info("SIGHUP: checking the recipe sources and reloading the geo databases");
+      recipe.check_now();
       reload_geo(geo, geo_installed_at, clock);
-    }
-    if (now >= next_recipe_poll) {
-      recipe.reload(false);
-      next_recipe_poll = now + std::chrono::seconds(config.recipe_poll_seconds);
     }
     if (now >= next_geo_poll) {
       reload_geo(geo, geo_installed_at, clock);
@@ -248,6 +243,7 @@ int run(const traffic::config::Config& config) {
     }
   }
   app.draining = true;
+  recipe.stop();
   server.stop(std::chrono::seconds(config.shutdown_grace_seconds));
   if (pipeline.emitter) {
     // Every acknowledged click is in the spool; hand the sinks what they can take in the

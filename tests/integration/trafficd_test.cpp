@@ -20,6 +20,7 @@
 #include "http_collector.hpp"
 #include "process.hpp"
 #include "redis_server.hpp"
+#include "s3_fake.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/url/redirect_url.hpp"
@@ -659,6 +660,58 @@ TEST(Trafficd, AClickTakenByOneInstanceIsConvertedThroughAnother) {
   EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.process().output();
 
   EXPECT_EQ(records_with_event(dir.path() / "b" / "clicks", "traffic-bonus").size(), 1U);  // in b's sink, once
+}
+
+// The recipe from S3 (the fake checks every signature): served, followed when it changes,
+// a broken upload refused with the last good recipe still serving, an admin reload.
+TEST(Trafficd, TheRecipeComesFromS3AndFollowsItsChanges) {
+  test::TempDir dir("trafficd-s3");
+  const source::sigv4::Credentials credentials{"AKIDTRAFFICD", "s3-secret-for-tests", ""};
+  test::S3Fake s3(credentials);
+  const std::string offers = test::read_data("recipes/offersRecipe.json.gz");
+  s3.put("recipes", "prod/offers.json.gz", offers, 1'795'000'000);
+  s3.put("recipes", "prod/campaigns.json.gz", test::read_data("recipes/campaignsRecipe.json.gz"), 1'795'000'000);
+  Daemon daemon({"--offers-recipe-path", (dir.path() / "offers.json.gz").string(), "--campaigns-recipe-path",
+                 (dir.path() / "campaigns.json.gz").string(), "--s3-bucket-name", "recipes", "--s3-offers-recipe-path",
+                 "prod/offers.json.gz", "--s3-campaigns-recipe-path", "prod/campaigns.json.gz", "--s3-endpoint",
+                 s3.endpoint(), "--s3-path-style=true", "--aws-access-key-id", credentials.access_key_id,
+                 "--aws-secret-access-key", credentials.secret_access_key, "--recipe-poll-seconds", "1"});
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  auto click = [&] {
+    Connection connection(daemon.port());
+    connection.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+    return connection.read_reply().status;
+  };
+  EXPECT_EQ(click(), 302);
+  EXPECT_EQ(metric(daemon.port(), "trafficd_recipe_version"), 1);
+  EXPECT_EQ(traffic::read_file(dir.path() / "offers.json.gz"), offers);
+
+  // A new upload is picked up by the next poll.
+  json::array changed = json::parse(test::gunzip_file(test::data_path("recipes/offersRecipe.json.gz"))).as_array();
+  changed.erase(changed.end() - 1);
+  const std::string smaller = test::gzip(json::serialize(changed));
+  s3.put("recipes", "prod/offers.json.gz", smaller, 1'795'000'100);
+  ASSERT_TRUE(eventually([&] { return metric(daemon.port(), "trafficd_recipe_version") == 2; }));
+  EXPECT_EQ(metric(daemon.port(), "trafficd_recipe_offers"), static_cast<double>(changed.size()));
+  EXPECT_EQ(traffic::read_file(dir.path() / "offers.json.gz"), smaller);
+
+  // A truncated upload: refused, the recipe in service and its file stay.
+  s3.put("recipes", "prod/offers.json.gz", offers.substr(0, offers.size() / 2), 1'795'000'200);
+  ASSERT_TRUE(eventually([&] { return metric(daemon.port(), "trafficd_recipe_refused_reloads") == 1; }));
+  EXPECT_EQ(metric(daemon.port(), "trafficd_recipe_version"), 2);
+  EXPECT_EQ(click(), 302);
+  EXPECT_EQ(traffic::read_file(dir.path() / "offers.json.gz"), smaller);
+
+  // An admin reload runs on the thread that may block and answers with the outcome.
+  s3.put("recipes", "prod/offers.json.gz", offers, 1'795'000'300);
+  Connection admin(daemon.port());
+  admin.send("POST /admin/recipe/reload HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + std::string(kAdminToken) +
+             "\r\nContent-Length: 0\r\n\r\n");
+  const auto reloaded = admin.read_reply();
+  EXPECT_EQ(reloaded.status, 200) << reloaded.body;
+  EXPECT_NE(reloaded.body.find("installed from s3://recipes/prod/offers.json.gz"), std::string::npos) << reloaded.body;
+  EXPECT_EQ(s3.counts().refused, 0);
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
 }
 
 // Unique visits shared through Redis: a visitor's first click on one instance makes its

@@ -109,8 +109,32 @@ const std::vector<Option>& options() {
       string_option("CAMPAIGNS_RECIPE_PATH", "campaigns-recipe-path", "campaigns recipe file",
                     &Config::campaigns_recipe_path),
       int_option<unsigned>("RECIPE_POLL_SECONDS", "recipe-poll-seconds",
-                           "how often the recipe files are checked for changes", &Config::recipe_poll_seconds, 1,
-                           kMaxSeconds),
+                           "how often the recipe sources are checked for changes (±10% jitter)",
+                           &Config::recipe_poll_seconds, 1, kMaxSeconds),
+      string_option("S3_BUCKET_NAME", "s3-bucket-name", "S3 bucket of the recipe files (none: not from S3)",
+                    &Config::s3_bucket_name),
+      string_option("S3_OFFERS_RECIPE_PATH", "s3-offers-recipe-path", "key of the offers recipe in the bucket",
+                    &Config::s3_offers_recipe_path),
+      string_option("S3_CAMPAIGNS_RECIPE_PATH", "s3-campaigns-recipe-path", "key of the campaigns recipe in the bucket",
+                    &Config::s3_campaigns_recipe_path),
+      string_option("S3_ENDPOINT", "s3-endpoint",
+                    "base URL of an S3-compatible store (none: AWS, https://s3.<region>.amazonaws.com)",
+                    &Config::s3_endpoint),
+      bool_option("S3_PATH_STYLE", "s3-path-style", "path-style S3 URLs (<endpoint>/<bucket>/<key>)",
+                  &Config::s3_path_style),
+      string_option("AWS_REGION", "aws-region", "region of the bucket (signs the requests)", &Config::aws_region),
+      string_option("AWS_ACCESS_KEY_ID", "aws-access-key-id", "access key id for S3", &Config::aws_access_key_id),
+      string_option("AWS_SECRET_ACCESS_KEY", "aws-secret-access-key", "secret access key for S3",
+                    &Config::aws_secret_access_key, true),
+      string_option("AWS_SESSION_TOKEN", "aws-session-token", "session token of temporary S3 credentials",
+                    &Config::aws_session_token, true),
+      string_option("OFFERS_RECIPE_URL", "offers-recipe-url",
+                    "HTTP(S) URL of the offers recipe (none: not from HTTP); downloaded to OFFERS_RECIPE_PATH",
+                    &Config::offers_recipe_url, true),
+      string_option("CAMPAIGNS_RECIPE_URL", "campaigns-recipe-url", "HTTP(S) URL of the campaigns recipe",
+                    &Config::campaigns_recipe_url, true),
+      int_option<unsigned>("RECIPE_FETCH_TIMEOUT_SECONDS", "recipe-fetch-timeout-seconds",
+                           "time limit of each recipe download", &Config::recipe_fetch_timeout_seconds, 1, 3600),
       string_option("MAXMIND_PATH", "maxmind-path", "GeoIP2/GeoLite2 City (or Country) database; required",
                     &Config::maxmind_path),
       string_option("MAXMIND_PATH_ISP", "maxmind-path-isp", "GeoIP2 ISP database", &Config::maxmind_path_isp),
@@ -253,6 +277,24 @@ std::string validate(const Config& c) {
   if (c.offers_recipe_path.empty() || c.campaigns_recipe_path.empty()) {
     return "OFFERS_RECIPE_PATH/CAMPAIGNS_RECIPE_PATH: required";
   }
+  if (!c.s3_bucket_name.empty()) {
+    if (c.s3_offers_recipe_path.empty() || c.s3_campaigns_recipe_path.empty()) {
+      return "S3_OFFERS_RECIPE_PATH/S3_CAMPAIGNS_RECIPE_PATH: required with S3_BUCKET_NAME";
+    }
+    if (c.aws_access_key_id.empty() != c.aws_secret_access_key.empty()) {
+      return "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: set both or neither";
+    }
+    if (c.aws_access_key_id.empty()) return "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: required with S3_BUCKET_NAME";
+    if (!c.s3_endpoint.empty() && !url::has_scheme(c.s3_endpoint)) {
+      return "S3_ENDPOINT: must be an absolute URL (http://… or https://…)";
+    }
+  } else if (!c.offers_recipe_url.empty() || !c.campaigns_recipe_url.empty()) {
+    if (c.offers_recipe_url.empty() || c.campaigns_recipe_url.empty()) {
+      return "OFFERS_RECIPE_URL/CAMPAIGNS_RECIPE_URL: set both or neither";
+    }
+    if (!url::has_scheme(c.offers_recipe_url)) return "OFFERS_RECIPE_URL: must be an http:// or https:// URL";
+    if (!url::has_scheme(c.campaigns_recipe_url)) return "CAMPAIGNS_RECIPE_URL: must be an http:// or https:// URL";
+  }
   return {};
 }
 
@@ -290,6 +332,12 @@ bool load_dotenv(const std::string& path, std::string& error) {
     return false;
   }
   return true;
+}
+
+std::string Config::recipe_source() const {
+  if (!s3_bucket_name.empty()) return "s3";
+  if (!offers_recipe_url.empty()) return "http";
+  return "file";
 }
 
 ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_path) {

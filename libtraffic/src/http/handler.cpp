@@ -525,8 +525,13 @@ class Exchange {
     answer_json(response_, 200, to_json(explanation, visitor.context));
   }
 
+  // Reloading may download the recipe (S3, HTTP): done by a Worker that may block.
   void admin_reload() {
     if (!require_admin() || !allow("POST", {}, "POST")) return;
+    if (!state_.may_block) {
+      response_.offload = true;
+      return;
+    }
     const auto& reload = app_.services().reload_recipe;
     answer_json(response_, 200, json::object{{"status", "done"}, {"message", reload ? reload() : "no reloader"}});
   }

@@ -30,8 +30,8 @@ struct RecipeSync::Tracked {
 
   RecipeFile file;
   std::filesystem::path download;
-  Version known;                  // of the file at `path`, or of a refused download
-  TimestampMs modified_at = 0;    // of the file at `path`
+  Version known;                     // of the file at `path`, or of a refused download
+  TimestampMs modified_at = 0;       // of the file at `path`
   std::optional<FileIdentity> seen;  // local files: the last one loaded or refused
 
   // One round's view of this file.

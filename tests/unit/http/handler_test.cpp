@@ -669,7 +669,17 @@ TEST(Handler, AdminExplainRecipeDataAndRecordUpdates) {
                                       R"({"type":"offer","id":100,"action":"delete","timestamp":1700000000000})");
   EXPECT_EQ(json::parse(stale.body).at("status").as_string(), "ignored_stale");
   EXPECT_EQ(updated.send("POST", "/admin/records", admin, "{not json").status, 400U);
-  EXPECT_EQ(updated.send("POST", "/admin/recipe/reload", admin).body, R"({"status":"done","message":"reloaded"})");
+  // A reload may download the recipe: a request thread hands it to a Worker that may block.
+  EXPECT_TRUE(updated.send("POST", "/admin/recipe/reload", admin).offload);
+  Worker blocking(updated.app(), 0, /*may_block=*/true);
+  Request reload;
+  reload.method = "POST";
+  reload.target = "/admin/recipe/reload";
+  reload.headers = admin;
+  reload.peer = *net::IpAddress::parse("127.0.0.1");
+  Response reloaded;
+  blocking.handle(reload, reloaded);
+  EXPECT_EQ(reloaded.body, R"({"status":"done","message":"reloaded"})");
 }
 
 TEST(Handler, RefusingV1LinksAnswersThemLikeAnyBadLink) {

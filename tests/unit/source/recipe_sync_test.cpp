@@ -22,8 +22,12 @@ namespace json = boost::json;
 const sigv4::Credentials kCredentials{"AKIDTEST", "test-secret", ""};
 constexpr std::time_t kModified = 1'795'000'000;
 
-std::string offers_file() { return test::read_data("recipes/offersRecipe.json.gz"); }
-std::string campaigns_file() { return test::read_data("recipes/campaignsRecipe.json.gz"); }
+std::string offers_file() {
+  return test::read_data("recipes/offersRecipe.json.gz");
+}
+std::string campaigns_file() {
+  return test::read_data("recipes/campaignsRecipe.json.gz");
+}
 
 // The sample offers without the offer `id` (gzip'ed).
 std::string offers_without(std::int64_t id) {
@@ -59,8 +63,8 @@ struct Fixture {
   std::filesystem::path campaigns_path() const { return dir.path() / "campaignsRecipe.json.gz"; }
   std::unique_ptr<RecipeSync> sync(RecipeMirror* mirror = nullptr) {
     return std::make_unique<RecipeSync>(store, clock, RecipeFile{offers_path(), source("offers.json.gz")},
-                                        RecipeFile{campaigns_path(), source("campaigns.json.gz")},
-                                        RecipeSyncSettings{}, mirror);
+                                        RecipeFile{campaigns_path(), source("campaigns.json.gz")}, RecipeSyncSettings{},
+                                        mirror);
   }
 };
 
@@ -237,10 +241,9 @@ TEST(RecipeSync, UpdatesNewerThanTheDownloadedFileSurviveIt) {
   RecipeSync& sync = *owned;
   ASSERT_EQ(sync.boot().outcome, RecipeSync::Outcome::installed);
   recipe::LoadReport report;
-  const auto update = recipe::parse_update(
-      R"({"type":"offer","id":117,"action":"delete","body":"","timestamp":)" + std::to_string((kModified + 100) * 1000) +
-          "}",
-      report);
+  const auto update = recipe::parse_update(R"({"type":"offer","id":117,"action":"delete","body":"","timestamp":)" +
+                                               std::to_string((kModified + 100) * 1000) + "}",
+                                           report);
   ASSERT_TRUE(update) << report.error_detail;
   ASSERT_EQ(f.store.apply(*update), recipe::Store::ApplyOutcome::applied);
   // A new file written before the update: the deletion stays.

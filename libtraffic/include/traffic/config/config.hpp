@@ -30,6 +30,20 @@ struct Config {
   std::string offers_recipe_path = "offersRecipe.json.gz";
   std::string campaigns_recipe_path = "campaignsRecipe.json.gz";
   unsigned recipe_poll_seconds = 20;
+  /// Where the recipe files come from (docs/recipe-sync.md): S3 when S3_BUCKET_NAME is set,
+  /// else HTTP(S) URLs when set, else the local files themselves.
+  std::string s3_bucket_name;
+  std::string s3_offers_recipe_path;
+  std::string s3_campaigns_recipe_path;
+  std::string s3_endpoint;  ///< S3-compatible store; "" = AWS
+  bool s3_path_style = false;
+  std::string aws_region = "us-east-1";
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;  ///< Secret.
+  std::string aws_session_token;      ///< Secret.
+  std::string offers_recipe_url;      ///< may carry credentials (user:password@)
+  std::string campaigns_recipe_url;
+  unsigned recipe_fetch_timeout_seconds = 30;
 
   std::string maxmind_path;  ///< City/Country; required
   std::string maxmind_path_isp;
@@ -85,6 +99,8 @@ struct Config {
 
   /// THREADS, or one per core when 0.
   [[nodiscard]] unsigned thread_count() const;
+  /// "s3", "http" or "file": where the recipe comes from.
+  [[nodiscard]] std::string recipe_source() const;
   /// Every configured sink URL: SINKS, then AGGREGATOR_API as an aggregator sink.
   [[nodiscard]] std::vector<std::string> sink_urls() const;
 

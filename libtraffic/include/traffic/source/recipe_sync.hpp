@@ -53,8 +53,8 @@ struct RecipeSyncSettings {
 };
 
 struct RecipeSyncStats {
-  TimestampMs last_success = 0;  ///< last round that reached both sources (0: never)
-  TimestampMs last_change = 0;   ///< last recipe installed
+  TimestampMs last_success = 0;   ///< last round that reached both sources (0: never)
+  TimestampMs last_change = 0;    ///< last recipe installed
   TimestampMs last_modified = 0;  ///< newest modification time of the files in service
   std::uint64_t failures = 0;     ///< rounds that could not reach a source
   std::uint64_t refused = 0;      ///< recipes refused (did not load, or empty)
@@ -67,9 +67,9 @@ class RecipeSync {
   enum class Outcome : std::uint8_t { unchanged, installed, refused, failed };
   struct Round {
     Outcome outcome = Outcome::failed;
-    std::string message;       ///< one line for logs and /admin/recipe/reload
+    std::string message;        ///< one line for logs and /admin/recipe/reload
     std::uint64_t version = 0;  ///< installed
-    std::string mirror_error;  ///< "" unless the mirror could not be written
+    std::string mirror_error;   ///< "" unless the mirror could not be written
   };
 
   /// `mirror` may be nullptr; it and `clock` must outlive the RecipeSync.
