@@ -51,18 +51,14 @@ RecipeUpdater::~RecipeUpdater() {
 
 void RecipeUpdater::report(const RecipeSync::Round& round) const {
   switch (round.outcome) {
-    case RecipeSync::Outcome::unchanged:
-      log::write(log::Level::debug, "recipe unchanged");
-      break;
+    case RecipeSync::Outcome::unchanged: log::write(log::Level::debug, "recipe unchanged"); break;
     case RecipeSync::Outcome::installed:
       log::info("recipe loaded", {{"version", round.version}, {"detail", round.message}});
       break;
     case RecipeSync::Outcome::refused:
       log::error("recipe refused; the previous one stays in service", {{"reason", round.message}});
       break;
-    case RecipeSync::Outcome::failed:
-      log::warn("recipe sources unreachable", {{"reason", round.message}});
-      break;
+    case RecipeSync::Outcome::failed: log::warn("recipe sources unreachable", {{"reason", round.message}}); break;
   }
   if (!round.mirror_error.empty()) log::warn("recipe mirror not written", {{"reason", round.mirror_error}});
 }

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "traffic/redis/connection.hpp"
+
 #include "process.hpp"
 
 namespace traffic::test {
@@ -52,6 +54,27 @@ class RedisServer {
     process_.reset();
   }
   [[nodiscard]] int port() const noexcept { return port_; }
+
+  /// Where the code under test finds this server.
+  [[nodiscard]] redis::Endpoint endpoint() const {
+    redis::Endpoint endpoint;
+    endpoint.port = port_;
+    endpoint.timeout = std::chrono::milliseconds(2'000);
+    return endpoint;
+  }
+
+  /// One command for the test's own checks; the reply as text ("<nil>", an integer's
+  /// digits, a string's bytes; "<no reply>" when the server does not answer).
+  [[nodiscard]] std::string command(const std::string& text) const {
+    auto c = connect();
+    auto* reply = static_cast<redisReply*>(redisCommand(c.get(), text.c_str()));
+    std::string out = reply == nullptr                     ? "<no reply>"
+                      : reply->type == REDIS_REPLY_INTEGER ? std::to_string(reply->integer)
+                      : reply->type == REDIS_REPLY_NIL     ? "<nil>"
+                                                           : std::string(reply->str, reply->len);
+    if (reply) freeReplyObject(reply);
+    return out;
+  }
 
   /// A connection for the test's own checks.
   [[nodiscard]] std::unique_ptr<redisContext, void (*)(redisContext*)> connect() const {

@@ -19,29 +19,11 @@ using rules::CounterScope;
 constexpr TimestampMs kWednesday = days_from_civil(2026, 11, 25) * 86'400'000 + 12 * 3'600'000;
 constexpr TimestampMs kDay = 86'400'000;
 
-redis::Endpoint endpoint_of(const test::RedisServer& redis) {
-  redis::Endpoint endpoint;
-  endpoint.port = redis.port();
-  endpoint.timeout = std::chrono::milliseconds(2'000);
-  return endpoint;
-}
-
-std::string get(const test::RedisServer& redis, const std::string& command) {
-  auto c = redis.connect();
-  auto* reply = static_cast<redisReply*>(redisCommand(c.get(), command.c_str()));
-  std::string out = reply == nullptr                     ? "<no reply>"
-                    : reply->type == REDIS_REPLY_INTEGER ? std::to_string(reply->integer)
-                    : reply->type == REDIS_REPLY_NIL     ? "<nil>"
-                                                         : std::string(reply->str, reply->len);
-  if (reply) freeReplyObject(reply);
-  return out;
-}
-
 TEST(RedisCounters, ClicksOfTwoInstancesAddUpInRedisAndInEachView) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  RedisCounters a(endpoint_of(redis));
-  RedisCounters b(endpoint_of(redis));
+  RedisCounters a(redis.endpoint());
+  RedisCounters b(redis.endpoint());
   for (int i = 0; i < 3; ++i) a.record_click(117, 2001, kWednesday);
   for (int i = 0; i < 2; ++i) b.record_click(117, 2002, kWednesday);
   // Before any exchange each instance sees only its own clicks.
@@ -65,11 +47,11 @@ TEST(RedisCounters, ClicksOfTwoInstancesAddUpInRedisAndInEachView) {
   EXPECT_EQ(a.live_counts(CounterScope::campaign, 2001, kWednesday).clicks.day, 3);
   EXPECT_EQ(a.live_counts(CounterScope::campaign, 2002, kWednesday).clicks.day, 2);
 
-  EXPECT_EQ(get(redis, "GET cap:offer:117:clicks:day:2026-11-25"), "5");
-  EXPECT_EQ(get(redis, "GET cap:offer:117:clicks:week:2026-11-23"), "5");
-  EXPECT_EQ(get(redis, "GET cap:offer:117:clicks:month:2026-11"), "5");
-  EXPECT_EQ(get(redis, "GET cap:campaign:2002:clicks:day:2026-11-25"), "2");
-  const long ttl = std::stol(get(redis, "TTL cap:offer:117:clicks:day:2026-11-25"));
+  EXPECT_EQ(redis.command("GET cap:offer:117:clicks:day:2026-11-25"), "5");
+  EXPECT_EQ(redis.command("GET cap:offer:117:clicks:week:2026-11-23"), "5");
+  EXPECT_EQ(redis.command("GET cap:offer:117:clicks:month:2026-11"), "5");
+  EXPECT_EQ(redis.command("GET cap:campaign:2002:clicks:day:2026-11-25"), "2");
+  const long ttl = std::stol(redis.command("TTL cap:offer:117:clicks:day:2026-11-25"));
   EXPECT_GT(ttl, 86'400);
   EXPECT_LE(ttl, 172'800);
   EXPECT_EQ(a.stats().unsynced, 0);
@@ -79,8 +61,8 @@ TEST(RedisCounters, ClicksOfTwoInstancesAddUpInRedisAndInEachView) {
 TEST(RedisCounters, ACounterReadLatelyIsReReadEachExchangeThenLeftAlone) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  RedisCounters reader(endpoint_of(redis), "", /*watch_rounds=*/2);
-  RedisCounters writer(endpoint_of(redis));
+  RedisCounters reader(redis.endpoint(), "", /*watch_rounds=*/2);
+  RedisCounters writer(redis.endpoint());
   EXPECT_EQ(reader.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, 0);
   writer.record_click(117, 2001, kWednesday);
   ASSERT_TRUE(writer.sync(kWednesday));
@@ -100,12 +82,12 @@ TEST(RedisCounters, ACounterReadLatelyIsReReadEachExchangeThenLeftAlone) {
 TEST(RedisCounters, SalesCountSeparatelyAndAPrefixNamesTheKeys) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  RedisCounters counters(endpoint_of(redis), "net7:");
+  RedisCounters counters(redis.endpoint(), "net7:");
   counters.record_sale(117, 2001, kWednesday);
   ASSERT_TRUE(counters.sync(kWednesday));
-  EXPECT_EQ(get(redis, "GET net7:cap:offer:117:sales:day:2026-11-25"), "1");
-  EXPECT_EQ(get(redis, "GET net7:cap:campaign:2001:sales:month:2026-11"), "1");
-  EXPECT_EQ(get(redis, "EXISTS net7:cap:offer:117:clicks:day:2026-11-25"), "0");
+  EXPECT_EQ(redis.command("GET net7:cap:offer:117:sales:day:2026-11-25"), "1");
+  EXPECT_EQ(redis.command("GET net7:cap:campaign:2001:sales:month:2026-11"), "1");
+  EXPECT_EQ(redis.command("EXISTS net7:cap:offer:117:clicks:day:2026-11-25"), "0");
   const auto counts = counters.live_counts(CounterScope::offer, 117, kWednesday);
   EXPECT_EQ(counts.sales.week, 1);
   EXPECT_EQ(counts.clicks.week, 0);
@@ -114,14 +96,14 @@ TEST(RedisCounters, SalesCountSeparatelyAndAPrefixNamesTheKeys) {
 TEST(RedisCounters, APeriodThatIsOverReadsAsZeroAndItsKeyStays) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  RedisCounters counters(endpoint_of(redis));
+  RedisCounters counters(redis.endpoint());
   counters.record_click(117, 2001, kWednesday);
   ASSERT_TRUE(counters.sync(kWednesday));
   const auto thursday = counters.live_counts(CounterScope::offer, 117, kWednesday + kDay);
   EXPECT_EQ(thursday.clicks.day, 0);
   EXPECT_EQ(thursday.clicks.week, 1);
   ASSERT_TRUE(counters.sync(kWednesday + kDay));
-  EXPECT_EQ(get(redis, "GET cap:offer:117:clicks:day:2026-11-25"), "1");
+  EXPECT_EQ(redis.command("GET cap:offer:117:clicks:day:2026-11-25"), "1");
   const auto next_monday = counters.live_counts(CounterScope::offer, 117, kWednesday + 5 * kDay);
   EXPECT_EQ(next_monday.clicks.week, 0);
   EXPECT_EQ(next_monday.clicks.month, 1);
@@ -130,7 +112,7 @@ TEST(RedisCounters, APeriodThatIsOverReadsAsZeroAndItsKeyStays) {
 TEST(RedisCounters, RedisDownKeepsCountingLocallyAndCatchesUp) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  RedisCounters counters(endpoint_of(redis));
+  RedisCounters counters(redis.endpoint());
   counters.record_click(117, 2001, kWednesday);
   ASSERT_TRUE(counters.sync(kWednesday));
 
@@ -147,7 +129,7 @@ TEST(RedisCounters, RedisDownKeepsCountingLocallyAndCatchesUp) {
 
   redis.start();  // empty: --save "" — the increments kept since the outage arrive
   ASSERT_TRUE(counters.sync(kWednesday)) << counters.last_error();
-  EXPECT_EQ(get(redis, "GET cap:offer:117:clicks:day:2026-11-25"), "5");
+  EXPECT_EQ(redis.command("GET cap:offer:117:clicks:day:2026-11-25"), "5");
   EXPECT_EQ(counters.stats().unsynced, 0);
   EXPECT_EQ(counters.last_error(), "");
 }
@@ -155,23 +137,23 @@ TEST(RedisCounters, RedisDownKeepsCountingLocallyAndCatchesUp) {
 TEST(RedisCounters, AnErrorReplyKeepsTheIncrementForLater) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  get(redis, "HSET cap:offer:117:clicks:day:2026-11-25 x 1");  // the wrong type: INCRBY fails
-  RedisCounters counters(endpoint_of(redis));
+  ASSERT_EQ(redis.command("HSET cap:offer:117:clicks:day:2026-11-25 x 1"), "1");  // the wrong type: INCRBY fails
+  RedisCounters counters(redis.endpoint());
   counters.record_click(117, 2001, kWednesday);
   EXPECT_TRUE(counters.sync(kWednesday));  // Redis answered …
   EXPECT_NE(counters.last_error().find("WRONGTYPE"), std::string::npos) << counters.last_error();
   EXPECT_EQ(counters.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, 1);  // … and kept
-  get(redis, "DEL cap:offer:117:clicks:day:2026-11-25");
+  ASSERT_EQ(redis.command("DEL cap:offer:117:clicks:day:2026-11-25"), "1");
   ASSERT_TRUE(counters.sync(kWednesday));
-  EXPECT_EQ(get(redis, "GET cap:offer:117:clicks:day:2026-11-25"), "1");
+  EXPECT_EQ(redis.command("GET cap:offer:117:clicks:day:2026-11-25"), "1");
   EXPECT_EQ(counters.stats().unsynced, 0);
 }
 
 TEST(RedisCounters, RotationIsBalancedAcrossInstances) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  RedisCounters a(endpoint_of(redis));
-  RedisCounters b(endpoint_of(redis));
+  RedisCounters a(redis.endpoint());
+  RedisCounters b(redis.endpoint());
   const std::vector<recipe::RecordId> children = {11, 12, 13, 14};
   std::vector<int> picked(children.size(), 0);
   // Each instance syncs after each pick: the picks spread over all children equally.
@@ -182,24 +164,24 @@ TEST(RedisCounters, RotationIsBalancedAcrossInstances) {
     ASSERT_TRUE(instance.sync(kWednesday));  // pushes its own
   }
   EXPECT_EQ(picked, (std::vector<int>{2, 2, 2, 2}));
-  for (const recipe::RecordId child : children) EXPECT_EQ(get(redis, "HGET rot:2001 " + std::to_string(child)), "2");
+  for (const recipe::RecordId child : children) EXPECT_EQ(redis.command("HGET rot:2001 " + std::to_string(child)), "2");
 }
 
 TEST(RedisCounters, ADryRunPickIsNotCounted) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  RedisCounters counters(endpoint_of(redis));
+  RedisCounters counters(redis.endpoint());
   const std::vector<recipe::RecordId> children = {11, 12};
   EXPECT_EQ(counters.pick_least_served(2001, children, 0, false), 0U);
   EXPECT_EQ(counters.pick_least_served(2001, children, 0, false), 0U);
   ASSERT_TRUE(counters.sync(kWednesday));
-  EXPECT_EQ(get(redis, "EXISTS rot:2001"), "0");
+  EXPECT_EQ(redis.command("EXISTS rot:2001"), "0");
 }
 
 TEST(RedisCounters, ConcurrentClicksDuringExchangesAreAllCounted) {
   test::TempDir dir("redis-counters");
   test::RedisServer redis(dir.path());
-  RedisCounters counters(endpoint_of(redis));
+  RedisCounters counters(redis.endpoint());
   constexpr int kThreads = 4;
   constexpr int kClicks = 2'000;
   std::atomic<int> running{kThreads};
@@ -216,7 +198,7 @@ TEST(RedisCounters, ConcurrentClicksDuringExchangesAreAllCounted) {
   while (running.load() > 0) ASSERT_TRUE(counters.sync(kWednesday)) << counters.last_error();
   for (auto& thread : threads) thread.join();
   ASSERT_TRUE(counters.sync(kWednesday));
-  EXPECT_EQ(get(redis, "GET cap:offer:117:clicks:day:2026-11-25"), std::to_string(kThreads * kClicks));
+  EXPECT_EQ(redis.command("GET cap:offer:117:clicks:day:2026-11-25"), std::to_string(kThreads * kClicks));
   EXPECT_EQ(counters.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, kThreads * kClicks);
 }
 
@@ -226,13 +208,13 @@ TEST(RedisCounters, TheBackgroundThreadPushesAndStopsWithALastRound) {
   const SystemClock clock;
   const TimestampMs now = clock.now();
   {
-    RedisCounters counters(endpoint_of(redis));
+    RedisCounters counters(redis.endpoint());
     counters.start(clock, std::chrono::hours(1));  // only the first and the last round run
     counters.record_click(117, 2001, now);
     counters.stop();
     EXPECT_EQ(counters.stats().unsynced, 0);
   }
-  RedisCounters reader(endpoint_of(redis));
+  RedisCounters reader(redis.endpoint());
   (void)reader.live_counts(CounterScope::offer, 117, now);
   ASSERT_TRUE(reader.sync(now));
   EXPECT_EQ(reader.live_counts(CounterScope::offer, 117, now).clicks.day, 1);

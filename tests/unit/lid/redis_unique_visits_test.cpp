@@ -19,13 +19,6 @@ constexpr TimestampMs kNoon = 1'795'000'000'000;
 constexpr TimestampMs kDay = 86'400'000;
 constexpr std::string_view kVisitor = "0123456789abcdef";
 
-redis::Endpoint endpoint_of(const test::RedisServer& redis) {
-  redis::Endpoint endpoint;
-  endpoint.port = redis.port();
-  endpoint.timeout = std::chrono::milliseconds(2'000);
-  return endpoint;
-}
-
 RedisUniqueVisitsSettings small(std::string prefix = {}) {
   RedisUniqueVisitsSettings settings;
   settings.key_prefix = std::move(prefix);
@@ -33,22 +26,11 @@ RedisUniqueVisitsSettings small(std::string prefix = {}) {
   return settings;
 }
 
-std::string ask(const test::RedisServer& redis, const std::string& command) {
-  auto c = redis.connect();
-  auto* reply = static_cast<redisReply*>(redisCommand(c.get(), command.c_str()));
-  std::string out = reply == nullptr                     ? "<no reply>"
-                    : reply->type == REDIS_REPLY_INTEGER ? std::to_string(reply->integer)
-                    : reply->type == REDIS_REPLY_NIL     ? "<nil>"
-                                                         : std::string(reply->str, reply->len);
-  if (reply) freeReplyObject(reply);
-  return out;
-}
-
 TEST(RedisUniqueVisits, AVisitTakenByOneInstanceIsNotFirstOnAnotherAfterAnExchange) {
   test::TempDir dir("redis-visits");
   test::RedisServer redis(dir.path());
-  RedisUniqueVisits a(endpoint_of(redis), small());
-  RedisUniqueVisits b(endpoint_of(redis), small());
+  RedisUniqueVisits a(redis.endpoint(), small());
+  RedisUniqueVisits b(redis.endpoint(), small());
   EXPECT_TRUE(a.first_visit(kVisitor, 10, kNoon));
   EXPECT_FALSE(a.first_visit(kVisitor, 10, kNoon + 5));  // answered locally, at once
   EXPECT_EQ(a.stats().unshared, 1U);
@@ -63,11 +45,11 @@ TEST(RedisUniqueVisits, AVisitTakenByOneInstanceIsNotFirstOnAnotherAfterAnExchan
   EXPECT_EQ(b.stats().conflicts + a.stats().conflicts, 0U);
 
   // The key of the old service, expiring a day after the visit.
-  EXPECT_EQ(ask(redis, "GET fp:0123456789abcdef-10"), std::to_string(kNoon));
-  const long pttl = std::stol(ask(redis, "PTTL fp:0123456789abcdef-10"));
+  EXPECT_EQ(redis.command("GET fp:0123456789abcdef-10"), std::to_string(kNoon));
+  const long pttl = std::stol(redis.command("PTTL fp:0123456789abcdef-10"));
   EXPECT_GT(pttl, kDay - 100 - 5'000);
   EXPECT_LE(pttl, kDay - 100);
-  EXPECT_EQ(ask(redis, "XLEN fp:recent"), "1");
+  EXPECT_EQ(redis.command("XLEN fp:recent"), "1");
 
   // A day after the first visit, it is a first visit again, on either instance.
   EXPECT_TRUE(b.first_visit(kVisitor, 10, kNoon + kDay + 1));
@@ -76,22 +58,22 @@ TEST(RedisUniqueVisits, AVisitTakenByOneInstanceIsNotFirstOnAnotherAfterAnExchan
 TEST(RedisUniqueVisits, TwoInstancesSeeingOneVisitorAtOnceBothAnswerUniqueAndTheSecondCountsAConflict) {
   test::TempDir dir("redis-visits");
   test::RedisServer redis(dir.path());
-  RedisUniqueVisits a(endpoint_of(redis), small());
-  RedisUniqueVisits b(endpoint_of(redis), small());
+  RedisUniqueVisits a(redis.endpoint(), small());
+  RedisUniqueVisits b(redis.endpoint(), small());
   EXPECT_TRUE(a.first_visit(kVisitor, 10, kNoon));
   EXPECT_TRUE(b.first_visit(kVisitor, 10, kNoon + 20));  // within one interval: not known yet
   ASSERT_TRUE(a.sync(kNoon + 100));
   ASSERT_TRUE(b.sync(kNoon + 100));
   EXPECT_EQ(a.stats().conflicts, 0U);
   EXPECT_EQ(b.stats().conflicts, 1U);
-  EXPECT_EQ(ask(redis, "GET fp:0123456789abcdef-10"), std::to_string(kNoon));  // the first one's
+  EXPECT_EQ(redis.command("GET fp:0123456789abcdef-10"), std::to_string(kNoon));  // the first one's
 }
 
 TEST(RedisUniqueVisits, ARestartedInstanceLearnsTheLastDaysVisitsButNotOlderOnes) {
   test::TempDir dir("redis-visits");
   test::RedisServer redis(dir.path());
   {
-    RedisUniqueVisits before(endpoint_of(redis), small());
+    RedisUniqueVisits before(redis.endpoint(), small());
     EXPECT_TRUE(before.first_visit("aaaaaaaaaaaaaaaa", 10, kNoon - kDay - 1));  // older than a day by then
     ASSERT_TRUE(before.sync(kNoon - kDay));
     for (int i = 0; i < 3; ++i) EXPECT_TRUE(before.first_visit(kVisitor, 20 + i, kNoon - 3'600'000));
@@ -99,7 +81,7 @@ TEST(RedisUniqueVisits, ARestartedInstanceLearnsTheLastDaysVisitsButNotOlderOnes
   }
   RedisUniqueVisitsSettings settings = small();
   settings.read_batch = 2;  // several reads to catch up
-  RedisUniqueVisits restarted(endpoint_of(redis), settings);
+  RedisUniqueVisits restarted(redis.endpoint(), settings);
   ASSERT_TRUE(restarted.sync(kNoon)) << restarted.last_error();
   EXPECT_EQ(restarted.stats().learned, 3U);
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(restarted.first_visit(kVisitor, 20 + i, kNoon));
@@ -109,7 +91,7 @@ TEST(RedisUniqueVisits, ARestartedInstanceLearnsTheLastDaysVisitsButNotOlderOnes
 TEST(RedisUniqueVisits, RedisDownKeepsAnsweringAndWritesTheQueuedVisitsWhenItReturns) {
   test::TempDir dir("redis-visits");
   test::RedisServer redis(dir.path());
-  RedisUniqueVisits a(endpoint_of(redis), small());
+  RedisUniqueVisits a(redis.endpoint(), small());
   ASSERT_TRUE(a.sync(kNoon));
   redis.stop();
   EXPECT_TRUE(a.first_visit(kVisitor, 10, kNoon));
@@ -126,9 +108,9 @@ TEST(RedisUniqueVisits, RedisDownKeepsAnsweringAndWritesTheQueuedVisitsWhenItRet
   EXPECT_EQ(a.stats().unshared, 0U);
   EXPECT_EQ(a.stats().conflicts, 0U);
   EXPECT_EQ(a.last_error(), "");
-  EXPECT_EQ(ask(redis, "XLEN fp:recent"), "2");
+  EXPECT_EQ(redis.command("XLEN fp:recent"), "2");
   // Written with what is left of their day, not a fresh one.
-  const long pttl = std::stol(ask(redis, "PTTL fp:0123456789abcdef-10"));
+  const long pttl = std::stol(redis.command("PTTL fp:0123456789abcdef-10"));
   EXPECT_LE(pttl, kDay - 3'600'000);
   EXPECT_GT(pttl, kDay - 3'600'000 - 5'000);
 }
@@ -138,7 +120,7 @@ TEST(RedisUniqueVisits, TheWaitingQueueIsBoundedAndWhatItDropsIsCounted) {
   test::RedisServer redis(dir.path());
   RedisUniqueVisitsSettings settings = small();
   settings.max_unshared = 2;
-  RedisUniqueVisits a(endpoint_of(redis), settings);
+  RedisUniqueVisits a(redis.endpoint(), settings);
   for (const char* visitor : {"1111111111111111", "2222222222222222", "3333333333333333"}) {
     EXPECT_TRUE(a.first_visit(visitor, 10, kNoon));
   }
@@ -146,19 +128,19 @@ TEST(RedisUniqueVisits, TheWaitingQueueIsBoundedAndWhatItDropsIsCounted) {
   EXPECT_EQ(a.stats().dropped, 1U);
   EXPECT_FALSE(a.first_visit("3333333333333333", 10, kNoon + 1));  // still known here
   ASSERT_TRUE(a.sync(kNoon + 100));
-  EXPECT_EQ(ask(redis, "XLEN fp:recent"), "2");
+  EXPECT_EQ(redis.command("XLEN fp:recent"), "2");
 }
 
 TEST(RedisUniqueVisits, KeysCarryThePrefix) {
   test::TempDir dir("redis-visits");
   test::RedisServer redis(dir.path());
-  RedisUniqueVisits a(endpoint_of(redis), small("eu1:"));
-  RedisUniqueVisits other_prefix(endpoint_of(redis), small("us1:"));
+  RedisUniqueVisits a(redis.endpoint(), small("eu1:"));
+  RedisUniqueVisits other_prefix(redis.endpoint(), small("us1:"));
   EXPECT_TRUE(a.first_visit(kVisitor, 10, kNoon));
   ASSERT_TRUE(a.sync(kNoon));
   ASSERT_TRUE(other_prefix.sync(kNoon));
-  EXPECT_EQ(ask(redis, "EXISTS eu1:fp:0123456789abcdef-10"), "1");
-  EXPECT_EQ(ask(redis, "XLEN eu1:fp:recent"), "1");
+  EXPECT_EQ(redis.command("EXISTS eu1:fp:0123456789abcdef-10"), "1");
+  EXPECT_EQ(redis.command("XLEN eu1:fp:recent"), "1");
   EXPECT_EQ(other_prefix.stats().learned, 0U);
   EXPECT_TRUE(other_prefix.first_visit(kVisitor, 10, kNoon + 1));
 }
@@ -169,10 +151,10 @@ TEST(RedisUniqueVisits, HostileStreamEntriesAreSkipped) {
   for (const char* entry : {"XADD fp:recent * v nonsense", "XADD fp:recent * v a-b 1 x", "XADD fp:recent * v -5 1 x",
                             "XADD fp:recent * v abc-5 notatime x", "XADD fp:recent * other field",
                             "XADD fp:recent * v abc-5", "XADD fp:recent * v abc-99999999999999999999 1 x"}) {
-    ASSERT_NE(ask(redis, entry), "<no reply>");
+    ASSERT_NE(redis.command(entry), "<no reply>");
   }
-  ASSERT_EQ(ask(redis, "SET fp:0123456789abcdef-10 x"), "OK");  // someone else's key
-  RedisUniqueVisits a(endpoint_of(redis), small());
+  ASSERT_EQ(redis.command("SET fp:0123456789abcdef-10 x"), "OK");  // someone else's key
+  RedisUniqueVisits a(redis.endpoint(), small());
   ASSERT_TRUE(a.sync(kNoon)) << a.last_error();
   EXPECT_EQ(a.stats().learned, 0U);
   EXPECT_TRUE(a.first_visit(kVisitor, 10, kNoon));
@@ -183,7 +165,7 @@ TEST(RedisUniqueVisits, HostileStreamEntriesAreSkipped) {
 TEST(RedisUniqueVisits, ConcurrentVisitsDuringExchangesAreAllWrittenOnce) {
   test::TempDir dir("redis-visits");
   test::RedisServer redis(dir.path());
-  RedisUniqueVisits a(endpoint_of(redis), small());
+  RedisUniqueVisits a(redis.endpoint(), small());
   constexpr int kThreads = 4;
   constexpr int kVisits = 500;
   std::atomic<int> running{kThreads};
@@ -198,20 +180,20 @@ TEST(RedisUniqueVisits, ConcurrentVisitsDuringExchangesAreAllWrittenOnce) {
   for (auto& thread : threads) thread.join();
   ASSERT_TRUE(a.sync(kNoon));
   EXPECT_EQ(a.stats().unshared, 0U);
-  EXPECT_EQ(ask(redis, "XLEN fp:recent"), std::to_string(kThreads * kVisits));
-  EXPECT_EQ(ask(redis, "DBSIZE"), std::to_string(kThreads * kVisits + 1));
+  EXPECT_EQ(redis.command("XLEN fp:recent"), std::to_string(kThreads * kVisits));
+  EXPECT_EQ(redis.command("DBSIZE"), std::to_string(kThreads * kVisits + 1));
 }
 
 TEST(RedisUniqueVisits, TheBackgroundThreadWritesAndStopsWithALastRound) {
   test::TempDir dir("redis-visits");
   test::RedisServer redis(dir.path());
   const SystemClock clock;
-  RedisUniqueVisits a(endpoint_of(redis), small());
+  RedisUniqueVisits a(redis.endpoint(), small());
   a.start(clock, std::chrono::hours(1));  // only the first and the last round run
   EXPECT_TRUE(a.first_visit(kVisitor, 10, clock.now()));
   a.stop();
   EXPECT_EQ(a.stats().unshared, 0U);
-  EXPECT_EQ(ask(redis, "EXISTS fp:0123456789abcdef-10"), "1");
+  EXPECT_EQ(redis.command("EXISTS fp:0123456789abcdef-10"), "1");
 }
 
 }  // namespace
