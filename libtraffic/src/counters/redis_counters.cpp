@@ -164,12 +164,8 @@ struct RedisCounters::State {
   std::vector<std::string_view> arguments;
   std::vector<redis::Reply> replies;
 
-  std::atomic<std::uint64_t> rounds{0};
-  std::atomic<std::uint64_t> failed_rounds{0};
+  redis::ExchangeHealth health;
   std::atomic<std::int64_t> unsynced{0};
-  std::atomic<TimestampMs> last_success{0};
-  mutable std::mutex error_mutex;
-  std::string last_error;
 };
 
 RedisCounters::RedisCounters(redis::Endpoint endpoint, std::string key_prefix, std::uint64_t watch_rounds)
@@ -337,17 +333,8 @@ bool RedisCounters::sync(TimestampMs now) {
     for (const auto& item : s.entries) kept_local += item.second.unsynced;
   }
   st.unsynced.store(kept_local, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(st.error_mutex);
-    st.last_error = error;
-  }
-  if (!reached) {
-    st.failed_rounds.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
-  st.rounds.fetch_add(1, std::memory_order_relaxed);
-  st.last_success.store(now, std::memory_order_relaxed);
-  return true;
+  st.health.record(reached, now, std::move(error));
+  return reached;
 }
 
 void RedisCounters::start(const Clock& clock, std::chrono::milliseconds interval) {
@@ -359,13 +346,13 @@ void RedisCounters::stop() {
 }
 
 SyncStats RedisCounters::stats() const {
-  return {state_->rounds.load(std::memory_order_relaxed), state_->failed_rounds.load(std::memory_order_relaxed),
-          state_->unsynced.load(std::memory_order_relaxed), state_->last_success.load(std::memory_order_relaxed)};
+  const redis::ExchangeHealth& health = state_->health;
+  return {health.rounds(), health.failed_rounds(), state_->unsynced.load(std::memory_order_relaxed),
+          health.last_success()};
 }
 
 std::string RedisCounters::last_error() const {
-  std::lock_guard lock(state_->error_mutex);
-  return state_->last_error;
+  return state_->health.last_error();
 }
 
 }  // namespace traffic::counters

@@ -75,19 +75,10 @@ struct RedisUniqueVisits::State {
   std::string value;
   std::vector<redis::Reply> replies;
 
-  std::atomic<std::uint64_t> rounds{0};
-  std::atomic<std::uint64_t> failed_rounds{0};
+  redis::ExchangeHealth health;
   std::atomic<std::uint64_t> conflicts{0};
   std::atomic<std::uint64_t> learned{0};
   std::atomic<std::uint64_t> dropped{0};
-  std::atomic<TimestampMs> last_success{0};
-  mutable std::mutex error_mutex;
-  std::string last_error;
-
-  void set_error(std::string text) {
-    std::lock_guard lock(error_mutex);
-    last_error = std::move(text);
-  }
 
   Bucket& my_bucket() {
     thread_local std::size_t index = kBuckets;  // per thread, first use picks one
@@ -203,7 +194,7 @@ bool RedisUniqueVisits::sync(TimestampMs now) {
   st.connection.append({"XREAD", "COUNT", st.read_count, "STREAMS", st.stream, st.cursor});
 
   const bool reached = st.connection.execute(st.replies);
-  if (reached) st.set_error({});
+  std::string error;  // an error reply, if any
   std::size_t r = 0;  // next reply
   std::size_t done = 0;
   std::size_t kept = 0;
@@ -211,12 +202,12 @@ bool RedisUniqueVisits::sync(TimestampMs now) {
     if (!v.stored && r < st.replies.size()) {
       const redis::Reply& set = st.replies[r++];
       if (set.type == redis::Reply::Type::nil) st.conflicts.fetch_add(1, std::memory_order_relaxed);
-      if (set.is_error()) st.set_error(set.text);
+      if (set.is_error()) error = set.text;
       v.stored = true;
     }
     if (v.stored && r < st.replies.size()) {
       const redis::Reply& added = st.replies[r++];
-      if (added.is_error()) st.set_error(added.text);
+      if (added.is_error()) error = added.text;
       ++done;
       continue;
     }
@@ -225,8 +216,7 @@ bool RedisUniqueVisits::sync(TimestampMs now) {
   st.batch.resize(kept);
   st.unshared.fetch_sub(done, std::memory_order_relaxed);
   if (!reached) {
-    st.set_error(st.connection.last_error());
-    st.failed_rounds.fetch_add(1, std::memory_order_relaxed);
+    st.health.record(false, now, st.connection.last_error());
     return false;
   }
 
@@ -235,14 +225,12 @@ bool RedisUniqueVisits::sync(TimestampMs now) {
   for (std::size_t more = 1; read == st.settings.read_batch && more < st.settings.reads_per_round; ++more) {
     st.connection.append({"XREAD", "COUNT", st.read_count, "STREAMS", st.stream, st.cursor});
     if (!st.connection.execute(st.replies) || st.replies.empty()) {
-      st.set_error(st.connection.last_error());
-      st.failed_rounds.fetch_add(1, std::memory_order_relaxed);
+      st.health.record(false, now, st.connection.last_error());
       return false;
     }
     read = st.apply_read(st.replies[0], now);
   }
-  st.rounds.fetch_add(1, std::memory_order_relaxed);
-  st.last_success.store(now, std::memory_order_relaxed);
+  st.health.record(true, now, std::move(error));
   return true;
 }
 
@@ -259,19 +247,18 @@ UniqueVisitStats RedisUniqueVisits::stats() const {
   UniqueVisitStats out;
   out.forced_resets = st.local.forced_resets();
   out.shared = true;
-  out.rounds = st.rounds.load(std::memory_order_relaxed);
-  out.failed_rounds = st.failed_rounds.load(std::memory_order_relaxed);
+  out.rounds = st.health.rounds();
+  out.failed_rounds = st.health.failed_rounds();
   out.unshared = st.unshared.load(std::memory_order_relaxed);
   out.conflicts = st.conflicts.load(std::memory_order_relaxed);
   out.learned = st.learned.load(std::memory_order_relaxed);
   out.dropped = st.dropped.load(std::memory_order_relaxed);
-  out.last_success = st.last_success.load(std::memory_order_relaxed);
+  out.last_success = st.health.last_success();
   return out;
 }
 
 std::string RedisUniqueVisits::last_error() const {
-  std::lock_guard lock(state_->error_mutex);
-  return state_->last_error;
+  return state_->health.last_error();
 }
 
 }  // namespace traffic::lid

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "traffic/common/file.hpp"
+#include "traffic/lid/sink.hpp"
 
 namespace traffic::source {
 
@@ -208,16 +209,6 @@ class HttpObjectSource final : public ObjectSource {
   CURL* handle_ = nullptr;
 };
 
-// "https://user:secret@host/path" → "https://host/path".
-std::string without_credentials(const std::string& url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return url;
-  const auto authority_end = url.find_first_of("/?#", scheme_end + 3);
-  const auto at = url.rfind('@', authority_end);
-  if (at == std::string::npos || at < scheme_end) return url;
-  return url.substr(0, scheme_end + 3) + url.substr(at + 1);
-}
-
 struct Endpoint {
   std::string scheme;
   std::string host;  // with ":port" when given
@@ -256,7 +247,7 @@ std::unique_ptr<ObjectSource> file_source(std::filesystem::path path) {
 }
 
 std::unique_ptr<ObjectSource> http_source(HttpSourceSettings settings) {
-  std::string description = without_credentials(settings.url);
+  std::string description = lid::redact_credentials(settings.url);  // user-info as ***
   return std::make_unique<HttpObjectSource>(std::move(settings.url), std::move(description), settings.timeout,
                                             settings.max_bytes, nullptr);
 }

@@ -147,7 +147,7 @@ TEST(HttpSource, ConditionalGetsTimeoutsAndNoCredentialsInLogs) {
   });
   const std::string url = "http://user:pa55word@127.0.0.1:" + std::to_string(server.port()) + "/recipes/offers.gz";
   auto source = http_source({url, std::chrono::milliseconds(300)});
-  EXPECT_EQ(source->describe(), "http://127.0.0.1:" + std::to_string(server.port()) + "/recipes/offers.gz");
+  EXPECT_EQ(source->describe(), "http://***@127.0.0.1:" + std::to_string(server.port()) + "/recipes/offers.gz");
   const auto to = dir.path() / "download";
   const Fetch first = source->fetch({}, to);
   ASSERT_EQ(first.outcome, Fetch::Outcome::fetched) << first.error;

@@ -3,13 +3,17 @@
 // formatted into one buffer, sent in one write, their replies read back in order. Never
 // used on a request thread (ARCHITECTURE.md: no round trip on the click path).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "traffic/common/time.hpp"
 
 struct redisContext;
 
@@ -75,6 +79,42 @@ class Connection {
   redisContext* context_ = nullptr;
   std::string commands_;  // RESP-encoded, pipelined
   std::size_t queued_ = 0;
+  std::string last_error_;
+};
+
+/// How a periodic background exchange with Redis is doing (the counters', the unique
+/// visits'), for /metrics and logs. Thread-safe: recorded by the exchanging thread, read by
+/// any.
+class ExchangeHealth {
+ public:
+  /// One exchange ended: reached Redis or not, and the error it met ("" = none; an error
+  /// reply inside an exchange that reached Redis is kept too).
+  void record(bool reached, TimestampMs now, std::string error) {
+    {
+      std::lock_guard lock(error_mutex_);
+      last_error_ = std::move(error);
+    }
+    if (!reached) {
+      failed_rounds_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    rounds_.fetch_add(1, std::memory_order_relaxed);
+    last_success_.store(now, std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t rounds() const noexcept { return rounds_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t failed_rounds() const noexcept { return failed_rounds_.load(std::memory_order_relaxed); }
+  /// ms; 0 = never.
+  [[nodiscard]] TimestampMs last_success() const noexcept { return last_success_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::string last_error() const {
+    std::lock_guard lock(error_mutex_);
+    return last_error_;
+  }
+
+ private:
+  std::atomic<std::uint64_t> rounds_{0};
+  std::atomic<std::uint64_t> failed_rounds_{0};
+  std::atomic<TimestampMs> last_success_{0};
+  mutable std::mutex error_mutex_;
   std::string last_error_;
 };
 

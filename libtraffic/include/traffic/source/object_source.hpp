@@ -43,7 +43,7 @@ class ObjectSource {
   /// failed or unchanged fetch may leave `to` partly written: the caller only uses it
   /// after `fetched`.
   virtual Fetch fetch(const Version& known, const std::filesystem::path& to) = 0;
-  /// "s3://bucket/key", "https://host/path", "/path" — for logs (no credentials).
+  /// "s3://bucket/key", "https://***@host/path", "/path" — for logs (no credentials).
   [[nodiscard]] virtual std::string describe() const = 0;
 };
 
