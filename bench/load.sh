@@ -148,7 +148,7 @@ print("| server | CPU µs / request | requests/s | p50 | p99 |")
 print("|---|---|---|---|---|")
 print(f"| trafficd `/pl` (decode, geo, device, rules, URL, hash) | {td[1]:.2f} | {td[2]:,.0f} | {td[3]:.0f} µs | {td[4]:.0f} µs |")
 print(f"| trafficd `/pl` + spool + file sink (gzip'd NDJSON) | {tf[1]:.2f} | {tf[2]:,.0f} | {tf[3]:.0f} µs | {tf[4]:.0f} µs |")
-print(f"| trafficd `/pl` + spool + file sink + live counters in Redis | {tr[1]:.2f} | {tr[2]:,.0f} | {tr[3]:.0f} µs | {tr[4]:.0f} µs |")
+print(f"| trafficd `/pl` + spool + file sink + counters and unique visits in Redis | {tr[1]:.2f} | {tr[2]:,.0f} | {tr[3]:.0f} µs | {tr[4]:.0f} µs |")
 print(f"| nginx `return 302` | {ng[1]:.2f} | {ng[2]:,.0f} | {ng[3]:.0f} µs | {ng[4]:.0f} µs |")
 print(f"\nratio trafficd / nginx CPU per request: {td[1] / ng[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.2f}")
@@ -156,6 +156,6 @@ pipeline = sorted(f[1] / t[1] for f, t in zip(tf_rows, td_rows))
 print(f"with the click pipeline / without: {tf[1] / td[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in pipeline)}, median {statistics.median(pipeline):.2f}")
 shared = sorted(r[1] / f[1] for r, f in zip(tr_rows, tf_rows))
-print(f"with counters in Redis / in process (both with the pipeline): {tr[1] / tf[1]:.2f} (of the medians); "
+print(f"with the shared state in Redis / in process (both with the pipeline): {tr[1] / tf[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in shared)}, median {statistics.median(shared):.2f}")
 PY
