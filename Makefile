@@ -31,7 +31,7 @@ test-asan:
 # The concurrent parts under ThreadSanitizer.
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
-	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent|EmitterTest|HttpSink|RedisSink|UniqueVisits|RedisCounters|RedisLidStore'
+	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent|EmitterTest|HttpSink|RedisSink|UniqueVisits|RedisCounters|RedisLidStore|RecordUpdates|RecipeSync'
 
 # trafficd on port 5000 with the demo recipe (examples/demo) and MaxMind's test databases;
 # clicks are spooled in var/spool and written by the file sink to var/clicks (gzip'd NDJSON).

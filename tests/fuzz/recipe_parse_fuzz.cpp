@@ -1,5 +1,7 @@
 // Fuzzes the recipe loader (offers, campaigns and update messages) with arbitrary bytes:
-// never a crash, and every record that loads has a positive id.
+// never a crash, every record that loads has a positive id, and every record the mirror
+// would write (for_each_record_json) is valid JSON.
+#include <boost/json.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -22,6 +24,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto snapshot = traffic::recipe::Snapshot::build(std::move(*offers), std::move(*campaigns));
     if (snapshot->offer_count() != offers_report.loaded) std::abort();
   }
+  traffic::recipe::LoadReport mirror_report;
+  (void)traffic::recipe::for_each_record_json(
+      bytes, traffic::recipe::RecordKind::offer, mirror_report,
+      [&](traffic::recipe::RecordId id, std::string_view compact) {
+        boost::json::parse_options options;
+        options.max_depth = limits.max_depth;
+        boost::system::error_code ec;
+        boost::json::parse(compact, ec, {}, options);
+        if (id <= 0 || ec) std::abort();
+      },
+      limits);
   traffic::recipe::LoadReport update_report;
   (void)traffic::recipe::parse_update(bytes, update_report, limits);
   return 0;

@@ -536,17 +536,7 @@ TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   EXPECT_EQ(conversions[0].at("lid").as_string(), lid);
 }
 
-// Polls `done` until it holds or 10 s pass: for state outside this process (Redis, another
-// process's counters) that no event announces.
-template <class Predicate>
-bool eventually(Predicate done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+using test::eventually;
 
 // A counter of trafficd's /metrics (0 when absent).
 double metric(unsigned short port, std::string_view name) {

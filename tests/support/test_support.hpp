@@ -5,14 +5,28 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "traffic/common/file.hpp"
 
 namespace traffic::test {
+
+/// Polls `done` until it holds or 10 s pass: for state that no event announces (Redis,
+/// another process or thread's counters).
+template <class Predicate>
+bool eventually(Predicate done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 inline std::string data_path(std::string_view relative) {
   return std::string(TRAFFIC_TEST_DATA_DIR) + "/" + std::string(relative);

@@ -50,7 +50,8 @@ boost::system::result<bool> skip_space(detail::TextStream& in) {
   }
 }
 
-// Calls `on_element` for each element of the top-level JSON array, parsing one element at
+// Calls `on_element(value, text)` for each element of the top-level JSON array (`text`: the
+// element as written, leading whitespace skipped), parsing one element at
 // a time into a reused arena: peak memory stays at one record's DOM, not the whole file's.
 template <class OnElement>
 boost::system::result<void> for_each_element(detail::TextStream& in, const LoadLimits& limits, LoadReport& report,
@@ -125,7 +126,7 @@ boost::system::result<void> for_each_element(detail::TextStream& in, const LoadL
                     ec == json::error::incomplete ? "unterminated value" : "invalid JSON");
       }
       ++report.elements;
-      on_element(parser.release());
+      on_element(parser.release(), in.window().substr(0, used));
       in.consume(used);
     }
     auto separator = next_char("unterminated array");
@@ -148,7 +149,7 @@ boost::system::result<std::vector<Record>> load_records(std::string_view bytes, 
   std::vector<Record> records;
   boost::unordered_flat_map<RecordId, std::size_t> position_by_id;
   FieldSink sink(report, kind);
-  auto status = for_each_element(text, limits, report, [&](const json::value& element) {
+  auto status = for_each_element(text, limits, report, [&](const json::value& element, std::string_view) {
     if (!element.is_object()) {
       ++report.skipped_not_object;
       report.add_problem(kind, 0, "", "array element is not an object");
@@ -218,6 +219,48 @@ boost::system::result<std::vector<Campaign>> load_campaigns(std::string_view byt
                                 [&](const json::object& object, FieldSink& sink) {
                                   return detail::parse_campaign(object, sink, limits.max_depth);
                                 });
+}
+
+boost::system::result<void> for_each_record_json(std::string_view bytes, RecordKind kind, LoadReport& report,
+                                                 const std::function<void(RecordId, std::string_view)>& on_record,
+                                                 const LoadLimits& limits) {
+  detail::TextStream text(bytes, limits, report);
+  FieldSink sink(report, kind);
+  const std::string_view id_key = kind == RecordKind::offer ? "offerId" : "campaignId";
+  std::string compact;
+  return for_each_element(text, limits, report, [&](const json::value& element, std::string_view written) {
+    const json::object* object = element.if_object();
+    if (object == nullptr) {
+      ++report.skipped_not_object;
+      return;
+    }
+    const json::value* id_value = object->if_contains(id_key);
+    const auto id = id_value ? detail::read_id(*id_value, id_key, sink) : std::nullopt;
+    if (!id || *id <= 0) {
+      ++report.skipped_bad_id;
+      return;
+    }
+    ++report.loaded;
+    // The element's own text without the whitespace between tokens: numbers keep the
+    // digits the producer wrote (re-serialising would turn 1.50 into 1.5E0).
+    compact.clear();
+    bool in_string = false;
+    for (std::size_t i = 0; i < written.size(); ++i) {
+      const char c = written[i];
+      if (in_string) {
+        compact.push_back(c);
+        if (c == '\\' && i + 1 < written.size()) {
+          compact.push_back(written[++i]);
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (!is_space(c)) {
+        compact.push_back(c);
+        in_string = c == '"';
+      }
+    }
+    on_record(*id, compact);
+  });
 }
 
 boost::system::result<RecordUpdate> parse_update(std::string_view message, LoadReport& report,

@@ -4,6 +4,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,6 +72,14 @@ boost::system::result<std::vector<Offer>> load_offers(std::string_view bytes, Lo
                                                       const LoadLimits& limits = {});
 boost::system::result<std::vector<Campaign>> load_campaigns(std::string_view bytes, LoadReport& report,
                                                             const LoadLimits& limits = {});
+
+/// Each element of a recipe file (gzip or plain JSON array) that has a positive id, given to
+/// `on_record` as that id and the element's compact JSON — for copies of the recipe kept
+/// elsewhere (the Redis mirror). Other elements are counted in `report` and skipped; a
+/// later duplicate is given again. Fails as load_offers/load_campaigns do on a bad file.
+boost::system::result<void> for_each_record_json(std::string_view bytes, RecordKind kind, LoadReport& report,
+                                                 const std::function<void(RecordId, std::string_view)>& on_record,
+                                                 const LoadLimits& limits = {});
 
 enum class UpdateAction : std::uint8_t { update_or_create, remove };
 
