@@ -189,23 +189,26 @@ int run(const traffic::config::Config& config) {
     throw std::runtime_error(std::string("UA_REGEXES_PATH: ") + e.what());
   }
   traffic::recipe::Store store;
-  trafficd::RecipeUpdater recipe(config, store, clock);
+  trafficd::RecipeUpdater recipe(config, store, clock,
+                                 config.redis_host.empty() ? std::nullopt : std::optional(redis_endpoint(config)));
   recipe.boot();  // not ready until a recipe is installed; the recipe-sync thread keeps trying
   recipe.start();
 
   Pipeline pipeline = open_pipeline(config, clock);
   Counters counters = open_counters(config, clock);
   traffic::http::MetricsRegistry metrics;
-  traffic::http::App app(config, {store, geo, *device, counters.view(), clock, metrics, [&] { return recipe.reload(); },
-                                  [&] { return recipe.stats().last_change; }, [&] { return geo_installed_at.load(); },
-                                  [&] { return recipe.stats().refused; }, pipeline.spool.get(),
-                                  [&]() -> std::vector<traffic::http::SinkGauges> {
-                                    if (!pipeline.emitter) return {};
-                                    return sink_gauges(*pipeline.emitter);
-                                  },
-                                  pipeline.lid_store.get(), pipeline.unique_visits.get(),
-                                  counters.shared ? std::function([&] { return counters.shared->stats(); })
-                                                  : std::function<traffic::counters::SyncStats()>()});
+  traffic::http::App app(config,
+                         {store, geo, *device, counters.view(), clock, metrics, [&] { return recipe.reload(); },
+                          [&] { return recipe.stats(); }, [&] { return geo_installed_at.load(); }, pipeline.spool.get(),
+                          [&]() -> std::vector<traffic::http::SinkGauges> {
+                            if (!pipeline.emitter) return {};
+                            return sink_gauges(*pipeline.emitter);
+                          },
+                          pipeline.lid_store.get(), pipeline.unique_visits.get(),
+                          counters.shared ? std::function([&] { return counters.shared->stats(); })
+                                          : std::function<traffic::counters::SyncStats()>(),
+                          recipe.updates() ? std::function([&] { return recipe.updates()->stats(); })
+                                           : std::function<traffic::source::RecordUpdateStats()>()});
 
   // Signals are taken synchronously by this thread; the server threads never see them.
   sigset_t signals;

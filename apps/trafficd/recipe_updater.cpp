@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <atomic>
+
 #include "log.hpp"
 
 namespace trafficd {
@@ -30,10 +32,35 @@ std::unique_ptr<traffic::source::ObjectSource> source_for(const traffic::config:
   return nullptr;  // the local file itself
 }
 
+// Log lines of the updates feed. Invalid messages are logged at 1, 2, 4, 8, … of them: a
+// publisher sending garbage is visible without flooding the log.
+void report_update(traffic::source::RecordUpdates::Event event, std::string_view detail) {
+  using Event = traffic::source::RecordUpdates::Event;
+  static std::atomic<std::uint64_t> invalid{0};
+  switch (event) {
+    case Event::subscribed: log::info("subscribed to record updates", {{"channel", std::string(detail)}}); break;
+    case Event::connection_lost:
+      log::warn("record updates: Redis unreachable; updates published meanwhile are missed",
+                {{"reason", std::string(detail)}});
+      break;
+    case Event::invalid_message: {
+      const std::uint64_t n = ++invalid;
+      if ((n & (n - 1)) == 0) {
+        log::warn("record update refused", {{"reason", std::string(detail)}, {"refused_so_far", n}});
+      }
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 RecipeUpdater::RecipeUpdater(const traffic::config::Config& config, traffic::recipe::Store& store,
-                             const traffic::Clock& clock) {
+                             const traffic::Clock& clock, const std::optional<traffic::redis::Endpoint>& redis) {
+  if (redis && config.recipe_mirror) {
+    mirror_ = std::make_unique<traffic::source::RedisMirror>(
+        traffic::source::RedisMirrorSettings{*redis, config.redis_key_prefix});
+  }
   traffic::source::RecipeSyncSettings settings;
   settings.interval = std::chrono::seconds(config.recipe_poll_seconds);
   sync_ = std::make_unique<RecipeSync>(
@@ -42,7 +69,13 @@ RecipeUpdater::RecipeUpdater(const traffic::config::Config& config, traffic::rec
                  source_for(config, config.s3_offers_recipe_path, config.offers_recipe_url, clock)},
       RecipeFile{config.campaigns_recipe_path,
                  source_for(config, config.s3_campaigns_recipe_path, config.campaigns_recipe_url, clock)},
-      settings);
+      settings, mirror_.get());
+  if (redis && !config.recipe_updates_channel.empty()) {
+    traffic::source::RecordUpdateSettings updates;
+    updates.endpoint = *redis;
+    updates.channel = config.recipe_updates_channel;
+    updates_ = std::make_unique<traffic::source::RecordUpdates>(store, clock, std::move(updates), report_update);
+  }
 }
 
 RecipeUpdater::~RecipeUpdater() {
@@ -69,6 +102,7 @@ void RecipeUpdater::boot() {
 }
 
 void RecipeUpdater::start() {
+  if (updates_) updates_->start();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "recipe-sync");
     std::unique_lock lock(mutex_);
@@ -84,6 +118,7 @@ void RecipeUpdater::start() {
 }
 
 void RecipeUpdater::stop() {
+  if (updates_) updates_->stop();
   if (!thread_.joinable()) return;
   {
     std::lock_guard lock(mutex_);

@@ -704,6 +704,141 @@ TEST(Trafficd, TheRecipeComesFromS3AndFollowsItsChanges) {
   EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
 }
 
+// The Redis mirror: an instance that loaded the recipe from S3 copies it to Redis, one
+// key per record; another, started while S3 is down and with no downloaded files, boots
+// from those keys and answers clicks as the first did.
+TEST(Trafficd, AnInstanceBootsFromTheRedisMirrorWhenTheSourcesAreDown) {
+  test::TempDir dir("trafficd-mirror");
+  test::RedisServer redis(dir.path() / "redis");
+  const source::sigv4::Credentials credentials{"AKIDTRAFFICD", "s3-secret-for-tests", ""};
+  test::S3Fake s3(credentials);
+  s3.put("recipes", "offers.json.gz", test::read_data("recipes/offersRecipe.json.gz"), 1'795'000'000);
+  s3.put("recipes", "campaigns.json.gz", test::read_data("recipes/campaignsRecipe.json.gz"), 1'795'000'000);
+  auto instance_args = [&](const std::string& name) {
+    return std::vector<std::string>{"--offers-recipe-path",
+                                    (dir.path() / name / "offers.json.gz").string(),
+                                    "--campaigns-recipe-path",
+                                    (dir.path() / name / "campaigns.json.gz").string(),
+                                    "--s3-bucket-name",
+                                    "recipes",
+                                    "--s3-offers-recipe-path",
+                                    "offers.json.gz",
+                                    "--s3-campaigns-recipe-path",
+                                    "campaigns.json.gz",
+                                    "--s3-endpoint",
+                                    s3.endpoint(),
+                                    "--s3-path-style=true",
+                                    "--aws-access-key-id",
+                                    credentials.access_key_id,
+                                    "--aws-secret-access-key",
+                                    credentials.secret_access_key,
+                                    "--redis-host",
+                                    "127.0.0.1",
+                                    "--redis-port",
+                                    std::to_string(redis.port()),
+                                    "--recipe-fetch-timeout-seconds",
+                                    "2"};
+  };
+  std::filesystem::create_directories(dir.path() / "a");
+  std::filesystem::create_directories(dir.path() / "b");
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  auto click = [&](Daemon& daemon) {
+    Connection connection(daemon.port());
+    connection.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+    return connection.read_reply();
+  };
+  {
+    Daemon a(instance_args("a"));
+    EXPECT_EQ(click(a).status, 302);
+    const auto offer = json::parse(redis.command("GET offer:100")).as_object();
+    EXPECT_EQ(offer.at("name").as_string(), "Offer 100");
+    EXPECT_EQ(redis.command("GET campaign:10").substr(0, 16), R"({"campaignId":10)");
+    EXPECT_EQ(metric(a.port(), "trafficd_recipe_mirror_failures_total"), 0);
+    EXPECT_EQ(a.process().stop(SIGTERM), 0) << a.process().output();
+  }
+  s3.stop();
+  Daemon b(instance_args("b"));
+  const auto reply = click(b);
+  ASSERT_EQ(reply.status, 302) << b.process().output();
+  const test::UrlParts url = test::split_url(reply.headers.at("location"));
+  EXPECT_EQ(url.host, c.at("expect").at("lp_host").as_string());
+  EXPECT_EQ(url.params.at("offer_id"), "100");
+  EXPECT_GE(metric(b.port(), "trafficd_recipe_sync_failures_total"), 1);
+  EXPECT_EQ(metric(b.port(), "trafficd_recipe_sync_seconds_since_success"), -1);
+  Connection ready(b.port());
+  ready.send(get("/ready"));
+  EXPECT_EQ(ready.read_reply().status, 200);
+  EXPECT_NE(b.process().output().find("installed from the Redis mirror"), std::string::npos) << b.process().output();
+  EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.process().output();
+}
+
+// Live record updates: a message published on the channel changes trafficd's answers at
+// once; an older one that arrives later is ignored.
+TEST(Trafficd, ARecordUpdatePublishedOnRedisChangesTheAnswers) {
+  test::TempDir dir("trafficd-updates");
+  test::RedisServer redis(dir.path() / "redis");
+  Daemon daemon({"--redis-host", "127.0.0.1", "--redis-port", std::to_string(redis.port()), "--recipe-mirror=false",
+                 "--recipe-updates-channel", "network:recipe-updates"});
+  ASSERT_TRUE(eventually([&] { return metric(daemon.port(), "trafficd_recipe_updates_subscribed") == 1; }));
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  auto landing_host = [&] {
+    Connection connection(daemon.port());
+    connection.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+    const auto reply = connection.read_reply();
+    return reply.status == 302 ? test::split_url(reply.headers.at("location")).host : std::to_string(reply.status);
+  };
+  ASSERT_EQ(landing_host(), "lp.example.com");
+  json::object offer;
+  const json::value offers = json::parse(test::gunzip_file(test::data_path("recipes/offersRecipe.json.gz")));
+  for (const auto& o : offers.as_array()) {
+    if (o.at("offerId") == 100) offer = o.as_object();
+  }
+  ASSERT_FALSE(offer.empty());
+  auto publish = [&](const json::object& message) {
+    const std::string text = json::serialize(message);
+    auto connection = redis.connect();
+    auto* reply = static_cast<redisReply*>(
+        redisCommand(connection.get(), "PUBLISH network:recipe-updates %b", text.data(), text.size()));
+    const long long receivers = reply != nullptr && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    if (reply) freeReplyObject(reply);
+    return receivers;
+  };
+  auto upsert = [&](std::string_view landing_page, long long timestamp) {
+    offer["landingPageUrl"] = landing_page;
+    return json::object{{"type", "offer"},
+                        {"id", 100},
+                        {"action", "updateOrCreate"},
+                        {"body", json::serialize(offer)},
+                        {"timestamp", timestamp},
+                        {"comments", "landing page moved"}};
+  };
+
+  const double version = metric(daemon.port(), "trafficd_recipe_version");
+  ASSERT_EQ(publish(upsert("https://moved.example.com/lp?l={lid}", 2'000'000'000'000)), 1);  // trafficd heard it
+  ASSERT_TRUE(eventually([&] { return metric(daemon.port(), "trafficd_recipe_version") == version + 1; }));
+  EXPECT_EQ(landing_host(), "moved.example.com");
+
+  // Delayed in transit: older than the update in service.
+  ASSERT_EQ(publish(upsert("https://stale.example.com/lp", 1'999'999'999'000)), 1);
+  ASSERT_TRUE(
+      eventually([&] { return metric(daemon.port(), "trafficd_recipe_updates_total{outcome=\"stale\"}") == 1; }));
+  EXPECT_EQ(landing_host(), "moved.example.com");
+  EXPECT_EQ(metric(daemon.port(), "trafficd_recipe_version"), version + 1);
+
+  // A delete: the offer's links answer the uniform 404.
+  ASSERT_EQ(publish(json::object{
+                {"type", "offer"}, {"id", 100}, {"action", "delete"}, {"body", ""}, {"timestamp", 2'000'000'001'000}}),
+            1);
+  ASSERT_TRUE(eventually([&] { return metric(daemon.port(), "trafficd_recipe_version") == version + 2; }));
+  EXPECT_EQ(landing_host(), "404");
+
+  ASSERT_EQ(publish(json::object{{"type", "offer"}, {"action", "delete"}}), 1);
+  ASSERT_TRUE(
+      eventually([&] { return metric(daemon.port(), "trafficd_recipe_updates_total{outcome=\"invalid\"}") == 1; }));
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
+  EXPECT_NE(daemon.process().read_to_end().find("record update refused"), std::string::npos);
+}
+
 // Unique visits shared through Redis: a visitor's first click on one instance makes its
 // next click on another a repeat visit, once the second has learned of the first.
 TEST(Trafficd, AVisitorSeenByOneInstanceIsNotUniqueOnAnother) {

@@ -85,6 +85,12 @@ class Process {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+  /// Reads stderr to its end (call after the process exited) and returns all of it.
+  const std::string& read_to_end() {
+    while (!read_line(1000).empty()) {
+    }
+    return all_;
+  }
   /// Everything read from stderr so far.
   [[nodiscard]] const std::string& output() const noexcept { return all_; }
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }

@@ -210,6 +210,13 @@ const std::vector<Option>& options() {
                            &Config::redis_sync_ms, 10, 60000),
       int_option<unsigned>("REDIS_TIMEOUT_MS", "redis-timeout-ms", "timeout of each Redis connect, read and write",
                            &Config::redis_timeout_ms, 50, 60000),
+      bool_option("RECIPE_MIRROR", "recipe-mirror",
+                  "with REDIS_HOST: copy the recipe to offer:<id> / campaign:<id> keys, and boot from them when "
+                  "the sources and files are unusable",
+                  &Config::recipe_mirror),
+      string_option("RECIPE_UPDATES_CHANNEL", "recipe-updates-channel",
+                    "with REDIS_HOST: pub/sub channel of live record updates (none: not subscribed)",
+                    &Config::recipe_updates_channel),
       string_option("SPOOL_DIR", "spool-dir", "directory of the click spool (used when a sink is configured)",
                     &Config::spool_dir),
       int_option<std::uint64_t>("SPOOL_MAX_MB", "spool-max-mb", "disk bound of the spool in MiB", &Config::spool_max_mb,

@@ -135,8 +135,13 @@ Gauges App::gauges() const {
   g.recipe_version = snapshot->version();
   g.offers = snapshot->offer_count();
   g.campaigns = snapshot->campaign_count();
-  g.recipe_age_seconds = services_.recipe_installed_at ? age_seconds(services_.recipe_installed_at(), now) : -1;
-  g.recipe_refused_reloads = services_.recipe_refused_reloads ? services_.recipe_refused_reloads() : 0;
+  if (services_.recipe_sync) {
+    g.recipe_sync = services_.recipe_sync();
+    g.recipe_age_seconds = age_seconds(g.recipe_sync->last_change, now);
+    g.recipe_sync_age_seconds = age_seconds(g.recipe_sync->last_success, now);
+    g.recipe_source_age_seconds = age_seconds(g.recipe_sync->last_modified, now);
+  }
+  if (services_.recipe_updates) g.recipe_updates = services_.recipe_updates();
   g.geo_generation = services_.geo.generation();
   g.geo_age_seconds = services_.geo_installed_at ? age_seconds(services_.geo_installed_at(), now) : -1;
   g.geo_data_errors = services_.geo.data_errors();

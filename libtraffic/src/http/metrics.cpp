@@ -134,7 +134,33 @@ std::string MetricsRegistry::render(const Gauges& g) const {
         g.recipe_age_seconds);
   gauge("trafficd_recipe_offers", "Offers in the recipe.", g.offers);
   gauge("trafficd_recipe_campaigns", "Campaigns in the recipe.", g.campaigns);
-  gauge("trafficd_recipe_refused_reloads", "Recipe files refused since start.", g.recipe_refused_reloads);
+  gauge("trafficd_recipe_refused_reloads", "Recipe files refused since start.",
+        g.recipe_sync ? g.recipe_sync->refused : 0);
+  if (g.recipe_sync) {
+    const source::RecipeSyncStats& r = *g.recipe_sync;
+    counter("trafficd_recipe_sync_failures_total", "Recipe polls that could not reach a source.", r.failures);
+    gauge("trafficd_recipe_sync_consecutive_failures", "Recipe polls failed in a row (backing off while > 0).",
+          r.consecutive_failures);
+    gauge("trafficd_recipe_sync_seconds_since_success",
+          "Seconds since a recipe poll last reached the sources (-1: never).", g.recipe_sync_age_seconds);
+    gauge("trafficd_recipe_source_age_seconds",
+          "Seconds since the newest recipe file in service was written at its source (-1: unknown).",
+          g.recipe_source_age_seconds);
+    counter("trafficd_recipe_mirror_failures_total", "Installed recipes the Redis mirror could not take.",
+            r.mirror_failures);
+  }
+  if (g.recipe_updates) {
+    const source::RecordUpdateStats& u = *g.recipe_updates;
+    out += "# HELP trafficd_recipe_updates_total Record update messages from Redis pub/sub, by outcome.\n";
+    out += "# TYPE trafficd_recipe_updates_total counter\n";
+    out += fmt::format("trafficd_recipe_updates_total{{outcome=\"applied\"}} {}\n", u.applied);
+    out += fmt::format("trafficd_recipe_updates_total{{outcome=\"stale\"}} {}\n", u.stale);
+    out += fmt::format("trafficd_recipe_updates_total{{outcome=\"invalid\"}} {}\n", u.invalid);
+    gauge("trafficd_recipe_updates_subscribed", "1 while subscribed to the record updates channel.",
+          u.subscribed ? 1 : 0);
+    counter("trafficd_recipe_updates_subscriptions_total",
+            "Subscriptions to the record updates channel (each after the first followed a gap).", u.subscriptions);
+  }
   gauge("trafficd_geo_generation", "Geo database generation in service.", g.geo_generation);
   gauge("trafficd_geo_database_age_seconds", "Seconds since the geo databases were (re)opened (-1: none).",
         g.geo_age_seconds);

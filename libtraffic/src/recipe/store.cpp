@@ -31,6 +31,7 @@ boost::system::result<std::uint64_t> Store::install_locked(std::shared_ptr<const
   if (next->empty() && !previous->empty()) return LoadError::empty_recipe;
   const std::uint64_t version = previous->version() + 1;
   current_.publish(next->renumbered(version), version);
+  loaded_.store(true, std::memory_order_release);
   return version;
 }
 

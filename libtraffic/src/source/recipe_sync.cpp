@@ -99,6 +99,17 @@ RecipeSync::Round RecipeSync::install(const std::string& offers_bytes, const std
 
 RecipeSync::Round RecipeSync::poll(bool force) {
   std::lock_guard lock(mutex_);
+  Round round = poll_locked(force);
+  publish_stats();
+  return round;
+}
+
+void RecipeSync::publish_stats() {
+  std::lock_guard lock(stats_mutex_);
+  published_stats_ = stats_;
+}
+
+RecipeSync::Round RecipeSync::poll_locked(bool force) {
   Tracked* const files[] = {offers_.get(), campaigns_.get()};
   for (Tracked* t : files) {
     t->changed = false;
@@ -161,14 +172,21 @@ RecipeSync::Round RecipeSync::poll(bool force) {
   }
   if (round.outcome == Outcome::installed && mirror_ != nullptr) {
     round.mirror_error = mirror_->write(bytes[0], bytes[1]);
+    if (!round.mirror_error.empty()) ++stats_.mirror_failures;
   }
   return round;
 }
 
 RecipeSync::Round RecipeSync::boot() {
-  Round round = poll();
-  if (round.outcome == Outcome::installed || store_.loaded()) return round;
   std::lock_guard lock(mutex_);
+  Round round = boot_locked();
+  publish_stats();
+  return round;
+}
+
+RecipeSync::Round RecipeSync::boot_locked() {
+  Round round = poll_locked(false);
+  if (round.outcome == Outcome::installed || store_.loaded()) return round;
   // The last downloaded (or locally installed) files.
   if (offers_->file.source || campaigns_->file.source) {
     try {
@@ -209,8 +227,8 @@ std::chrono::milliseconds RecipeSync::next_delay() {
 }
 
 RecipeSyncStats RecipeSync::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
+  std::lock_guard lock(stats_mutex_);
+  return published_stats_;
 }
 
 std::string RecipeSync::describe() const {

@@ -76,11 +76,11 @@ class Instance {
                                    [] { return std::string("reloaded"); },
                                    {},
                                    {},
-                                   {},
                                    spool,
                                    {},
                                    lid_store,
                                    unique_visits,
+                                   {},
                                    {}}),
         worker_(app_) {}
 

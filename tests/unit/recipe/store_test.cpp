@@ -67,6 +67,18 @@ TEST(Store, StartsEmptyAndNotLoaded) {
   EXPECT_TRUE(store.current()->empty());
 }
 
+TEST(Store, UpdatesBeforeTheFirstRecipeDoNotMakeItLoaded) {
+  Store store;
+  ASSERT_EQ(store.apply(upsert_offer(1, "early", 100)), Store::ApplyOutcome::applied);
+  EXPECT_FALSE(store.loaded());  // one record is not a recipe: not ready yet
+  EXPECT_EQ(store.version(), 1u);
+  std::vector<Offer> offers;
+  offers.push_back(make_offer(2));
+  ASSERT_TRUE(store.replace(std::move(offers), {}, FileTimes{50, 50}));
+  EXPECT_TRUE(store.loaded());
+  EXPECT_NE(store.current()->offer(1), nullptr);  // newer than the file: kept
+}
+
 TEST(Store, ReplaceInstallsANewVersion) {
   Store store;
   auto v1 = store.replace({make_offer(1)}, {make_campaign(10, 1)});

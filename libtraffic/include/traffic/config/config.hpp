@@ -96,6 +96,8 @@ struct Config {
   std::string redis_key_prefix;
   unsigned redis_sync_ms = 100;      ///< how often counters are exchanged with Redis
   unsigned redis_timeout_ms = 1000;  ///< connect/read/write timeout of each exchange
+  bool recipe_mirror = true;         ///< with Redis: the recipe mirrored in offer:<id> / campaign:<id>
+  std::string recipe_updates_channel = "recipe:updates";  ///< with Redis; "" = no live updates
 
   /// THREADS, or one per core when 0.
   [[nodiscard]] unsigned thread_count() const;

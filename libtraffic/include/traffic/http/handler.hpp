@@ -42,10 +42,10 @@ class App {
     MetricsRegistry& metrics;
     /// Reloads the recipe files now (admin route); returns a one-line outcome.
     std::function<std::string()> reload_recipe;
-    /// When the recipe / geo databases were last installed (ms), for gauges.
-    std::function<TimestampMs()> recipe_installed_at;
+    /// How the recipe sync is doing (last change, failures, refusals), for gauges.
+    std::function<source::RecipeSyncStats()> recipe_sync;
+    /// When the geo databases were last installed (ms), for gauges.
     std::function<TimestampMs()> geo_installed_at;
-    std::function<std::uint64_t()> recipe_refused_reloads;
     /// Where clicks are recorded; nullptr: not recorded (no sink configured).
     lid::Spool* spool = nullptr;
     /// Delivery state of the sinks, for /metrics.
@@ -56,6 +56,8 @@ class App {
     lid::UniqueVisits* unique_visits = nullptr;
     /// State of the exchanges with Redis, for /metrics; empty function: no Redis.
     std::function<::traffic::counters::SyncStats()> shared_state;
+    /// Live record updates from Redis pub/sub, for /metrics; empty function: not subscribed.
+    std::function<source::RecordUpdateStats()> recipe_updates;
   };
 
   /// Throws std::invalid_argument for a configuration the parser should have refused.

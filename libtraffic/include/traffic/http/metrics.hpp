@@ -18,6 +18,8 @@
 #include "traffic/lid/spool.hpp"
 #include "traffic/lid/unique_visits.hpp"
 #include "traffic/rules/decision.hpp"
+#include "traffic/source/recipe_sync.hpp"
+#include "traffic/source/record_updates.hpp"
 
 namespace traffic::http {
 
@@ -83,14 +85,17 @@ struct SinkGauges {
 /// Gauges the scrape reads from the services.
 struct Gauges {
   std::uint64_t recipe_version = 0;
-  double recipe_age_seconds = -1;  ///< since the current recipe was installed; -1 = none
+  double recipe_age_seconds = -1;                           ///< since the current recipe was installed; -1 = none
+  std::optional<source::RecipeSyncStats> recipe_sync;       ///< empty: no recipe sync
+  double recipe_sync_age_seconds = -1;                      ///< since a round last reached the sources
+  double recipe_source_age_seconds = -1;                    ///< since the newest file in service was written
+  std::optional<source::RecordUpdateStats> recipe_updates;  ///< empty: not subscribed
   std::uint64_t offers = 0;
   std::uint64_t campaigns = 0;
   std::uint64_t geo_generation = 0;
   double geo_age_seconds = -1;
   std::uint64_t geo_data_errors = 0;
   std::uint64_t geo_refused_reloads = 0;
-  std::uint64_t recipe_refused_reloads = 0;
   std::uint64_t device_cache_hits = 0;
   std::uint64_t device_cache_misses = 0;
   std::optional<lid::SpoolStats> spool;  ///< empty: clicks are not recorded

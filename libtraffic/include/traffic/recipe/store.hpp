@@ -37,8 +37,10 @@ class Store {
   [[nodiscard]] std::shared_ptr<const Snapshot> current() const { return current_.load(); }
   /// Version of the current snapshot; increases by one with every replace/apply.
   [[nodiscard]] std::uint64_t version() const noexcept { return current_.version(); }
-  /// True once a recipe has been installed (trafficd is not ready before).
-  [[nodiscard]] bool loaded() const noexcept { return version() > 0; }
+  /// True once a whole recipe has been installed by replace() (trafficd is not ready
+  /// before). Record updates applied before that do not count: a handful of records is
+  /// not a recipe.
+  [[nodiscard]] bool loaded() const noexcept { return loaded_.load(std::memory_order_acquire); }
 
   /// Installs a whole new recipe and returns its version. Refused with
   /// LoadError::empty_recipe when it has no records but the current one has. With the
@@ -60,6 +62,7 @@ class Store {
   /// write_mutex_), to re-apply the ones newer than the next files.
   std::map<std::pair<RecordKind, RecordId>, RecordUpdate> updates_;
   Published<Snapshot> current_;
+  std::atomic<bool> loaded_{false};
   friend class SnapshotCache;
 };
 

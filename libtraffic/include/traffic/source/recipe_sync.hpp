@@ -59,7 +59,8 @@ struct RecipeSyncStats {
   std::uint64_t failures = 0;     ///< rounds that could not reach a source
   std::uint64_t refused = 0;      ///< recipes refused (did not load, or empty)
   std::uint64_t consecutive_failures = 0;
-  std::string last_error;  ///< "" after a good round
+  std::uint64_t mirror_failures = 0;  ///< installed recipes the mirror could not take
+  std::string last_error;             ///< "" after a good round
 };
 
 class RecipeSync {
@@ -91,6 +92,8 @@ class RecipeSync {
   /// rounds an exponential backoff (interval × 2^(n−1), at most max_backoff).
   [[nodiscard]] std::chrono::milliseconds next_delay();
 
+  /// As of the last round's end: never waits for a round in progress (a /metrics scrape
+  /// must not wait on the network).
   [[nodiscard]] RecipeSyncStats stats() const;
   /// "s3://…, s3://…" — where the recipe comes from, for logs.
   [[nodiscard]] std::string describe() const;
@@ -99,6 +102,9 @@ class RecipeSync {
   struct Tracked;
   Round install(const std::string& offers_bytes, const std::string& campaigns_bytes, recipe::FileTimes times,
                 const std::string& origin);
+  Round poll_locked(bool force);
+  Round boot_locked();
+  void publish_stats();
   Round refuse(std::string reason);
   Round fail(std::string reason);
 
@@ -109,8 +115,10 @@ class RecipeSync {
   std::unique_ptr<Tracked> offers_;
   std::unique_ptr<Tracked> campaigns_;
   FastRandom random_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;  // one round at a time; guards the state above and stats_
   RecipeSyncStats stats_;
+  mutable std::mutex stats_mutex_;
+  RecipeSyncStats published_stats_;
 };
 
 }  // namespace traffic::source
