@@ -1,5 +1,7 @@
 #include "traffic/device/detector.hpp"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
 #include <re2/set.h>
@@ -22,6 +24,7 @@ namespace {
 // patch, patch_minor; device: family, brand, model).
 struct Parser {
   std::array<std::optional<std::string>, 5> replacements;
+  std::shared_ptr<pcre2_code> pcre2;  // the same regex for PCRE2 (JIT); null if it did not compile
 };
 
 // uap-core's defaults: which capture group fills a field that has no replacement
@@ -44,15 +47,53 @@ constexpr SectionRules kDevice{"device_parsers",
                                {1, 0, 1, 0, 0}};
 
 constexpr int kMaxGroups = 9;
+using Groups = std::array<std::string_view, kMaxGroups + 1>;
 
-// How a section finds its first matching regex (trying 600 regexes in turn costs ~100 µs):
+// PCRE2's JIT runs one uap-core regex over an agent in ~0.1 µs; RE2 needs a forward DFA, a
+// reverse DFA and a backtracker for the capture groups (~1 µs per section: ~1,200 regexes,
+// each with DFA states of its own, mostly cold). So the capture groups, and the candidates
+// a prefilter admits, are matched with PCRE2. It backtracks, so its work is bounded
+// (kPcre2MatchLimit, far above what a real agent needs); a regex that hits the bound is
+// matched by RE2 instead, in linear time. uap-core's regexes are written for backtracking
+// engines; the conformance tests run through this code.
+constexpr std::uint32_t kPcre2MatchLimit = 20'000;
+
+struct Pcre2MatchData {
+  pcre2_match_data* data = pcre2_match_data_create(kMaxGroups + 1, nullptr);
+  Pcre2MatchData() = default;
+  Pcre2MatchData(const Pcre2MatchData&) = delete;
+  Pcre2MatchData& operator=(const Pcre2MatchData&) = delete;
+  ~Pcre2MatchData() { pcre2_match_data_free(data); }
+};
+
+// One match context for every thread: set once, then only read by pcre2_match.
+pcre2_match_context* match_context() {
+  static pcre2_match_context* const context = [] {
+    pcre2_match_context* c = pcre2_match_context_create(nullptr);
+    pcre2_set_match_limit(c, kPcre2MatchLimit);
+    pcre2_set_depth_limit(c, kPcre2MatchLimit);
+    return c;
+  }();
+  return context;
+}
+
+std::shared_ptr<pcre2_code> compile_pcre2(const std::string& pattern, bool caseless) {
+  int error = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   caseless ? PCRE2_CASELESS : 0U, &error, &offset, nullptr);
+  if (code == nullptr) return nullptr;
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // without JIT, pcre2_match interprets
+  return {code, pcre2_code_free};
+}
+
+// How a section finds its first matching regex (trying 600 regexes in turn costs ~50 µs,
+// even with PCRE2's JIT):
 //  - all_regexes: one RE2::Set over every regex of the section, the lowest matching index;
 //  - prefiltered: RE2's FilteredRE2 computes the literal "atoms" each regex requires; a
 //    small RE2::Set of those literals finds the atoms in the lower-cased agent, and only
 //    the regexes they admit run, in order.
-// Which is faster depends on the section (docs/benchmarks.md): browser regexes have
-// selective atoms (prefiltered 2.4 µs vs 7.5 µs); device regexes share common ones such as
-// "build", so filtering admits too many (14.2 µs vs 8.5 µs), as it does for OS (1.2 vs 0.6).
+// Which is faster depends on the section (docs/benchmarks.md).
 enum class Strategy { all_regexes, prefiltered };
 
 // A section of regexes.yaml; uap-core semantics are "the first parser whose regex matches".
@@ -64,13 +105,18 @@ class Section {
     if (!list || !list.IsSequence()) throw std::runtime_error(path + ": no '" + rules.name + "' list");
     RE2::Options options;
     options.set_log_errors(false);
+    // User agents are matched byte by byte (regexes.yaml is ASCII, and PCRE2 reads bytes
+    // too): UTF-8 decoding multiplies the automaton's states for `(?i)` and `.`, and an
+    // agent with invalid UTF-8 is still matched.
+    options.set_encoding(RE2::Options::EncodingLatin1);
     RE2::Options set_options = options;
     // The device section's DFA is large; with less memory RE2::Set refuses to compile it.
     set_options.set_max_mem(std::int64_t{512} << 20);
     all_ = std::make_unique<RE2::Set>(set_options, RE2::UNANCHORED);
     for (const auto& node : list) {
-      std::string pattern = node["regex"].as<std::string>();
-      if (node["regex_flag"] && node["regex_flag"].as<std::string>() == "i") pattern = "(?i)" + pattern;
+      const std::string source = node["regex"].as<std::string>();
+      const bool caseless = node["regex_flag"] && node["regex_flag"].as<std::string>() == "i";
+      const std::string pattern = caseless ? "(?i)" + source : source;
       int id = 0;
       if (filter_.Add(pattern, options, &id) != RE2::NoError || id != static_cast<int>(parsers_.size())) {
         throw std::runtime_error(path + ": a regex of " + rules.name + " does not compile with RE2: " + pattern);
@@ -80,6 +126,7 @@ class Section {
         throw std::runtime_error(path + ": " + error);
       }
       Parser parser;
+      parser.pcre2 = compile_pcre2(source, caseless);
       for (std::size_t i = 0; i < rules.replacement_keys.size(); ++i) {
         if (rules.replacement_keys[i] && node[rules.replacement_keys[i]]) {
           parser.replacements[i] = node[rules.replacement_keys[i]].as<std::string>();
@@ -92,6 +139,7 @@ class Section {
     filter_.Compile(&atoms);
     RE2::Options atom_options;
     atom_options.set_log_errors(false);
+    atom_options.set_encoding(RE2::Options::EncodingLatin1);
     atom_options.set_max_mem(std::int64_t{64} << 20);
     atoms_ = std::make_unique<RE2::Set>(atom_options, RE2::UNANCHORED);
     for (const auto& atom : atoms) {
@@ -105,21 +153,16 @@ class Section {
   // Fills `fields` from the first parser that matches; false when none does. `lowered`
   // is `text` in ASCII lower case (for the prefilter's atoms).
   bool match(std::string_view text, std::string_view lowered, std::array<std::string, 5>& fields) const {
-    const int id = first_match(text, lowered);
+    Groups groups;
+    const int id = first_match(text, lowered, groups);
     if (id < 0) return false;
     const Parser& parser = parsers_[static_cast<std::size_t>(id)];
-    const RE2& regex = filter_.GetRE2(id);
-    std::array<re2::StringPiece, kMaxGroups + 1> groups;
-    const int count = std::min(regex.NumberOfCapturingGroups(), kMaxGroups);
-    if (!regex.Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED, groups.data(),
-                     count + 1)) {
-      return false;
-    }
+    const int count = group_count(id);
     for (std::size_t i = 0; i < fields.size(); ++i) {
       if (parser.replacements[i]) {
         fields[i] = substitute(*parser.replacements[i], groups, count);
       } else if (const int g = rules_.default_groups[i]; g > 0 && g <= count) {
-        fields[i] = std::string(groups[static_cast<std::size_t>(g)].data(), groups[static_cast<std::size_t>(g)].size());
+        fields[i] = std::string(groups[static_cast<std::size_t>(g)]);
       } else {
         fields[i].clear();
       }
@@ -131,33 +174,77 @@ class Section {
  private:
   static constexpr int kMinAtomLength = 3;
 
-  int first_match(std::string_view text, std::string_view lowered) const {
+  int group_count(int id) const { return std::min(filter_.GetRE2(id).NumberOfCapturingGroups(), kMaxGroups); }
+
+  // The index of the first regex that matches (its groups in `groups`), or -1.
+  int first_match(std::string_view text, std::string_view lowered, Groups& groups) const {
     const re2::StringPiece piece(text.data(), text.size());
-    std::vector<int> matches;
+    thread_local std::vector<int> matches;
+    thread_local std::vector<int> candidates;
     RE2::Set::ErrorInfo info;
+    int id = -1;
     if (strategy_ == Strategy::all_regexes && all_compiled_) {
-      if (all_->Match(piece, &matches, &info)) return *std::min_element(matches.begin(), matches.end());
-      if (info.kind == RE2::Set::kNoError) return -1;
-      return filter_.SlowFirstMatch(piece);  // the DFA ran out of memory: try every regex
+      if (all_->Match(piece, &matches, &info)) {
+        id = *std::min_element(matches.begin(), matches.end());
+      } else if (info.kind == RE2::Set::kNoError) {
+        return -1;
+      } else {
+        id = filter_.SlowFirstMatch(piece);  // the DFA ran out of memory: try every regex
+      }
+      return id >= 0 && matches_at(id, text, groups) ? id : -1;
     }
-    if (!atoms_compiled_) return filter_.SlowFirstMatch(piece);
-    if (!atoms_->Match(re2::StringPiece(lowered.data(), lowered.size()), &matches, &info) &&
-        info.kind != RE2::Set::kNoError) {
-      return filter_.SlowFirstMatch(piece);
+    if (!atoms_compiled_ || (!atoms_->Match(re2::StringPiece(lowered.data(), lowered.size()), &matches, &info) &&
+                             info.kind != RE2::Set::kNoError)) {
+      id = filter_.SlowFirstMatch(piece);
+      return id >= 0 && matches_at(id, text, groups) ? id : -1;
     }
-    return filter_.FirstMatch(piece, matches);
+    filter_.AllPotentials(matches, &candidates);
+    std::sort(candidates.begin(), candidates.end());
+    for (const int candidate : candidates) {
+      if (matches_at(candidate, text, groups)) return candidate;
+    }
+    return -1;
+  }
+
+  // Whether regex `id` matches `text`, and its capture groups (a group that took no part
+  // is empty): PCRE2 answers, or RE2 when PCRE2 gives up (or could not compile it).
+  bool matches_at(int id, std::string_view text, Groups& groups) const {
+    const int count = group_count(id);
+    if (const auto& code = parsers_[static_cast<std::size_t>(id)].pcre2) {
+      thread_local Pcre2MatchData match;
+      const int rc = pcre2_match(code.get(), reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, 0, match.data,
+                                 match_context());
+      if (rc == PCRE2_ERROR_NOMATCH) return false;
+      if (rc > 0) {
+        const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.data);
+        for (int g = 0; g <= count; ++g) {
+          const PCRE2_SIZE start = ovector[2 * g];
+          groups[static_cast<std::size_t>(g)] =
+              g < rc && start != PCRE2_UNSET ? text.substr(start, ovector[2 * g + 1] - start) : std::string_view();
+        }
+        return true;
+      }
+    }
+    std::array<re2::StringPiece, kMaxGroups + 1> pieces;
+    if (!filter_.GetRE2(id).Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED,
+                                  pieces.data(), count + 1)) {
+      return false;
+    }
+    for (int g = 0; g <= count; ++g) {
+      const auto& p = pieces[static_cast<std::size_t>(g)];
+      groups[static_cast<std::size_t>(g)] = std::string_view(p.data(), p.size());
+    }
+    return true;
   }
 
   // "$1 for ArcGIS": every $N replaced by group N (empty when the group did not take part).
-  static std::string substitute(const std::string& pattern, const std::array<re2::StringPiece, kMaxGroups + 1>& groups,
-                                int count) {
+  static std::string substitute(const std::string& pattern, const Groups& groups, int count) {
     std::string out;
     out.reserve(pattern.size() + 16);
     for (std::size_t i = 0; i < pattern.size(); ++i) {
       if (pattern[i] == '$' && i + 1 < pattern.size() && pattern[i + 1] >= '1' && pattern[i + 1] <= '9') {
         const int g = pattern[i + 1] - '0';
-        if (g <= count)
-          out.append(groups[static_cast<std::size_t>(g)].data(), groups[static_cast<std::size_t>(g)].size());
+        if (g <= count) out.append(groups[static_cast<std::size_t>(g)]);
         ++i;
       } else {
         out += pattern[i];
@@ -276,6 +363,10 @@ constexpr std::size_t kShards = 16;
 // Longer user agents are parsed but not cached: they are rare, and would let one client
 // fill the cache with large keys.
 constexpr std::size_t kMaxCachedLength = 1024;
+// Regexes match the first 512 bytes of an agent. Real agents are shorter (the longest of
+// uap-core's 43,000 test agents has 492 bytes; ua-parser-js cuts at 500); an 8 KB agent
+// crafted to make the regexes work hard costs at most ~0.2 ms instead of several.
+constexpr std::size_t kMaxMatchedLength = 512;
 
 }  // namespace
 
@@ -330,7 +421,7 @@ DeviceDetector::DeviceDetector(const std::string& regexes_path, std::size_t cach
   try {
     impl_->user_agent = std::make_unique<Section>(root, kUserAgent, Strategy::prefiltered, regexes_path);
     impl_->os = std::make_unique<Section>(root, kOs, Strategy::all_regexes, regexes_path);
-    impl_->device = std::make_unique<Section>(root, kDevice, Strategy::all_regexes, regexes_path);
+    impl_->device = std::make_unique<Section>(root, kDevice, Strategy::prefiltered, regexes_path);
   } catch (const YAML::Exception& e) {
     throw std::runtime_error("UA_REGEXES_PATH=" + regexes_path + ": not a uap-core regex file: " + e.what());
   } catch (const std::runtime_error& e) {
@@ -341,8 +432,10 @@ DeviceDetector::DeviceDetector(const std::string& regexes_path, std::size_t cach
 
 DeviceDetector::~DeviceDetector() = default;
 
-DeviceInfo DeviceDetector::parse(std::string_view ua) const {
+DeviceInfo DeviceDetector::parse(std::string_view full_ua) const {
   DeviceInfo info;
+  // Everything below reads the first kMaxMatchedLength bytes of the agent.
+  const std::string_view ua = full_ua.substr(0, kMaxMatchedLength);
   std::string lowered(ua);
   for (char& c : lowered) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   std::array<std::string, 5> fields;

@@ -4,7 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <fstream>
 #include <thread>
+
+#include "../../support/test_support.hpp"
 
 namespace traffic::device {
 namespace {
@@ -173,6 +176,49 @@ TEST(DeviceDetector, HostileUserAgents) {
     EXPECT_FALSE(info->os_family.empty());
   }
   EXPECT_EQ(detector().detect("")->type, DeviceType::unknown);
+}
+
+// Regexes see the first 512 bytes of an agent: what follows changes nothing, even text
+// that would match (a long crafted agent cannot make the regexes work on 8 KB).
+TEST(DeviceDetector, OnlyTheFirst512BytesOfAnAgentAreMatched) {
+  std::string head =
+      "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile "
+      "Safari/537.36";
+  head.resize(512, ' ');
+  const DeviceInfo alone = detector().parse(head);
+  EXPECT_EQ(alone.device_model, "SM-S911B");
+  for (const std::string& tail : {std::string(" Googlebot/2.1 (+http://www.google.com/bot.html)"),
+                                  std::string(" (iPad; CPU OS 17_0 like Mac OS X)"), std::string(8000, '(')}) {
+    const DeviceInfo padded = detector().parse(head + tail);
+    EXPECT_EQ(padded.browser_family, alone.browser_family) << tail;
+    EXPECT_EQ(padded.os_family, alone.os_family) << tail;
+    EXPECT_EQ(padded.device_family, alone.device_family) << tail;
+    EXPECT_EQ(padded.is_bot, alone.is_bot) << tail;
+    EXPECT_EQ(padded.type, alone.type) << tail;
+  }
+}
+
+// PCRE2 matches the regexes with a bound on its backtracking; a regex that reaches the
+// bound is matched by RE2, so the answer is the same and the time stays bounded.
+TEST(DeviceDetector, ARegexThatMakesPcre2BacktrackTooLongIsAnsweredByRe2) {
+  test::TempDir dir("device-regexes");
+  const std::string path = (dir.path() / "regexes.yaml").string();
+  std::ofstream(path) << "user_agent_parsers:\n"
+                         "  - regex: '(a+)+b|(a{30}c)'\n"
+                         "    family_replacement: 'Backtracker $2'\n"
+                         "os_parsers:\n"
+                         "  - regex: '(Linux)'\n"
+                         "device_parsers:\n"
+                         "  - regex: '(?:Android) ([^;]+);'\n"
+                         "    device_replacement: 'Phone $1'\n";
+  const DeviceDetector custom(path, 0);
+  const std::string thirty(30, 'a');
+  EXPECT_EQ(custom.parse(thirty + "c").browser_family, "Backtracker " + thirty + "c");  // PCRE2 gives up here
+  EXPECT_EQ(custom.parse(thirty + "x").browser_family, "Other");                        // and here
+  EXPECT_EQ(custom.parse("aab").browser_family, "Backtracker");                         // PCRE2 answers
+  const DeviceInfo phone = custom.parse("Mozilla/5.0 (Linux; Android 7.0;)");
+  EXPECT_EQ(phone.os_family, "Linux");
+  EXPECT_EQ(phone.device_family, "Phone 7.0");
 }
 
 TEST(DeviceDetector, CacheReturnsTheSameResultAndIsBounded) {
