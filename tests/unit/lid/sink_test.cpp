@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
 #include <zstd.h>
 
 #include <fstream>
@@ -145,6 +146,54 @@ TEST(FileSink, AFileLeftByACrashIsCutAtItsLastLineAndClosed) {
   EXPECT_FALSE(fs::exists(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz.tmp"));
   EXPECT_EQ(test::gunzip_file(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz"), "{\"a\":1}\n{\"a\":2}\n");
   EXPECT_TRUE(fs::exists(dir.path() / "other.ndjson.part"));
+}
+
+// Closed gzip files are one ordinary gzip member (whatever reads gzip reads them) holding
+// exactly the lines written, at any level, empty ones included.
+TEST(FileSink, AClosedFileIsOneGzipMemberWithEveryLine) {
+  for (const int level : {1, 6, 9}) {
+    test::TempDir dir("file-sink");
+    FileSinkSettings settings;
+    settings.directory = dir.path();
+    settings.level = level;
+    std::string expected;
+    {
+      FileSink sink(settings);
+      for (int batch = 0; batch < 40; ++batch) {
+        std::vector<std::string> lines;
+        for (int i = 0; i < 1000; ++i) {
+          const int n = batch * 1000 + i;
+          lines.push_back("{\"lid\":\"" + std::to_string(n * 2654435761U) + "\",\"n\":" + std::to_string(n) + "}\n");
+          expected += lines.back();
+        }
+        ASSERT_TRUE(deliver(sink, lines));
+      }
+      sink.close();
+    }
+    const auto closed = files_in(dir.path(), ".ndjson.gz");
+    ASSERT_EQ(closed.size(), 1U);
+    const std::string packed = read_file(closed[0]);
+    EXPECT_LT(packed.size(), expected.size() / 2) << level;
+    std::string unpacked(expected.size() + 1, '\0');
+    z_stream stream{};
+    ASSERT_EQ(inflateInit2(&stream, 16 + MAX_WBITS), Z_OK);
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed.data()));
+    stream.avail_in = static_cast<uInt>(packed.size());
+    stream.next_out = reinterpret_cast<Bytef*>(unpacked.data());
+    stream.avail_out = static_cast<uInt>(unpacked.size());
+    EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END) << level;
+    EXPECT_EQ(stream.avail_in, 0U) << "bytes after the first gzip member, level " << level;
+    unpacked.resize(stream.total_out);
+    inflateEnd(&stream);
+    EXPECT_EQ(unpacked, expected) << level;
+  }
+  // A crash leftover without one complete line closes to an empty, valid gzip file.
+  test::TempDir dir("file-sink");
+  std::ofstream(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.part") << "{\"a\":";
+  FileSinkSettings settings;
+  settings.directory = dir.path();
+  FileSink sink(settings);
+  EXPECT_EQ(test::gunzip_file(dir.path() / "clicks-20260101T000000.000Z-1.ndjson.gz"), "");
 }
 
 std::string unzstd_file(const fs::path& path) {
