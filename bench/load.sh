@@ -5,7 +5,8 @@
 #
 # At these rates wrk saturates its own core, so requests/s alone flatter the slower server:
 # each server's CPU time is read from /proc/<pid>/stat before and after a run, giving
-# server CPU microseconds per request — the figure that matters. LOAD_SINK_OPTIONS="#compression=zstd"
+# server CPU microseconds per request — the figure that matters (for servers with sinks, read
+# once the sinks have caught up, so their deferred work counts). LOAD_SINK_OPTIONS="#compression=zstd"
 # (say) sets the file sink's options of the pipeline run.
 # A fourth server adds live counters shared through a private redis-server (docs/shared-state.md).
 #
@@ -17,7 +18,7 @@ seconds=${3:-10}
 connections=${4:-64}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 ticks=$(getconf CLK_TCK)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -90,13 +91,29 @@ tf_url="http://127.0.0.1:$tf_port/pl?o=$link&subid=bench"
 ng_url="http://127.0.0.1:$ng_port/pl?o=$link&subid=bench"
 tr_url="http://127.0.0.1:$tr_port/pl?o=$link&subid=bench"
 
-# One run: prints "requests cpu_us_per_request rps p50_us p99_us".
+# Waits (up to 60 s) until every sink of the trafficd on port $1 has caught up: the sink
+# threads run at niceness 10 and do much of their work after wrk stops, and that work is
+# part of a click's cost.
+wait_sinks() {
+  local pending
+  for _ in $(seq 1 600); do
+    pending=$(curl -sf "http://127.0.0.1:$1/metrics" | awk '/^trafficd_sink_pending_bytes/ {s += $2} END {print s + 0}')
+    [ "$pending" = 0 ] && return 0
+    sleep 0.1
+  done
+  echo "sinks of port $1 still behind after 60 s" >&2
+}
+
+# One run: prints "requests cpu_us_per_request rps p50_us p99_us". With a port, the CPU
+# time is read once that trafficd's sinks have caught up.
 run() {
-  local pid=$1 url=$2 before after out requests
+  local pid=$1 url=$2 port=${3:-} before after out requests
+  [ -n "$port" ] && wait_sinks "$port"
   before=$(cpu_ticks "$pid")
   out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${seconds}s" --latency -H 'X-Forwarded-For: 216.160.83.56' \
     -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/94.0 Safari/537.36' \
     "$url")
+  [ -n "$port" ] && wait_sinks "$port"
   after=$(cpu_ticks "$pid")
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   python3 - "$requests" "$before" "$after" "$ticks" "$seconds" <<PY "$out"
@@ -124,8 +141,8 @@ taskset -c 1 wrk -t1 -c"$connections" -d2s "$tr_url" >/dev/null
 for round in $(seq 1 "$rounds"); do
   run "$td_pid" "$td_url" >> "$work/trafficd.txt"
   run "$ng_pid" "$ng_url" >> "$work/nginx.txt"
-  run "$tf_pid" "$tf_url" >> "$work/pipeline.txt"
-  run "$tr_pid" "$tr_url" >> "$work/redis.txt"
+  run "$tf_pid" "$tf_url" "$tf_port" >> "$work/pipeline.txt"
+  run "$tr_pid" "$tr_url" "$tr_port" >> "$work/redis.txt"
   echo "round $round: trafficd $(tail -1 "$work/trafficd.txt") | nginx $(tail -1 "$work/nginx.txt")" \
     "| trafficd+file sink $(tail -1 "$work/pipeline.txt") | +redis counters $(tail -1 "$work/redis.txt")" >&2
 done
