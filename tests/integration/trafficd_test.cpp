@@ -933,7 +933,7 @@ std::vector<std::size_t> record_starts(const std::string& segment) {
   std::vector<std::size_t> starts;
   for (std::size_t at = 0; at + 8 <= segment.size();) {
     std::uint32_t size = 0;
-    for (int i = 0; i < 4; ++i)
+    for (std::size_t i = 0; i < 4; ++i)
       size |= static_cast<std::uint32_t>(static_cast<unsigned char>(segment[at + i])) << (8 * i);
     starts.push_back(at);
     at += 8 + size;

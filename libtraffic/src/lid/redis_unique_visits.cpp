@@ -182,10 +182,13 @@ bool RedisUniqueVisits::sync(TimestampMs now) {
     char campaign[24];
     char at[24];
     char lifetime[24];
-    const std::string_view campaign_text(campaign, std::to_chars(campaign, campaign + 24, v.campaign).ptr - campaign);
-    const std::string_view at_text(at, std::to_chars(at, at + 24, v.at).ptr - at);
-    const std::string_view lifetime_text(
-        lifetime, std::to_chars(lifetime, lifetime + 24, v.at + st.window_ms - now).ptr - lifetime);
+    const auto text = [](char* digits, auto number) {
+      return std::string_view(digits,
+                              static_cast<std::size_t>(std::to_chars(digits, digits + 24, number).ptr - digits));
+    };
+    const std::string_view campaign_text = text(campaign, v.campaign);
+    const std::string_view at_text = text(at, v.at);
+    const std::string_view lifetime_text = text(lifetime, v.at + st.window_ms - now);
     key.assign(st.settings.key_prefix).append("fp:").append(v.fp()).append("-").append(campaign_text);
     value.assign(v.fp()).append("-").append(campaign_text).append(" ").append(at_text).append(" ").append(st.instance);
     if (!v.stored) st.connection.append({"SET", key, at_text, "NX", "PX", lifetime_text});
