@@ -138,13 +138,15 @@ void append_hash(std::string& out, std::string_view hashed, const UrlSettings& s
 }  // namespace
 
 void append_component(std::string& out, std::string_view value) {
-  for (const char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (component_safe(c)) {
-      out.push_back(ch);
-    } else {
-      append_percent(out, c);
-    }
+  // Runs of safe bytes are appended at once: a push_back per byte showed in profiles.
+  std::size_t i = 0;
+  while (i < value.size()) {
+    std::size_t run = i;
+    while (run < value.size() && component_safe(static_cast<unsigned char>(value[run]))) ++run;
+    out.append(value.data() + i, run - i);
+    if (run == value.size()) break;
+    append_percent(out, static_cast<unsigned char>(value[run]));
+    i = run + 1;
   }
 }
 
