@@ -149,7 +149,7 @@ done
 
 python3 - "$work/trafficd.txt" "$work/nginx.txt" "$connections" "$seconds" "$rounds" "$work/pipeline.txt" \
   "$work/redis.txt" <<'PY'
-import statistics, sys
+import os, statistics, sys
 def rows(path):
     return [list(map(float, line.split())) for line in open(path) if line.strip()]
 td_rows, ng_rows, tf_rows, tr_rows = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[6]), rows(sys.argv[7])
@@ -164,7 +164,8 @@ print(f"wrk -t1 -c{sys.argv[3]} -d{sys.argv[4]}s, servers on CPU 0 (1 thread/wor
 print("| server | CPU µs / request | requests/s | p50 | p99 |")
 print("|---|---|---|---|---|")
 print(f"| trafficd `/pl` (decode, geo, device, rules, URL, hash) | {td[1]:.2f} | {td[2]:,.0f} | {td[3]:.0f} µs | {td[4]:.0f} µs |")
-print(f"| trafficd `/pl` + spool + file sink (gzip'd NDJSON) | {tf[1]:.2f} | {tf[2]:,.0f} | {tf[3]:.0f} µs | {tf[4]:.0f} µs |")
+sink_options = os.environ.get("LOAD_SINK_OPTIONS", "") or "gzip'd NDJSON"
+print(f"| trafficd `/pl` + spool + file sink ({sink_options}) | {tf[1]:.2f} | {tf[2]:,.0f} | {tf[3]:.0f} µs | {tf[4]:.0f} µs |")
 print(f"| trafficd `/pl` + spool + file sink + counters and unique visits in Redis | {tr[1]:.2f} | {tr[2]:,.0f} | {tr[3]:.0f} µs | {tr[4]:.0f} µs |")
 print(f"| nginx `return 302` | {ng[1]:.2f} | {ng[2]:,.0f} | {ng[3]:.0f} µs | {ng[4]:.0f} µs |")
 print(f"\nratio trafficd / nginx CPU per request: {td[1] / ng[1]:.2f} (of the medians); "
