@@ -191,40 +191,50 @@ class Section {
       } else {
         id = filter_.SlowFirstMatch(piece);  // the DFA ran out of memory: try every regex
       }
-      return id >= 0 && matches_at(id, text, groups) ? id : -1;
-    }
-    if (!atoms_compiled_ || (!atoms_->Match(re2::StringPiece(lowered.data(), lowered.size()), &matches, &info) &&
-                             info.kind != RE2::Set::kNoError)) {
+    } else if (!atoms_compiled_ || (!atoms_->Match(re2::StringPiece(lowered.data(), lowered.size()), &matches, &info) &&
+                                    info.kind != RE2::Set::kNoError)) {
       id = filter_.SlowFirstMatch(piece);
-      return id >= 0 && matches_at(id, text, groups) ? id : -1;
+    } else {
+      // The prefilter's candidates, in order: PCRE2 decides, RE2 where PCRE2 gives up.
+      filter_.AllPotentials(matches, &candidates);
+      std::sort(candidates.begin(), candidates.end());
+      for (const int candidate : candidates) {
+        const Pcre2Outcome outcome = pcre2_groups(candidate, text, groups);
+        if (outcome == Pcre2Outcome::matched) return candidate;
+        if (outcome == Pcre2Outcome::gave_up && re2_groups(candidate, text, groups)) return candidate;
+      }
+      return -1;
     }
-    filter_.AllPotentials(matches, &candidates);
-    std::sort(candidates.begin(), candidates.end());
-    for (const int candidate : candidates) {
-      if (matches_at(candidate, text, groups)) return candidate;
-    }
-    return -1;
+    // RE2 chose `id`; PCRE2 only reads its groups (RE2 does if PCRE2 cannot).
+    if (id < 0) return -1;
+    return pcre2_groups(id, text, groups) == Pcre2Outcome::matched || re2_groups(id, text, groups) ? id : -1;
   }
 
-  // Whether regex `id` matches `text`, and its capture groups (a group that took no part
-  // is empty): PCRE2 answers, or RE2 when PCRE2 gives up (or could not compile it).
-  bool matches_at(int id, std::string_view text, Groups& groups) const {
-    const int count = group_count(id);
-    if (const auto& code = parsers_[static_cast<std::size_t>(id)].pcre2) {
-      thread_local Pcre2MatchData match;
-      const int rc = pcre2_match(code.get(), reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, 0, match.data,
-                                 match_context());
-      if (rc == PCRE2_ERROR_NOMATCH) return false;
-      if (rc > 0) {
-        const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.data);
-        for (int g = 0; g <= count; ++g) {
-          const PCRE2_SIZE start = ovector[2 * g];
-          groups[static_cast<std::size_t>(g)] =
-              g < rc && start != PCRE2_UNSET ? text.substr(start, ovector[2 * g + 1] - start) : std::string_view();
-        }
-        return true;
-      }
+  enum class Pcre2Outcome { matched, no_match, gave_up };
+
+  // Regex `id` over `text` with PCRE2, its capture groups in `groups` (a group that took no
+  // part is empty). gave_up: the backtracking bound was reached, or the regex is not
+  // PCRE2's to run (it did not compile).
+  Pcre2Outcome pcre2_groups(int id, std::string_view text, Groups& groups) const {
+    const auto& code = parsers_[static_cast<std::size_t>(id)].pcre2;
+    if (!code) return Pcre2Outcome::gave_up;
+    thread_local Pcre2MatchData match;
+    const int rc = pcre2_match(code.get(), reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, 0, match.data,
+                               match_context());
+    if (rc == PCRE2_ERROR_NOMATCH) return Pcre2Outcome::no_match;
+    if (rc <= 0) return Pcre2Outcome::gave_up;
+    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.data);
+    for (int g = 0; g <= group_count(id); ++g) {
+      const PCRE2_SIZE start = ovector[2 * g];
+      groups[static_cast<std::size_t>(g)] =
+          g < rc && start != PCRE2_UNSET ? text.substr(start, ovector[2 * g + 1] - start) : std::string_view();
     }
+    return Pcre2Outcome::matched;
+  }
+
+  // The same with RE2, in linear time; false when the regex does not match.
+  bool re2_groups(int id, std::string_view text, Groups& groups) const {
+    const int count = group_count(id);
     std::array<re2::StringPiece, kMaxGroups + 1> pieces;
     if (!filter_.GetRE2(id).Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED,
                                   pieces.data(), count + 1)) {

@@ -126,40 +126,28 @@ class MappedFile {
 
 // gzip: libdeflate compresses the whole part in one call, twice as fast as zlib at the same
 // level and ratio (docs/benchmarks.md), into one ordinary gzip member. It needs all of its
-// input and output at once: the part is mapped, and the output is written straight into the
-// mapped temporary file, whose blocks are reserved first (a full disk then fails here
-// instead of faulting the process while it writes through the mapping).
-bool gzip_into(int in, std::size_t length, int out, int level) {
-  const MappedFile input(in, length);
-  if (!input.ok()) return false;
+// output at once: it is written straight into the mapped temporary file, whose blocks are
+// reserved first (a full disk then fails here instead of faulting the process while it
+// writes through the mapping).
+bool gzip_into(std::string_view text, int out, int level) {
   libdeflate_compressor* compressor = libdeflate_alloc_compressor(level);
   if (compressor == nullptr) return false;
-  const std::size_t bound = libdeflate_gzip_compress_bound(compressor, length);
-  bool ok = ::posix_fallocate(out, 0, static_cast<off_t>(bound)) == 0;
-  void* output = ok ? ::mmap(nullptr, bound, PROT_READ | PROT_WRITE, MAP_SHARED, out, 0) : MAP_FAILED;
+  const std::size_t bound = libdeflate_gzip_compress_bound(compressor, text.size());
+  void* output = ::posix_fallocate(out, 0, static_cast<off_t>(bound)) == 0
+                     ? ::mmap(nullptr, bound, PROT_READ | PROT_WRITE, MAP_SHARED, out, 0)
+                     : MAP_FAILED;
   std::size_t written = 0;
   if (output != MAP_FAILED) {
-    written = libdeflate_gzip_compress(compressor, input.data(), length, output, bound);
-    ok = written > 0;
+    written = libdeflate_gzip_compress(compressor, text.data(), text.size(), output, bound);
     ::munmap(output, bound);  // the caller's fsync writes the mapped pages
-  } else {
-    ok = false;
   }
   libdeflate_free_compressor(compressor);
-  return ok && ::ftruncate(out, static_cast<off_t>(written)) == 0;
+  return written > 0 && ::ftruncate(out, static_cast<off_t>(written)) == 0;
 }
 
-// zstd: streamed from the part in 1 MiB reads.
-bool zstd_into(int in, off_t length, int out, int level) {
+bool zstd_into(std::string_view text, int out, int level) {
   Zstd sink(out, level);
-  std::string chunk(1 << 20, '\0');
-  for (off_t offset = 0; offset < length;) {
-    const auto want = static_cast<std::size_t>(std::min<off_t>(length - offset, static_cast<off_t>(chunk.size())));
-    const ssize_t got = ::pread(in, chunk.data(), want, offset);
-    if (got <= 0 || !sink.write(chunk.data(), static_cast<std::size_t>(got))) return false;
-    offset += got;
-  }
-  return sink.finish();
+  return sink.write(text.data(), text.size()) && sink.finish();
 }
 
 }  // namespace
@@ -191,8 +179,15 @@ bool close_part_file(const fs::path& part, Compression compression, int level) {
     ::close(in);
     return false;
   }
-  bool ok = compression == Compression::gzip ? gzip_into(in, static_cast<std::size_t>(length), out, level)
-                                             : zstd_into(in, length, out, level);
+  bool ok = false;
+  {
+    // Both compressors read the part through one mapping: no copy through a buffer.
+    const MappedFile input(in, static_cast<std::size_t>(length));
+    if (input.ok()) {
+      const std::string_view text(static_cast<const char*>(input.data()), static_cast<std::size_t>(length));
+      ok = compression == Compression::gzip ? gzip_into(text, out, level) : zstd_into(text, out, level);
+    }
+  }
   ok = ok && ::fsync(out) == 0;
   ::close(out);
   ::close(in);

@@ -209,6 +209,8 @@ TEST(DeviceDetector, ARegexThatMakesPcre2BacktrackTooLongIsAnsweredByRe2) {
                          "os_parsers:\n"
                          "  - regex: '(Linux)'\n"
                          "device_parsers:\n"
+                         "  - regex: 'Crafted(a+)+b|Crafted(a{30}c)'\n"
+                         "    device_replacement: 'Crafted $2'\n"
                          "  - regex: '(?:Android) ([^;]+);'\n"
                          "    device_replacement: 'Phone $1'\n";
   const DeviceDetector custom(path, 0);
@@ -216,6 +218,9 @@ TEST(DeviceDetector, ARegexThatMakesPcre2BacktrackTooLongIsAnsweredByRe2) {
   EXPECT_EQ(custom.parse(thirty + "c").browser_family, "Backtracker " + thirty + "c");  // PCRE2 gives up here
   EXPECT_EQ(custom.parse(thirty + "x").browser_family, "Other");                        // and here
   EXPECT_EQ(custom.parse("aab").browser_family, "Backtracker");                         // PCRE2 answers
+  // The same for a candidate of the literal prefilter ("crafted" is its atom).
+  EXPECT_EQ(custom.parse("Crafted" + thirty + "c").device_family, "Crafted " + thirty + "c");
+  EXPECT_EQ(custom.parse("Crafted" + thirty + "x").device_family, "Other");
   const DeviceInfo phone = custom.parse("Mozilla/5.0 (Linux; Android 7.0;)");
   EXPECT_EQ(phone.os_family, "Linux");
   EXPECT_EQ(phone.device_family, "Phone 7.0");

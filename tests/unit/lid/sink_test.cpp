@@ -163,7 +163,8 @@ TEST(FileSink, AClosedFileIsOneGzipMemberWithEveryLine) {
         std::vector<std::string> lines;
         for (int i = 0; i < 1000; ++i) {
           const int n = batch * 1000 + i;
-          lines.push_back("{\"lid\":\"" + std::to_string(static_cast<unsigned>(n) * 2654435761U) + "\",\"n\":" + std::to_string(n) + "}\n");
+          lines.push_back("{\"lid\":\"" + std::to_string(static_cast<unsigned>(n) * 2654435761U) +
+                          "\",\"n\":" + std::to_string(n) + "}\n");
           expected += lines.back();
         }
         ASSERT_TRUE(deliver(sink, lines));
