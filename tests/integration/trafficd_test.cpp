@@ -5,9 +5,11 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -122,6 +124,16 @@ class Connection {
     if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) throw std::runtime_error("connect");
   }
   ~Connection() { close(fd_); }
+  /// Sends `bytes` in pieces of `piece` bytes, each its own segment (Nagle off) a moment
+  /// after the last, so that the server reads a request in many parts.
+  void send_in_pieces(std::string_view bytes, std::size_t piece) {
+    const int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for (std::size_t at = 0; at < bytes.size(); at += piece) {
+      send(bytes.substr(at, piece));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   void send(std::string_view bytes) {
     while (!bytes.empty()) {
       const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -527,6 +539,23 @@ TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   EXPECT_EQ(json::parse(converted.body).at("message").as_string(), "Lid successfully created in redshift");
   connection.send(post("/lid", body));
   EXPECT_EQ(json::parse(connection.read_reply().body).at("errors").as_string(), "LID already added");
+  {  // The replay again, its body chunked in two and the request sent a few bytes at a time:
+     // the answer shows the body was put back together whole.
+    const std::string first = body.substr(0, body.size() / 2);
+    const std::string second = body.substr(first.size());
+    auto chunk = [](const std::string& data) {
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx", data.size());
+      return std::string(size) + "\r\n" + data + "\r\n";
+    };
+    const std::string request =
+        "POST /lid HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        chunk(first) + chunk(second) + "0\r\n\r\n";
+    connection.send_in_pieces(request, 7);
+    const auto replay = connection.read_reply();
+    EXPECT_EQ(replay.status, 200);
+    EXPECT_EQ(json::parse(replay.body).at("errors").as_string(), "LID already added") << replay.body;
+  }
   connection.send(post("/lid", "{oops"));
   EXPECT_EQ(connection.read_reply().status, 400);
   EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
