@@ -1,5 +1,8 @@
 #include "traffic/lid/lid.hpp"
 
+#include <array>
+#include <cstdint>
+
 namespace traffic::lid {
 namespace {
 
@@ -11,6 +14,17 @@ constexpr bool is_dash_position(std::size_t i) noexcept {
   return i == 8 || i == 13 || i == 18 || i == 23;
 }
 
+// Where each of the 32 hex digits of a lid goes, skipping the dashes: a table keeps the
+// formatting a straight loop (the per-position test was 3% of a click's CPU).
+constexpr std::array<std::uint8_t, 32> kDigitPositions = [] {
+  std::array<std::uint8_t, 32> positions{};
+  std::size_t digit = 0;
+  for (std::size_t i = 0; i < Lid::kSize; ++i) {
+    if (!is_dash_position(i)) positions[digit++] = static_cast<std::uint8_t>(i);
+  }
+  return positions;
+}();
+
 }  // namespace
 
 Lid new_lid(Random& random) noexcept {
@@ -20,16 +34,11 @@ Lid new_lid(Random& random) noexcept {
   words[0] = (words[0] & ~(0xFULL << 12)) | (0x4ULL << 12);
   words[1] = (words[1] & ~(0x3ULL << 62)) | (0x2ULL << 62);
   Lid lid;
-  std::size_t nibble = 0;
-  for (std::size_t i = 0; i < Lid::kSize; ++i) {
-    if (is_dash_position(i)) {
-      lid.text_[i] = '-';
-      continue;
-    }
-    const std::uint64_t word = words[nibble / 16];
-    const unsigned shift = static_cast<unsigned>(60 - 4 * (nibble % 16));
-    lid.text_[i] = kHex[(word >> shift) & 0xF];
-    ++nibble;
+  lid.text_[8] = lid.text_[13] = lid.text_[18] = lid.text_[23] = '-';
+  for (std::size_t digit = 0; digit < 16; ++digit) {
+    const auto shift = static_cast<unsigned>(60 - 4 * digit);
+    lid.text_[kDigitPositions[digit]] = kHex[(words[0] >> shift) & 0xF];
+    lid.text_[kDigitPositions[digit + 16]] = kHex[(words[1] >> shift) & 0xF];
   }
   return lid;
 }

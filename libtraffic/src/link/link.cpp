@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 namespace traffic::link {
@@ -17,6 +18,7 @@ namespace {
 
 constexpr std::string_view kV2Prefix = "v2.";
 constexpr std::size_t kIvSize = 16;
+constexpr std::size_t kBlockSize = 16;  // AES
 constexpr std::size_t kNonceSize = 12;
 constexpr std::size_t kTagSize = 16;
 // Real plaintexts are ~20 bytes; anything much longer is not ours and is refused before
@@ -35,6 +37,10 @@ const boost::system::error_code kInvalid = make_error_code(LinkError::invalid_li
 // (locks, lookups) on every init, which would dominate a sub-microsecond decode.
 const EVP_CIPHER* cbc_cipher() {
   static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return cipher;
+}
+const EVP_CIPHER* ecb_cipher() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-ECB", nullptr);
   return cipher;
 }
 const EVP_CIPHER* gcm_cipher() {
@@ -77,11 +83,66 @@ class KeyedCipher {
   Key key_{};
 };
 
-enum class CipherUse : std::uint8_t { v1_decrypt, v1_encrypt, v2_decrypt, v2_encrypt };
+enum class CipherUse : std::uint8_t { v1_encrypt, v2_decrypt, v2_encrypt };
 
 EVP_CIPHER_CTX* start_cipher(CipherUse use, const Key& key, const unsigned char* iv) noexcept {
-  thread_local KeyedCipher ciphers[] = {{cbc_cipher(), 0}, {cbc_cipher(), 1}, {gcm_cipher(), 0}, {gcm_cipher(), 1}};
+  thread_local KeyedCipher ciphers[] = {{cbc_cipher(), 1}, {gcm_cipher(), 0}, {gcm_cipher(), 1}};
   return ciphers[static_cast<std::size_t>(use)].start(key, iv);
+}
+
+// AES-256-CBC decryption of v1 links (the click path) without re-initialising a context per
+// link: the blocks go through an ECB context keyed once per thread, and the CBC chaining
+// and the PKCS#7 padding check are done here. Even IV-only re-initialisation went through
+// OpenSSL 3's parameter machinery and was 3.4% of a click's CPU. Returns the plaintext
+// size, or nothing when the key is unusable or the padding is invalid.
+class BlockDecryptor {
+ public:
+  BlockDecryptor() : ctx_(EVP_CIPHER_CTX_new()) {}
+  ~BlockDecryptor() {
+    EVP_CIPHER_CTX_free(ctx_);
+    OPENSSL_cleanse(key_.data(), key_.size());
+  }
+  BlockDecryptor(const BlockDecryptor&) = delete;
+  BlockDecryptor& operator=(const BlockDecryptor&) = delete;
+
+  // The context keyed with `key`, padding off; re-keyed only when the key changes.
+  EVP_CIPHER_CTX* keyed(const Key& key) noexcept {
+    if (keyed_ && CRYPTO_memcmp(key.data(), key_.data(), key.size()) == 0) return ctx_;
+    keyed_ = false;
+    if (!ctx_ || !ecb_cipher() || EVP_DecryptInit_ex2(ctx_, ecb_cipher(), key.data(), nullptr, nullptr) != 1 ||
+        EVP_CIPHER_CTX_set_padding(ctx_, 0) != 1) {
+      return nullptr;
+    }
+    key_ = key;
+    keyed_ = true;
+    return ctx_;
+  }
+
+ private:
+  EVP_CIPHER_CTX* ctx_;
+  bool keyed_ = false;
+  Key key_{};
+};
+
+std::optional<std::size_t> decrypt_cbc(const Key& key, const unsigned char* iv, const unsigned char* ciphertext,
+                                       std::size_t size, unsigned char* plaintext) noexcept {
+  thread_local BlockDecryptor blocks;
+  EVP_CIPHER_CTX* ctx = blocks.keyed(key);
+  int written = 0;
+  if (!ctx || size == 0 || size % kBlockSize != 0 ||
+      EVP_DecryptUpdate(ctx, plaintext, &written, ciphertext, static_cast<int>(size)) != 1 ||
+      static_cast<std::size_t>(written) != size) {
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < kBlockSize; ++i) plaintext[i] ^= iv[i];
+  for (std::size_t i = kBlockSize; i < size; ++i) plaintext[i] ^= ciphertext[i - kBlockSize];
+  // PKCS#7: the last byte n (1..16) says how many bytes of value n end the message.
+  const unsigned pad = plaintext[size - 1];
+  if (pad == 0 || pad > kBlockSize) return std::nullopt;
+  for (std::size_t i = size - pad; i < size; ++i) {
+    if (plaintext[i] != pad) return std::nullopt;
+  }
+  return size - pad;
 }
 
 int hex_value(char c) noexcept {
@@ -290,16 +351,10 @@ boost::system::result<LinkIds> decode_v1(std::string_view o, const LinkKeys& key
   const std::size_t ct_size = ct_hex.size() / 2;
   if (!decode_hex(iv_hex, iv) || !decode_hex(ct_hex, ciphertext)) return kInvalid;
 
-  EVP_CIPHER_CTX* ctx = start_cipher(CipherUse::v1_decrypt, *key, iv);
-  unsigned char plaintext[kMaxCiphertext + kIvSize];
-  int written = 0;
-  int final_written = 0;
-  if (!ctx || EVP_DecryptUpdate(ctx, plaintext, &written, ciphertext, static_cast<int>(ct_size)) != 1 ||
-      EVP_DecryptFinal_ex(ctx, plaintext + written, &final_written) != 1) {
-    return kInvalid;
-  }
-  const auto size = static_cast<std::size_t>(written + final_written);
-  auto ids = parse_plaintext(std::string_view(reinterpret_cast<const char*>(plaintext), size));
+  unsigned char plaintext[kMaxCiphertext];
+  const auto size = decrypt_cbc(*key, iv, ciphertext, ct_size, plaintext);
+  if (!size) return kInvalid;
+  auto ids = parse_plaintext(std::string_view(reinterpret_cast<const char*>(plaintext), *size));
   if (!ids) return kInvalid;
   return *ids;
 }

@@ -74,6 +74,36 @@ TEST(LinkV1, RoundTripWithAFixedIv) {
   EXPECT_EQ(decode_v1(o, LinkKeys::from_config(hex_key)).value(), (LinkIds{36303, 1000976}));
 }
 
+// Ids of 1 to 19 digits give plaintexts of every length modulo the AES block, so every
+// PKCS#7 padding length (1 to 16, a whole block included) is decrypted and checked.
+TEST(LinkV1, EveryPaddingLengthRoundTrips) {
+  const LinkKeys keys = sample_keys();
+  std::set<std::size_t> ciphertext_sizes;
+  std::int64_t offer = 1;
+  for (int offer_digits = 1; offer_digits <= 18; ++offer_digits, offer = offer * 10 + 7) {
+    std::int64_t campaign = 3;
+    for (int campaign_digits = 1; campaign_digits <= 18; ++campaign_digits, campaign = campaign * 10 + 1) {
+      const std::string o = encode_v1({offer, campaign}, keys);
+      ciphertext_sizes.insert((o.size() - 33) / 2);
+      ASSERT_EQ(decode_v1(o, keys).value(), (LinkIds{offer, campaign})) << o;
+    }
+  }
+  EXPECT_GE(ciphertext_sizes.size(), 2U);  // more than one block count was seen
+}
+
+// CBC lets a changed IV change the first block's plaintext at will. Changing one padding
+// byte but the last leaves the ids intact and the last byte valid: only the check of every
+// padding byte refuses the link.
+TEST(LinkV1, APaddingByteOtherThanTheLastIsChecked) {
+  const LinkKeys keys = sample_keys();
+  const std::array<unsigned char, 16> iv{};
+  std::string o = encode_v1({1, 3}, keys, iv);
+  ASSERT_EQ(o.size(), 33U + 32U) << "one block expected";
+  ASSERT_TRUE(decode_v1(o, keys).has_value());
+  o[2 * 14 + 1] = '1';  // IV byte 14: 0x00 -> 0x01, so plaintext byte 14 is no longer the pad value
+  EXPECT_FALSE(decode_v1(o, keys).has_value());
+}
+
 TEST(LinkV1, MalformedLinksAllGiveTheSameError) {
   const LinkKeys keys = sample_keys();
   const std::string good = encode_v1({100, 10}, keys);
