@@ -1,7 +1,9 @@
 #include "server.hpp"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -82,11 +84,58 @@ class Server::Offload {
   bool stopping_ = false;
 };
 
+// Work handed to a loop by other threads: the blocking thread's answers and the shutdown
+// steps. A loop's io_context runs without the scheduler's mutex
+// (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE: locking and unlocking it was 3% of a click's CPU),
+// so no other thread may call into the context; they append here instead and wake the
+// loop through an eventfd that it reads like any other descriptor.
+class Inbox {
+ public:
+  explicit Inbox(asio::io_context& context) : wake_(context.get_executor()) {
+    const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+    wake_.assign(fd);
+  }
+
+  /// On the loop's thread (or before it runs): starts taking work.
+  void start() {
+    wake_.async_read_some(asio::buffer(&count_, sizeof count_), [this](beast::error_code ec, std::size_t) {
+      if (ec) return;  // closed at shutdown
+      {
+        std::lock_guard lock(mutex_);
+        running_.swap(jobs_);
+      }
+      for (auto& job : running_) job();
+      running_.clear();
+      start();
+    });
+  }
+
+  /// From any thread: `job` runs on the loop's thread.
+  void push(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    const std::uint64_t one = 1;
+    // Only fails when the counter would overflow, and then the loop has a wake-up pending.
+    [[maybe_unused]] const ssize_t written = ::write(wake_.native_handle(), &one, sizeof one);
+  }
+
+ private:
+  asio::posix::basic_stream_descriptor<Executor> wake_;
+  std::uint64_t count_ = 0;
+  std::mutex mutex_;
+  std::vector<std::function<void()>> jobs_;
+  std::vector<std::function<void()>> running_;  // touched only on the loop's thread
+};
+
 // One thread's event loop, listener and request handler.
 struct Server::Loop {
   Loop(traffic::http::App& the_app, const traffic::config::HttpLimits& the_limits, std::size_t lane,
        Server::Offload& the_offload)
-      : context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      : context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
+        inbox(context),
         acceptor(context.get_executor()),
         sweep(context),
         worker(the_app, lane),
@@ -97,7 +146,8 @@ struct Server::Loop {
   // context destroys at shutdown remove themselves from a live set.
   std::unordered_set<Session*> sessions;  // touched only on this loop's thread
   std::atomic<std::size_t> open_sessions{0};
-  asio::io_context context;
+  asio::io_context context;  // used by this loop's thread only; other threads use the inbox
+  Inbox inbox;
   Acceptor acceptor;
   asio::steady_timer sweep;  // closes sessions past their deadline (see Session::deadline_)
   std::uint64_t tick = 0;    // half-seconds since start, advanced by the sweep
@@ -302,7 +352,7 @@ class Session : public std::enable_shared_from_this<Session> {
     loop_.offload.submit([self = shared_from_this()](traffic::http::Worker& worker) {
       worker.handle(self->view_, self->answer_);
       if (self->answer_.awaits_commit) worker.complete(self->answer_, worker.commit_clicks());
-      asio::post(self->loop_.context, [self] { self->send(self->head_, self->keep_alive_, self->version_); });
+      self->loop_.inbox.push([self] { self->send(self->head_, self->keep_alive_, self->version_); });
     });
   }
 
@@ -462,6 +512,7 @@ Server::~Server() {
 void Server::start() {
   offload_->start();
   for (auto& loop : loops_) {
+    loop->inbox.start();
     accept(*loop);
     sweep(*loop);
     threads_.emplace_back([&context = loop->context, n = threads_.size()] {
@@ -473,7 +524,7 @@ void Server::start() {
 
 void Server::stop(std::chrono::seconds grace) {
   for (auto& loop : loops_) {
-    asio::post(loop->context, [&l = *loop] {
+    loop->inbox.push([&l = *loop] {
       beast::error_code ec;
       l.draining = true;
       l.acceptor.close(ec);
@@ -490,7 +541,7 @@ void Server::stop(std::chrono::seconds grace) {
   while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  for (auto& loop : loops_) loop->context.stop();
+  for (auto& loop : loops_) loop->inbox.push([&context = loop->context] { context.stop(); });
   for (auto& thread : threads_) thread.join();
   threads_.clear();
   offload_->stop();

@@ -1,17 +1,12 @@
 #include "traffic/http/message.hpp"
 
+#include "traffic/common/hex.hpp"
+
 namespace traffic::http {
 namespace {
 
 constexpr char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Percent-decoding, '+' as a space. Runs without either are appended at once: a push_back

@@ -145,13 +145,6 @@ std::optional<std::size_t> decrypt_cbc(const Key& key, const unsigned char* iv, 
   return size - pad;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool decode_hex(std::string_view hex, unsigned char* out) noexcept {
   if (hex.size() % 2 != 0) return false;
   for (std::size_t i = 0; i < hex.size(); i += 2) {

@@ -32,13 +32,6 @@ bool unreserved(unsigned char c) {
          c == '_' || c == '~';
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // RFC 3986 remove_dot_segments, plus repeated slashes collapsed (the test suite's
 // "get-slashes"). The result keeps a trailing slash.
 std::string normalized(std::string_view path) {

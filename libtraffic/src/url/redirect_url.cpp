@@ -3,6 +3,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
 #include <charconv>
 #include <memory>
@@ -45,6 +49,32 @@ constexpr bool component_safe(unsigned char c) noexcept {
 }
 constexpr bool url_safe(unsigned char c) noexcept {
   return kUrlSafe[c];
+}
+
+// How many bytes at the start of `text` may appear in a URL as written. A URL is ~250 bytes
+// that are almost always all safe: SSE2 (every x86-64 has it) tests 16 at a time, where the
+// byte-by-byte table scan was half of build()'s own time.
+std::size_t url_safe_prefix(std::string_view text) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i bang = _mm_set1_epi8('!');
+  const __m128i del = _mm_set1_epi8(0x7F);
+  for (; i + 16 <= text.size(); i += 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    auto is = [&](char c) { return _mm_cmpeq_epi8(bytes, _mm_set1_epi8(c)); };
+    // A signed compare: space, control characters and every byte from 0x80 on are below '!'.
+    // The rest are the printable characters outside RFC 3986's sets (kUrlSafe).
+    const __m128i unsafe = _mm_or_si128(
+        _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(bytes, bang), _mm_cmpeq_epi8(bytes, del)),
+                     _mm_or_si128(_mm_or_si128(is('"'), is('<')), _mm_or_si128(is('>'), is('\\')))),
+        _mm_or_si128(_mm_or_si128(_mm_or_si128(is('^'), is('`')), _mm_or_si128(is('{'), is('|'))), is('}')));
+    if (const int mask = _mm_movemask_epi8(unsafe); mask != 0) {
+      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    }
+  }
+#endif
+  while (i < text.size() && url_safe(static_cast<unsigned char>(text[i]))) ++i;
+  return i;
 }
 
 void append_percent(std::string& out, unsigned char c) {
@@ -205,8 +235,7 @@ void UrlBuilder::build(std::string_view landing_page, const Placeholders& values
   out.append(fragment);
 
   // Percent-encode what a URL may not contain, in place when nothing needs it (the usual case).
-  std::size_t first_unsafe = 0;
-  while (first_unsafe < out.size() && url_safe(static_cast<unsigned char>(out[first_unsafe]))) ++first_unsafe;
+  const std::size_t first_unsafe = url_safe_prefix(out);
   if (first_unsafe == out.size()) return;
   raw.assign(out, 0, first_unsafe);
   for (std::size_t i = first_unsafe; i < out.size(); ++i) {

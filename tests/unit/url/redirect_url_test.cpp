@@ -91,6 +91,31 @@ TEST(RedirectUrl, CrLfAndOtherUnsafeBytesNeverReachTheOutput) {
   EXPECT_NE(url.find("a%20b%0D%0ASet-Cookie:%20x%7By%7D%22%3C%3E%01%7F%FF?"), std::string::npos) << url;
 }
 
+// Every byte value at every position around the 16-byte blocks the scan for unsafe bytes
+// reads: kept exactly when RFC 3986 allows it in a URL, else percent-encoded, and the bytes
+// around it untouched. (The first 23 bytes, "https://lp.example.com/", are the prefix.)
+TEST(RedirectUrl, EachUnsafeByteIsFoundWhereverItIs) {
+  constexpr std::string_view kAllowed =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&'()*+,;=%";
+  const UrlBuilder urls = builder();
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned byte = 0; byte < 256; ++byte) {
+    // '{' opens a placeholder and '#' a fragment: both have their own tests.
+    if (byte == '{' || byte == '#' || byte == '?' || byte == '&') continue;
+    const char c = static_cast<char>(byte);
+    const bool allowed = kAllowed.find(c) != std::string_view::npos;
+    for (std::size_t at = 0; at < 40; ++at) {
+      std::string path(40, 'p');
+      path[at] = c;
+      const std::string url = urls.build("https://lp.example.com/" + path, {}, kTracking);
+      std::string expected = "https://lp.example.com/" + path.substr(0, at);
+      expected += allowed ? std::string(1, c) : std::string{'%', kHex[byte >> 4], kHex[byte & 15]};
+      expected += path.substr(at + 1) + "?offer_id=";
+      ASSERT_TRUE(url.starts_with(expected)) << "byte " << byte << " at " << at << ": " << url;
+    }
+  }
+}
+
 TEST(RedirectUrl, ExistingPercentEscapesAndReservedCharactersAreKept) {
   const std::string url = builder().build("https://lp.example.com/a%20b?q=[1]&r=$,;:@!*'()+", {}, kTracking);
   EXPECT_TRUE(url.starts_with("https://lp.example.com/a%20b?q=[1]&r=$,;:@!*'()+&offer_id=")) << url;

@@ -1,9 +1,30 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace traffic {
+
+namespace detail {
+inline constexpr std::array<std::int8_t, 256> kHexValues = [] {
+  std::array<std::int8_t, 256> values{};
+  values.fill(-1);
+  for (int i = 0; i < 10; ++i) values[static_cast<std::size_t>('0' + i)] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 6; ++i) {
+    values[static_cast<std::size_t>('a' + i)] = values[static_cast<std::size_t>('A' + i)] =
+        static_cast<std::int8_t>(10 + i);
+  }
+  return values;
+}();
+}  // namespace detail
+
+/// The value of hex digit `c` (either case), or -1. A table: links are decoded digit by
+/// digit on every click.
+[[nodiscard]] constexpr int hex_value(char c) noexcept {
+  return detail::kHexValues[static_cast<unsigned char>(c)];
+}
 
 /// Lower-case hex of `size` bytes.
 [[nodiscard]] std::string to_hex(const void* data, std::size_t size);
