@@ -40,7 +40,7 @@ void answer_not_found(Response& response) {
 // A click that could not be recorded is not acknowledged: the visitor (or the ad server in
 // front) retries, and no 302 leaves without its record.
 void unrecorded(Response& response, WorkerMetrics& metrics) {
-  metrics.unrecorded_clicks.fetch_add(1, std::memory_order_relaxed);
+  WorkerMetrics::bump(metrics.unrecorded_clicks);
   response.location.clear();
   response.awaits_commit = false;
   answer_error(response, 503, "temporarily unavailable");
@@ -291,7 +291,7 @@ class Exchange {
     const url::ClickValues values(decision, visitor.context, passed.subid, passed.cid, passed.lid);
     app_.urls().build(decision.landing_page, values.placeholders(), values.tracking(), response_.location);
     if (debug) {
-      metrics_.debug_requests.fetch_add(1, std::memory_order_relaxed);
+      WorkerMetrics::bump(metrics_.debug_requests);
       json::object data = rules::to_json(decision, response_.location);
       data["lid"] = lid.view();
       data["ip"] = ip.to_string();
@@ -308,7 +308,7 @@ class Exchange {
     const auto decision_ns = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
     if (head) {
-      metrics_.head_requests.fetch_add(1, std::memory_order_relaxed);
+      WorkerMetrics::bump(metrics_.head_requests);
     } else if (!record(decision, visitor, ip, passed, decision_ns)) {
       return;
     }
@@ -453,7 +453,7 @@ class Exchange {
   }
 
   void blocked(std::size_t reason) {
-    metrics_.blocks[reason].fetch_add(1, std::memory_order_relaxed);
+    WorkerMetrics::bump(metrics_.blocks[reason]);
     answer_not_found(response_);
   }
 

@@ -33,7 +33,7 @@ std::string_view to_string(Route route) noexcept {
 }
 
 void WorkerMetrics::count_request(Route route, unsigned status) noexcept {
-  requests[static_cast<std::size_t>(route)][status_index(status)].fetch_add(1, std::memory_order_relaxed);
+  bump(requests[static_cast<std::size_t>(route)][status_index(status)]);
 }
 
 void WorkerMetrics::count_decision(std::string_view redirect_type) noexcept {
@@ -44,20 +44,19 @@ void WorkerMetrics::count_decision(std::string_view redirect_type) noexcept {
       break;
     }
   }
-  decisions[index].fetch_add(1, std::memory_order_relaxed);
+  bump(decisions[index]);
 }
 
 void WorkerMetrics::count_block(rules::BlockReason reason) noexcept {
-  blocks[std::min<std::size_t>(static_cast<std::size_t>(reason), kBlockReasons - 1)].fetch_add(
-      1, std::memory_order_relaxed);
+  bump(blocks[std::min<std::size_t>(static_cast<std::size_t>(reason), kBlockReasons - 1)]);
 }
 
 void WorkerMetrics::observe_click(std::uint64_t nanoseconds) noexcept {
   const double seconds = static_cast<double>(nanoseconds) / 1e9;
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), seconds) - kLatencyBuckets.begin());
-  latency[bucket].fetch_add(1, std::memory_order_relaxed);
-  latency_sum_ns.fetch_add(nanoseconds, std::memory_order_relaxed);
+  bump(latency[bucket]);
+  bump(latency_sum_ns, nanoseconds);
 }
 
 WorkerMetrics& MetricsRegistry::add_worker() {
