@@ -19,6 +19,7 @@
 
 #include "log.hpp"
 #include "request_parser.hpp"
+#include "traffic/http/request_head.hpp"
 
 namespace trafficd {
 namespace asio = boost::asio;
@@ -251,10 +252,28 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_request() {
     if (loop_.draining) return close();
+    if (buffer_.size() > 0 && respond_to_simple_head()) return;
     parser_.emplace(storage_, static_cast<std::uint32_t>(header_limit()), loop_.limits.max_body_bytes);
     header_checked_ = false;
     set_deadline(loop_.limits.header_timeout_seconds);
     parse();
+  }
+
+  // A complete head of the common shape (traffic::http::parse_simple_head) is answered at
+  // once without Beast's parser. Its views point into the buffer, which nothing overwrites
+  // before the answer is sent: the next read starts after it.
+  bool respond_to_simple_head() {
+    const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const traffic::http::HeadLimits limits{.max_head_bytes = header_limit(),
+                                           .max_target = loop_.limits.max_request_line,
+                                           .max_fields = loop_.limits.max_header_fields,
+                                           .max_field_bytes = loop_.limits.max_header_bytes};
+    traffic::http::RequestHead head;
+    if (!traffic::http::parse_simple_head(data, limits, storage_.headers, head)) return false;
+    buffer_.consume(head.size);
+    storage_.body.clear();
+    respond(head.method, head.target, head.version, head.keep_alive);
+    return true;
   }
 
   // Feeds the buffered bytes to the parser until the request is complete, an error ends
@@ -270,7 +289,10 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!header_acceptable()) return;
         if (!parser_->is_done()) set_deadline(loop_.limits.read_timeout_seconds);
       }
-      if (parser_->is_done()) return respond();
+      if (parser_->is_done()) {
+        const RequestFacts& request = parser_->facts();
+        return respond(request.method_text, request.target, request.version, parser_->keep_alive());
+      }
     }
   }
 
@@ -330,17 +352,16 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;
   }
 
-  void respond() {
-    const RequestFacts& request = parser_->facts();
-    view_.method = request.method_text;
-    view_.target = request.target;
+  void respond(std::string_view method, std::string_view target, unsigned version, bool keep_alive) {
+    view_.method = method;
+    view_.target = target;
     view_.headers = storage_.headers;
     view_.peer = peer_;
     view_.body = storage_.body;
     loop_.worker.handle(view_, answer_);
-    head_ = request.method == bhttp::verb::head;
-    keep_alive_ = parser_->keep_alive() && !loop_.draining;
-    version_ = request.version;
+    head_ = method == "HEAD";
+    keep_alive_ = keep_alive && !loop_.draining;
+    version_ = version;
     if (answer_.awaits_commit) return await_commit();
     if (answer_.offload) return offload();
     send(head_, keep_alive_, version_);
