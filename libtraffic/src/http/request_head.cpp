@@ -1,5 +1,9 @@
 #include "traffic/http/request_head.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
 #include <cstring>
 
@@ -33,6 +37,43 @@ bool is_space(char c) noexcept {
   return c == ' ' || c == '\t';
 }
 
+// The end of the run of target bytes (kTarget) or value bytes (kValue) from `p`. Targets
+// and values (the link, the agent) are most of a head: SSE2 (every x86-64 has it) tests 16
+// bytes at a time; the table finishes the run.
+const char* end_of_run(const char* p, const char* end, bool value) noexcept {
+#if defined(__SSE2__)
+  const __m128i low = _mm_set1_epi8(value ? 0x20 : 0x21);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  const __m128i tab = _mm_set1_epi8(value ? '\t' : 0x7F);
+  for (; end - p >= 16; p += 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // A signed compare: control characters and every byte from 0x80 on are below `low`.
+    const __m128i outside = _mm_andnot_si128(_mm_cmpeq_epi8(bytes, tab), _mm_cmplt_epi8(bytes, low));
+    const __m128i stop = _mm_or_si128(outside, _mm_cmpeq_epi8(bytes, del));
+    if (const int mask = _mm_movemask_epi8(stop); mask != 0) {
+      return p + __builtin_ctz(static_cast<unsigned>(mask));
+    }
+  }
+#endif
+  const ByteClass& table = value ? kValue : kTarget;
+  while (p < end && is(table, *p)) ++p;
+  return p;
+}
+
+// The fields whose meaning is framing or connection management, by name (compared only
+// when the length matches).
+enum class Special { none, framing, connection };
+Special special(std::string_view name) noexcept {
+  switch (name.size()) {
+    case 7: return iequals(name, "Upgrade") ? Special::framing : Special::none;
+    case 10: return iequals(name, "Connection") ? Special::connection : Special::none;
+    case 14: return iequals(name, "Content-Length") ? Special::framing : Special::none;
+    case 16: return iequals(name, "Proxy-Connection") ? Special::framing : Special::none;
+    case 17: return iequals(name, "Transfer-Encoding") ? Special::framing : Special::none;
+    default: return Special::none;
+  }
+}
+
 }  // namespace
 
 bool parse_simple_head(std::string_view data, const HeadLimits& limits, std::vector<Header>& headers,
@@ -45,10 +86,15 @@ bool parse_simple_head(std::string_view data, const HeadLimits& limits, std::vec
     while (p < end && is(table, *p)) ++p;
     return std::string_view(start, static_cast<std::size_t>(p - start));
   };
+  auto long_run = [&](bool value) {
+    const char* start = p;
+    p = end_of_run(p, end, value);
+    return std::string_view(start, static_cast<std::size_t>(p - start));
+  };
 
   head.method = run(kToken);
   if (head.method.empty() || p == end || *p++ != ' ') return false;
-  head.target = run(kTarget);
+  head.target = long_run(/*value=*/false);
   if (head.target.empty() || head.target.size() > limits.max_target || p == end || *p++ != ' ') return false;
   if (end - p < 10) return false;
   if (std::memcmp(p, "HTTP/1.1\r\n", 10) == 0) {
@@ -73,17 +119,15 @@ bool parse_simple_head(std::string_view data, const HeadLimits& limits, std::vec
     const std::string_view name = run(kToken);
     if (name.empty() || p == end || *p++ != ':') return false;
     while (p < end && is_space(*p)) ++p;
-    std::string_view value = run(kValue);
+    std::string_view value = long_run(/*value=*/true);
     if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return false;
     p += 2;
     if (p < end && is_space(*p)) return false;  // a folded line continues this field
     while (!value.empty() && is_space(value.back())) value.remove_suffix(1);
 
-    if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Upgrade") ||
-        iequals(name, "Proxy-Connection")) {
-      return false;
-    }
-    if (iequals(name, "Connection")) {
+    const Special kind = special(name);
+    if (kind == Special::framing) return false;
+    if (kind == Special::connection) {
       if (connection != Connection::absent) return false;
       if (iequals(value, "close")) {
         connection = Connection::close;
