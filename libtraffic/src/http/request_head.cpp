@@ -1,5 +1,7 @@
 #include "traffic/http/request_head.hpp"
 
+#include "common/byte_class.hpp"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -10,15 +12,6 @@
 namespace traffic::http {
 namespace {
 
-using ByteClass = std::array<bool, 256>;
-
-template <class Predicate>
-constexpr ByteClass make_class(Predicate predicate) {
-  ByteClass table{};
-  for (unsigned c = 0; c < 256; ++c) table[c] = predicate(static_cast<unsigned char>(c));
-  return table;
-}
-
 // RFC 9110 tchar.
 constexpr ByteClass kToken = make_class([](unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -28,10 +21,6 @@ constexpr ByteClass kToken = make_class([](unsigned char c) {
 constexpr ByteClass kTarget = make_class([](unsigned char c) { return c > 0x20 && c < 0x7F; });
 // Field values: visible ASCII, space and tab.
 constexpr ByteClass kValue = make_class([](unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; });
-
-bool is(const ByteClass& table, char c) noexcept {
-  return table[static_cast<unsigned char>(c)];
-}
 
 bool is_space(char c) noexcept {
   return c == ' ' || c == '\t';
@@ -56,7 +45,7 @@ const char* end_of_run(const char* p, const char* end, bool value) noexcept {
   }
 #endif
   const ByteClass& table = value ? kValue : kTarget;
-  while (p < end && is(table, *p)) ++p;
+  while (p < end && in_class(table, *p)) ++p;
   return p;
 }
 
@@ -83,7 +72,7 @@ bool parse_simple_head(std::string_view data, const HeadLimits& limits, std::vec
   const char* const end = p + data.size();
   auto run = [&](const ByteClass& table) {
     const char* start = p;
-    while (p < end && is(table, *p)) ++p;
+    while (p < end && in_class(table, *p)) ++p;
     return std::string_view(start, static_cast<std::size_t>(p - start));
   };
   auto long_run = [&](bool value) {

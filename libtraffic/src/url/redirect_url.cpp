@@ -1,5 +1,7 @@
 #include "traffic/url/redirect_url.hpp"
 
+#include "common/byte_class.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -20,17 +22,6 @@ constexpr char kLowerHex[] = "0123456789abcdef";
 
 constexpr bool is_alnum(unsigned char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// Byte classes as 256-entry tables: every byte of every URL is classified, and a table
-// load beats the chain of comparisons (measured: the scan was a fifth of build()'s time).
-using ByteClass = std::array<bool, 256>;
-
-template <class Predicate>
-constexpr ByteClass make_class(Predicate predicate) {
-  ByteClass table{};
-  for (unsigned c = 0; c < 256; ++c) table[c] = predicate(static_cast<unsigned char>(c));
-  return table;
 }
 
 // encodeURIComponent's unreserved set.
