@@ -146,10 +146,10 @@ TEST(SimpleHead, BeastAgreesWithEveryRequestAccepted) {
       "Host", "User-Agent", "X-Forwarded-For", "Connection", "Accept", "Cookie", "Content-Length", "X_Y", "A b", "x"};
   const std::vector<std::string> values = {"x",     "",     " spaced  ", "close",       "keep-alive", "Upgrade",
                                            "a\tb ", "\t\t", "1.2.3.4",   "caf\xc3\xa9", "a\x7f"};
-  const std::string interesting = std::string(
+  static constexpr char kInteresting[] =
       "\r\n \t:\x00\x7f\x80"
-      "Aa/?",
-      14);
+      "Aa/?";
+  const std::string interesting(kInteresting, sizeof kInteresting - 1);
   std::size_t accepted = 0;
   constexpr int kRuns = 60000;
   for (int run = 0; run < kRuns; ++run) {
