@@ -197,6 +197,36 @@ TEST_F(SpoolTest, BadSettingsAreRefusedWithTheDirectoryNamed) {
 
 // Writers on two lanes and a reader at the same time (ThreadSanitizer runs this): the reader
 // gets every record exactly once, in order per lane, never a half-written one.
+// Open file descriptors of this process.
+std::size_t open_fds() {
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator()));
+}
+
+// A writer moving to a new segment hands the finished one to the fsync thread instead of
+// waiting for the disk: every finished segment is flushed and closed by sync() (or by
+// the spool's end), none is left open, and every record reads back.
+TEST_F(SpoolTest, FinishedSegmentsAreFlushedAndClosedBySync) {
+  const std::size_t fds_before = open_fds();
+  std::vector<std::string> written;
+  {
+    SpoolSettings s = settings();
+    s.segment_bytes = 100;
+    s.fsync_interval = std::chrono::hours(1);  // only rotations wake the fsync thread
+    Spool spool(s);
+    for (int i = 0; i < 40; ++i) {
+      written.push_back("record-" + std::to_string(i) + std::string(40, 'x'));
+      ASSERT_TRUE(put(spool, 0, written.back()));
+    }
+    spool.sync();
+    // The lock file and the current segment are all that stay open.
+    EXPECT_EQ(open_fds(), fds_before + 2);
+    EXPECT_GT(spool.stats().fsyncs, 0U);
+    SpoolPosition from;
+    EXPECT_EQ(drain(spool, 0, from), written);
+  }
+  EXPECT_EQ(open_fds(), fds_before);
+}
+
 TEST_F(SpoolTest, ConcurrentWritersAndReader) {
   SpoolSettings s = settings();
   s.segment_bytes = 4096;
