@@ -142,6 +142,10 @@ struct Server::Loop {
         worker(the_app, lane),
         app(the_app),
         limits(the_limits),
+        head_limits{.max_head_bytes = the_limits.max_request_line + the_limits.max_header_bytes,
+                    .max_target = the_limits.max_request_line,
+                    .max_fields = the_limits.max_header_fields,
+                    .max_field_bytes = the_limits.max_header_bytes},
         offload(the_offload) {}
   // Declared before the context, destroyed after it: sessions still held by handlers the
   // context destroys at shutdown remove themselves from a live set.
@@ -155,6 +159,7 @@ struct Server::Loop {
   traffic::http::Worker worker;
   traffic::http::App& app;
   const traffic::config::HttpLimits& limits;
+  const traffic::http::HeadLimits head_limits;  // the same limits, as the simple head parser takes them
   Server::Offload& offload;
   // Sessions whose click is staged in the spool, answered after the turn's one write.
   std::vector<std::shared_ptr<Session>> awaiting_commit, committing;
@@ -220,9 +225,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  [[nodiscard]] std::size_t header_limit() const noexcept {
-    return loop_.limits.max_request_line + loop_.limits.max_header_bytes;
-  }
+  // The request line and the header fields together.
+  [[nodiscard]] std::size_t header_limit() const noexcept { return loop_.head_limits.max_head_bytes; }
 
   void expire() {
     beast::error_code ec;
@@ -264,12 +268,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // before the answer is sent: the next read starts after it.
   bool respond_to_simple_head() {
     const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    const traffic::http::HeadLimits limits{.max_head_bytes = header_limit(),
-                                           .max_target = loop_.limits.max_request_line,
-                                           .max_fields = loop_.limits.max_header_fields,
-                                           .max_field_bytes = loop_.limits.max_header_bytes};
     traffic::http::RequestHead head;
-    if (!traffic::http::parse_simple_head(data, limits, storage_.headers, head)) return false;
+    if (!traffic::http::parse_simple_head(data, loop_.head_limits, storage_.headers, head)) return false;
     buffer_.consume(head.size);
     storage_.body.clear();
     respond(head.method, head.target, head.version, head.keep_alive);

@@ -2,10 +2,6 @@
 
 #include "common/byte_class.hpp"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <array>
 #include <cstring>
 
@@ -26,27 +22,29 @@ bool is_space(char c) noexcept {
   return c == ' ' || c == '\t';
 }
 
-// The end of the run of target bytes (kTarget) or value bytes (kValue) from `p`. Targets
-// and values (the link, the agent) are most of a head: SSE2 (every x86-64 has it) tests 16
-// bytes at a time; the table finishes the run.
-const char* end_of_run(const char* p, const char* end, bool value) noexcept {
+// The end of the target (kTarget) or field value (kValue) that starts at `p`.
+const char* end_of_target(const char* p, const char* end) noexcept {
 #if defined(__SSE2__)
-  const __m128i low = _mm_set1_epi8(value ? 0x20 : 0x21);
-  const __m128i del = _mm_set1_epi8(0x7F);
-  const __m128i tab = _mm_set1_epi8(value ? '\t' : 0x7F);
-  for (; end - p >= 16; p += 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    // A signed compare: control characters and every byte from 0x80 on are below `low`.
-    const __m128i outside = _mm_andnot_si128(_mm_cmpeq_epi8(bytes, tab), _mm_cmplt_epi8(bytes, low));
-    const __m128i stop = _mm_or_si128(outside, _mm_cmpeq_epi8(bytes, del));
-    if (const int mask = _mm_movemask_epi8(stop); mask != 0) {
-      return p + __builtin_ctz(static_cast<unsigned>(mask));
-    }
-  }
+  return end_of_run(p, end, kTarget, [](__m128i bytes) {
+    // A signed compare: space, control characters and every byte from 0x80 on are below '!'.
+    return _mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8('!')), _mm_cmpeq_epi8(bytes, _mm_set1_epi8(0x7F)));
+  });
+#else
+  return end_of_run(p, end, kTarget);
 #endif
-  const ByteClass& table = value ? kValue : kTarget;
-  while (p < end && in_class(table, *p)) ++p;
-  return p;
+}
+
+const char* end_of_value(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  return end_of_run(p, end, kValue, [](__m128i bytes) {
+    // Below ' ' (signed: control characters and 0x80 on) but for the tab, and DEL.
+    const __m128i control =
+        _mm_andnot_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('\t')), _mm_cmplt_epi8(bytes, _mm_set1_epi8(' ')));
+    return _mm_or_si128(control, _mm_cmpeq_epi8(bytes, _mm_set1_epi8(0x7F)));
+  });
+#else
+  return end_of_run(p, end, kValue);
+#endif
 }
 
 // The fields whose meaning is framing or connection management, by name (compared only
@@ -70,20 +68,17 @@ bool parse_simple_head(std::string_view data, const HeadLimits& limits, std::vec
   if (data.size() > limits.max_head_bytes) data = data.substr(0, limits.max_head_bytes);
   const char* p = data.data();
   const char* const end = p + data.size();
-  auto run = [&](const ByteClass& table) {
+  // The piece from `p` to where `find_end` says it ends; `p` moves past it.
+  auto take = [&](auto find_end) {
     const char* start = p;
-    while (p < end && in_class(table, *p)) ++p;
+    p = find_end(p, end);
     return std::string_view(start, static_cast<std::size_t>(p - start));
   };
-  auto long_run = [&](bool value) {
-    const char* start = p;
-    p = end_of_run(p, end, value);
-    return std::string_view(start, static_cast<std::size_t>(p - start));
-  };
+  auto token_end = [](const char* from, const char* to) { return end_of_run(from, to, kToken); };
 
-  head.method = run(kToken);
+  head.method = take(token_end);
   if (head.method.empty() || p == end || *p++ != ' ') return false;
-  head.target = long_run(/*value=*/false);
+  head.target = take(end_of_target);
   if (head.target.empty() || head.target.size() > limits.max_target || p == end || *p++ != ' ') return false;
   if (end - p < 10) return false;
   if (std::memcmp(p, "HTTP/1.1\r\n", 10) == 0) {
@@ -105,10 +100,10 @@ bool parse_simple_head(std::string_view data, const HeadLimits& limits, std::vec
       p += 2;
       break;
     }
-    const std::string_view name = run(kToken);
+    const std::string_view name = take(token_end);
     if (name.empty() || p == end || *p++ != ':') return false;
     while (p < end && is_space(*p)) ++p;
-    std::string_view value = long_run(/*value=*/true);
+    std::string_view value = take(end_of_value);
     if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return false;
     p += 2;
     if (p < end && is_space(*p)) return false;  // a folded line continues this field

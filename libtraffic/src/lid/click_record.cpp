@@ -1,12 +1,10 @@
 #include "traffic/lid/click_record.hpp"
 
+#include "common/byte_class.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace traffic::lid {
 
@@ -38,31 +36,24 @@ std::size_t utf8_length(std::string_view text, std::size_t i) noexcept {
 }
 
 // Printable ASCII other than the two characters JSON escapes.
-constexpr bool plain(unsigned char c) noexcept {
-  return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
-}
+constexpr ByteClass kPlain = make_class([](unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; });
 
 // How many bytes from `text[i]` on are plain. Agents, URLs and names are long runs of
-// plain bytes: SSE2 (every x86-64 has it) tests 16 at a time, ~4× faster than byte by byte.
+// plain bytes, tested 16 at a time (~4× faster than byte by byte).
 std::size_t plain_run(std::string_view text, std::size_t i) noexcept {
-  const std::size_t start = i;
+  const char* const from = text.data() + i;
+  const char* const end = text.data() + text.size();
 #if defined(__SSE2__)
-  const __m128i space = _mm_set1_epi8(0x20);
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i del = _mm_set1_epi8(0x7F);
-  for (; i + 16 <= text.size(); i += 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+  const char* const stop = end_of_run(from, end, kPlain, [](__m128i bytes) {
     // A signed compare: control characters and every byte from 0x80 on are below 0x20.
-    const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(bytes, space), _mm_cmpeq_epi8(bytes, quote)),
-                                         _mm_or_si128(_mm_cmpeq_epi8(bytes, backslash), _mm_cmpeq_epi8(bytes, del)));
-    if (const int mask = _mm_movemask_epi8(special); mask != 0) {
-      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask))) - start;
-    }
-  }
+    auto is = [&](char c) { return _mm_cmpeq_epi8(bytes, _mm_set1_epi8(c)); };
+    return _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8(0x20)), is('"')),
+                        _mm_or_si128(is('\\'), is(0x7F)));
+  });
+#else
+  const char* const stop = end_of_run(from, end, kPlain);
 #endif
-  while (i < text.size() && plain(static_cast<unsigned char>(text[i]))) ++i;
-  return i - start;
+  return static_cast<std::size_t>(stop - from);
 }
 
 // Writes `text` as a JSON string literal at `out`, which has room for 6 × text.size() + 2

@@ -75,6 +75,17 @@ class KeyedCipher {
     return ctx_;
   }
 
+  // The context under `key` with padding off, initialised only when the key changes: for
+  // a cipher without IV (ECB) whose blocks are fed straight through.
+  EVP_CIPHER_CTX* blocks(const Key& key) noexcept {
+    if (keyed_ && CRYPTO_memcmp(key.data(), key_.data(), key.size()) == 0) return ctx_;
+    if (!start(key, nullptr) || EVP_CIPHER_CTX_set_padding(ctx_, 0) != 1) {
+      keyed_ = false;
+      return nullptr;
+    }
+    return ctx_;
+  }
+
  private:
   EVP_CIPHER_CTX* ctx_;
   const EVP_CIPHER* cipher_;
@@ -95,39 +106,10 @@ EVP_CIPHER_CTX* start_cipher(CipherUse use, const Key& key, const unsigned char*
 // and the PKCS#7 padding check are done here. Even IV-only re-initialisation went through
 // OpenSSL 3's parameter machinery and was 3.4% of a click's CPU. Returns the plaintext
 // size, or nothing when the key is unusable or the padding is invalid.
-class BlockDecryptor {
- public:
-  BlockDecryptor() : ctx_(EVP_CIPHER_CTX_new()) {}
-  ~BlockDecryptor() {
-    EVP_CIPHER_CTX_free(ctx_);
-    OPENSSL_cleanse(key_.data(), key_.size());
-  }
-  BlockDecryptor(const BlockDecryptor&) = delete;
-  BlockDecryptor& operator=(const BlockDecryptor&) = delete;
-
-  // The context keyed with `key`, padding off; re-keyed only when the key changes.
-  EVP_CIPHER_CTX* keyed(const Key& key) noexcept {
-    if (keyed_ && CRYPTO_memcmp(key.data(), key_.data(), key.size()) == 0) return ctx_;
-    keyed_ = false;
-    if (!ctx_ || !ecb_cipher() || EVP_DecryptInit_ex2(ctx_, ecb_cipher(), key.data(), nullptr, nullptr) != 1 ||
-        EVP_CIPHER_CTX_set_padding(ctx_, 0) != 1) {
-      return nullptr;
-    }
-    key_ = key;
-    keyed_ = true;
-    return ctx_;
-  }
-
- private:
-  EVP_CIPHER_CTX* ctx_;
-  bool keyed_ = false;
-  Key key_{};
-};
-
 std::optional<std::size_t> decrypt_cbc(const Key& key, const unsigned char* iv, const unsigned char* ciphertext,
                                        std::size_t size, unsigned char* plaintext) noexcept {
-  thread_local BlockDecryptor blocks;
-  EVP_CIPHER_CTX* ctx = blocks.keyed(key);
+  thread_local KeyedCipher ecb(ecb_cipher(), 0);
+  EVP_CIPHER_CTX* ctx = ecb.blocks(key);
   int written = 0;
   if (!ctx || size == 0 || size % kBlockSize != 0 ||
       EVP_DecryptUpdate(ctx, plaintext, &written, ciphertext, static_cast<int>(size)) != 1 ||

@@ -5,10 +5,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <array>
 #include <charconv>
 #include <memory>
@@ -46,26 +42,21 @@ constexpr bool url_safe(unsigned char c) noexcept {
 // that are almost always all safe: SSE2 (every x86-64 has it) tests 16 at a time, where the
 // byte-by-byte table scan was half of build()'s own time.
 std::size_t url_safe_prefix(std::string_view text) noexcept {
-  std::size_t i = 0;
+  const char* const begin = text.data();
 #if defined(__SSE2__)
-  const __m128i bang = _mm_set1_epi8('!');
-  const __m128i del = _mm_set1_epi8(0x7F);
-  for (; i + 16 <= text.size(); i += 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+  const char* const stop = end_of_run(begin, begin + text.size(), kUrlSafe, [](__m128i bytes) {
     auto is = [&](char c) { return _mm_cmpeq_epi8(bytes, _mm_set1_epi8(c)); };
     // A signed compare: space, control characters and every byte from 0x80 on are below '!'.
     // The rest are the printable characters outside RFC 3986's sets (kUrlSafe).
-    const __m128i unsafe = _mm_or_si128(
-        _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(bytes, bang), _mm_cmpeq_epi8(bytes, del)),
+    return _mm_or_si128(
+        _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8('!')), is(0x7F)),
                      _mm_or_si128(_mm_or_si128(is('"'), is('<')), _mm_or_si128(is('>'), is('\\')))),
         _mm_or_si128(_mm_or_si128(_mm_or_si128(is('^'), is('`')), _mm_or_si128(is('{'), is('|'))), is('}')));
-    if (const int mask = _mm_movemask_epi8(unsafe); mask != 0) {
-      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-    }
-  }
+  });
+#else
+  const char* const stop = end_of_run(begin, begin + text.size(), kUrlSafe);
 #endif
-  while (i < text.size() && url_safe(static_cast<unsigned char>(text[i]))) ++i;
-  return i;
+  return static_cast<std::size_t>(stop - begin);
 }
 
 void append_percent(std::string& out, unsigned char c) {
