@@ -29,11 +29,18 @@ TEST(Crc32c, PublishedVectors) {
 
 TEST(Crc32c, EveryLengthAndAlignmentMatchesTheDefinition) {
   std::mt19937 random(7);
-  std::string buffer(300, '\0');
+  std::string buffer(2000, '\0');  // past several of the fast path's 384-byte chunks
   for (auto& c : buffer) c = static_cast<char>(random());
   for (std::size_t offset = 0; offset < 8; ++offset) {
     for (std::size_t size = 0; size + offset <= buffer.size(); size += 1 + size / 16) {
       EXPECT_EQ(crc32c(buffer.data() + offset, size), reference(buffer.substr(offset, size))) << offset << "+" << size;
+    }
+    // Either side of the fast path's chunk boundaries (3 streams of 128 bytes).
+    for (std::size_t chunks = 1; chunks <= 5; ++chunks) {
+      for (const std::size_t size : {chunks * 384 - 1, chunks * 384, chunks * 384 + 1, chunks * 384 + 8}) {
+        EXPECT_EQ(crc32c(buffer.data() + offset, size), reference(buffer.substr(offset, size)))
+            << offset << "+" << size;
+      }
     }
   }
 }
