@@ -109,12 +109,13 @@ class Line {
     out_.resize(pos_);
   }
 
-  void string(std::string_view name, std::string_view value) {
+  // Inlined: each call's key is a literal, so its copy becomes a few stores.
+  [[gnu::always_inline]] void string(std::string_view name, std::string_view value) {
     key(name);
     ensure(6 * value.size() + 2);
     pos_ = static_cast<std::size_t>(write_json_string(out_.data() + pos_, value) - out_.data());
   }
-  void number(std::string_view name, std::int64_t value) {
+  [[gnu::always_inline]] void number(std::string_view name, std::int64_t value) {
     key(name);
     ensure(24);
     const auto result = std::to_chars(out_.data() + pos_, out_.data() + pos_ + 24, value);
@@ -136,15 +137,17 @@ class Line {
   }
 
  private:
-  void ensure(std::size_t n) {
-    if (out_.size() - pos_ < n) out_.resize(std::max(2 * out_.size(), pos_ + n));
+  [[gnu::always_inline]] void ensure(std::size_t n) {
+    if (out_.size() - pos_ < n) [[unlikely]]
+      grow(n);
   }
+  [[gnu::noinline]] void grow(std::size_t n) { out_.resize(std::max(2 * out_.size(), pos_ + n)); }
   void raw(std::string_view text) {
     ensure(text.size());
     std::memcpy(out_.data() + pos_, text.data(), text.size());
     pos_ += text.size();
   }
-  void key(std::string_view name) {  // our own names: nothing to escape
+  [[gnu::always_inline]] void key(std::string_view name) {  // our own names: nothing to escape
     ensure(name.size() + 4);
     char* p = out_.data() + pos_;
     if (!first_) *p++ = ',';
