@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "traffic/common/crc32c.hpp"
 #include "traffic/lid/click_record.hpp"
 #include "traffic/lid/spool.hpp"
 
@@ -63,6 +64,16 @@ void BM_ClickRecord(benchmark::State& state) {
   state.counters["bytes"] = static_cast<double>(out.size());
 }
 BENCHMARK(BM_ClickRecord);
+
+// The checksum of each spool record (written by the request thread, checked by every sink).
+void BM_RecordChecksum(benchmark::State& state) {
+  const SampleClick click;
+  std::string record;
+  lid::append_click_record(record, click.decision, click.context, click.device, click.facts);
+  for (auto _ : state) benchmark::DoNotOptimize(crc32c(record.data(), record.size()));
+  state.counters["bytes"] = static_cast<double>(record.size());
+}
+BENCHMARK(BM_RecordChecksum);
 
 // Record + one write(2), with the fsync thread running at its default interval.
 void BM_SpoolAppend(benchmark::State& state) {
