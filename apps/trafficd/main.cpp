@@ -171,9 +171,19 @@ Counters open_counters(const traffic::config::Config& config, const traffic::Clo
 std::vector<traffic::http::SinkGauges> sink_gauges(const traffic::lid::Emitter& emitter) {
   std::vector<traffic::http::SinkGauges> out;
   for (const auto& s : emitter.stats()) {
-    out.push_back({s.name, s.delivered, s.failures, s.pending_bytes, s.seconds_since_success});
+    out.push_back({s.name, s.delivered, s.failures, s.pending_bytes, s.held_bytes, s.seconds_since_success});
   }
   return out;
+}
+
+// The signals the main loop waits for: SIGTERM and SIGINT stop, SIGHUP reloads.
+sigset_t control_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  return signals;
 }
 
 int run(const traffic::config::Config& config) {
@@ -210,13 +220,8 @@ int run(const traffic::config::Config& config) {
                           recipe.updates() ? std::function([&] { return recipe.updates()->stats(); })
                                            : std::function<traffic::source::RecordUpdateStats()>()});
 
-  // Signals are taken synchronously by this thread; the server threads never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Blocked since main() began, in every thread: taken here, synchronously.
+  const sigset_t signals = control_signals();
 
   trafficd::Server server(app, config);
   server.start();
@@ -265,6 +270,11 @@ int run(const traffic::config::Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts (sinks, spool, Redis and recipe watchers start before the
+  // server): threads inherit the mask, so a SIGTERM can only reach the signal loop, never
+  // a thread where its default action would kill the process.
+  const sigset_t signals = control_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto outcome = traffic::config::parse(argc, argv);
   if (!outcome.config) {
     if (outcome.exit_code == 0) {
