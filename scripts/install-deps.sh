@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config git
-  libboost1.81-dev libboost-json1.81-dev libssl-dev zlib1g-dev libzstd-dev libdeflate-dev libxxhash-dev libcli11-dev
+  libboost1.81-dev libboost-json1.81-dev libssl-dev zlib1g-dev libzstd-dev libisal-dev libxxhash-dev libcli11-dev
   libhiredis-dev libmaxminddb-dev libcurl4-openssl-dev libfmt-dev libspdlog-dev
   uap-core libyaml-cpp-dev libre2-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev

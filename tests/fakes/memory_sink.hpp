@@ -1,6 +1,6 @@
 #pragma once
-// A sink that keeps what it is given in memory, can be told to fail, and lets a test await
-// a number of records (no sleeps).
+// A sink that keeps what it is given in memory, can be told to fail, can hold records until
+// a flush (like the file sink), and lets a test await a number of records (no sleeps).
 
 #include <chrono>
 #include <condition_variable>
@@ -17,9 +17,14 @@ class MemorySink final : public lid::Sink {
   struct Shared {
     std::mutex mutex;
     std::condition_variable changed;
-    std::vector<std::string> records;
-    int fail_next = 0;  ///< deliveries still to refuse
+    std::vector<std::string> records;  ///< delivered (durable)
+    bool hold = false;                 ///< deliveries are held until flush()
+    std::vector<std::string> held;
+    int fail_next = 0;          ///< deliveries still to refuse
+    int fail_next_flushes = 0;  ///< flushes still to fail (dropping what is held)
     int refused = 0;
+    int flushes = 0;
+    int failed_flushes = 0;
     int idles = 0;
     bool closed = false;
   };
@@ -33,14 +38,34 @@ class MemorySink final : public lid::Sink {
       shared_.changed.notify_all();
       return false;
     }
-    for (const auto r : records) shared_.records.emplace_back(r);
+    for (const auto r : records) (shared_.hold ? shared_.held : shared_.records).emplace_back(r);
     shared_.changed.notify_all();
     return true;
   }
-  void idle() override {
+  [[nodiscard]] bool holding() const noexcept override {
+    std::lock_guard lock(shared_.mutex);
+    return !shared_.held.empty();
+  }
+  bool flush() override {
+    std::lock_guard lock(shared_.mutex);
+    if (shared_.held.empty()) return true;
+    const bool fail = shared_.fail_next_flushes > 0;
+    if (fail) {
+      --shared_.fail_next_flushes;
+      ++shared_.failed_flushes;
+    } else {
+      ++shared_.flushes;
+      shared_.records.insert(shared_.records.end(), shared_.held.begin(), shared_.held.end());
+    }
+    shared_.held.clear();
+    shared_.changed.notify_all();
+    return !fail;
+  }
+  bool idle() override {
     std::lock_guard lock(shared_.mutex);
     ++shared_.idles;
     shared_.changed.notify_all();
+    return true;
   }
   void close() override {
     std::lock_guard lock(shared_.mutex);

@@ -188,8 +188,11 @@ std::string MetricsRegistry::render(const Gauges& g) const {
              [](const SinkGauges& s) { return s.delivered; });
     per_sink("trafficd_sink_failures_total", "counter", "Failed delivery attempts since start.",
              [](const SinkGauges& s) { return s.failures; });
-    per_sink("trafficd_sink_pending_bytes", "gauge", "Spool bytes the sink has not acknowledged (its lag).",
+    per_sink("trafficd_sink_pending_bytes", "gauge", "Spool bytes the sink has not taken yet (its lag).",
              [](const SinkGauges& s) { return s.pending_bytes; });
+    per_sink("trafficd_sink_held_bytes", "gauge",
+             "Spool bytes the sink has taken but not yet made durable (a file sink's open file).",
+             [](const SinkGauges& s) { return s.held_bytes; });
     per_sink("trafficd_sink_seconds_since_success", "gauge", "Seconds since the sink last delivered (-1: never).",
              [](const SinkGauges& s) { return s.seconds_since_success; });
   }

@@ -32,6 +32,7 @@ struct Emitter::Runner {
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> failures{0};
   std::atomic<std::int64_t> last_success_ms{0};
+  std::atomic<std::uint64_t> held_bytes{0};  // taken by the sink, not yet durable
 
   // Nothing to deliver: waits up to `pause`, returning early when stop() is called.
   void wait_idle(std::chrono::milliseconds pause) {
@@ -101,13 +102,39 @@ void Emitter::stop(std::chrono::milliseconds drain) {
 }
 
 void Emitter::run(Runner& runner) {
-  std::vector<SpoolPosition> positions = spool_.cursor(runner.name);
+  Sink& sink = *runner.sink;
+  // `committed`: the persisted cursor, past records the destination has durably.
+  // `positions`: past records the sink has taken; ahead of `committed` while it holds some.
+  std::vector<SpoolPosition> committed = spool_.cursor(runner.name);
+  std::vector<SpoolPosition> positions = committed;
   std::vector<SpoolPosition> next = positions;
   std::string arena;              // the batch's records, back to back
   std::vector<std::size_t> ends;  // where each record ends in `arena`
   std::vector<std::string_view> records;
   std::minstd_rand jitter(std::random_device{}());
   auto backoff = settings_.backoff_first;
+  // A holding sink keeps its records' segments on disk: past a quarter of the disk bound
+  // it is flushed, so held records never push the spool to its bound.
+  const std::uint64_t most_held = std::max<std::uint64_t>(spool_.settings().max_bytes / 4, 1);
+
+  // The cursor moves past everything the sink has taken once none of it is held. False
+  // when a flush failed (the held records are dropped).
+  const auto settle = [&] {
+    if (sink.holding()) {
+      const std::uint64_t not_taken = spool_.pending_bytes(positions);  // first: appends only grow the other
+      const std::uint64_t not_durable = spool_.pending_bytes(committed);
+      const std::uint64_t held = not_durable > not_taken ? not_durable - not_taken : 0;
+      runner.held_bytes.store(held, std::memory_order_relaxed);
+      if (held < most_held) return true;
+      if (!sink.flush()) return false;
+    }
+    if (positions != committed) {
+      spool_.commit(runner.name, positions);
+      committed = positions;
+    }
+    runner.held_bytes.store(0, std::memory_order_relaxed);
+    return true;
+  };
 
   for (;;) {
     bool past_deadline = false;
@@ -125,31 +152,35 @@ void Emitter::run(Runner& runner) {
         });
       }
     }
-    if (ends.empty()) {
-      if (stopping) break;  // caught up
-      runner.sink->idle();
-      runner.wait_idle(settings_.poll);
-      continue;
-    }
-
-    records.clear();
-    std::size_t begin = 0;
-    for (const std::size_t end : ends) {
-      records.emplace_back(arena.data() + begin, end - begin);
-      begin = end;
-    }
-    bool delivered = false;
+    bool ok = false;
+    bool full = false;
     try {
-      delivered = runner.sink->deliver(records) && (spool_.commit(runner.name, next), true);
+      if (ends.empty()) {
+        if (stopping) break;  // caught up
+        if (sink.idle() && settle()) {
+          runner.wait_idle(settings_.poll);
+          continue;
+        }
+      } else {
+        records.clear();
+        std::size_t begin = 0;
+        for (const std::size_t end : ends) {
+          records.emplace_back(arena.data() + begin, end - begin);
+          begin = end;
+        }
+        if (sink.deliver(records)) {
+          positions = next;
+          full = ends.size() >= runner.batch_records;
+          runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
+          runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
+          ends.clear();
+          ok = settle();
+        }
+      }
     } catch (const std::exception&) {
-      delivered = false;  // a sink or the cursor file failed: offered again, counted below
+      ok = false;  // a sink or the cursor file failed: offered again, counted below
     }
-    if (delivered) {
-      positions = next;
-      const bool full = ends.size() >= runner.batch_records;
-      runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
-      runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
-      ends.clear();
+    if (ok) {
       backoff = settings_.backoff_first;
       // Caught up: let records gather for a poll interval. Each delivery costs the sink
       // its own durability (a file's fsync, an HTTP request) plus the cursor's fsyncs, so
@@ -158,13 +189,27 @@ void Emitter::run(Runner& runner) {
       continue;
     }
     runner.failures.fetch_add(1, std::memory_order_relaxed);
+    if (positions != committed) {
+      // The sink dropped what it held (or the cursor could not be saved): read again from
+      // the cursor.
+      positions = committed;
+      ends.clear();
+      runner.held_bytes.store(0, std::memory_order_relaxed);
+    }
     // Full jitter over the upper half: instances that failed together do not retry together.
     const auto half = backoff / 2;
     runner.wait_backoff(half + std::chrono::milliseconds(jitter() % (static_cast<unsigned>(half.count()) + 1)));
     backoff = std::min(backoff * 2, settings_.backoff_max);
   }
   try {
-    runner.sink->close();
+    // What the sink still holds is made durable, and the cursor moved past it, before it closes.
+    if (sink.flush()) {
+      if (positions != committed) spool_.commit(runner.name, positions);
+      runner.held_bytes.store(0, std::memory_order_relaxed);
+    } else {
+      runner.failures.fetch_add(1, std::memory_order_relaxed);
+    }
+    sink.close();
   } catch (const std::exception&) {
     runner.failures.fetch_add(1, std::memory_order_relaxed);
   }
@@ -179,7 +224,9 @@ std::vector<SinkStats> Emitter::stats() const {
     s.failures = runner->failures.load(std::memory_order_relaxed);
     const std::int64_t last = runner->last_success_ms.load(std::memory_order_relaxed);
     s.seconds_since_success = last > 0 ? static_cast<double>(steady_ms() - last) / 1000.0 : -1.0;
-    s.pending_bytes = spool_.pending_bytes(spool_.cursor(runner->name));
+    s.held_bytes = runner->held_bytes.load(std::memory_order_relaxed);
+    const std::uint64_t not_durable = spool_.pending_bytes(spool_.cursor(runner->name));
+    s.pending_bytes = not_durable > s.held_bytes ? not_durable - s.held_bytes : 0;
     out.push_back(std::move(s));
   }
   return out;

@@ -3,15 +3,14 @@
 #include "traffic/common/file.hpp"
 
 #include <fcntl.h>
-#include <libdeflate.h>
-#include <sys/mman.h>
-#include <sys/uio.h>
+#include <isa-l/igzip_lib.h>
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -49,7 +48,9 @@ FileSinkSettings FileSinkSettings::from_url(const SinkUrl& url) {
       throw std::invalid_argument("compression must be gzip, zstd or none");
     }
   }
-  settings.level = static_cast<int>(url.number("level", 1, 1, settings.compression == Compression::zstd ? 19 : 9));
+  // gzip: ISA-L's levels 0-3 (docs/click-pipeline.md: speed and size); zstd: 1-19.
+  const bool zstd = settings.compression == Compression::zstd;
+  settings.level = static_cast<int>(url.number("level", 1, zstd ? 1 : 0, zstd ? 19 : 3));
   if (const auto prefix = url.options.find("prefix"); prefix != url.options.end()) {
     if (prefix->second.empty() || prefix->second.find('/') != std::string::npos) {
       throw std::invalid_argument("prefix must be a non-empty file name part");
@@ -72,82 +73,123 @@ std::string_view suffix_of(Compression compression) {
   return ".gz";
 }
 
-// A zstd frame streamed into `fd`.
-class Zstd {
- public:
-  Zstd(int fd, int level) : fd_(fd), context_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize(), '\0') {
-    if (context_ != nullptr) {
-      ZSTD_CCtx_setParameter(context_, ZSTD_c_compressionLevel, level);
-      ZSTD_CCtx_setParameter(context_, ZSTD_c_checksumFlag, 1);
-    }
-  }
-  ~Zstd() { ZSTD_freeCCtx(context_); }
-  Zstd(const Zstd&) = delete;
-  Zstd& operator=(const Zstd&) = delete;
-  bool write(const char* data, std::size_t size) { return step(data, size, ZSTD_e_continue); }
-  bool finish() { return step(nullptr, 0, ZSTD_e_end); }
-
- private:
-  bool step(const char* data, std::size_t size, ZSTD_EndDirective mode) {
-    if (context_ == nullptr) return false;
-    ZSTD_inBuffer in{data, size, 0};
-    for (;;) {
-      ZSTD_outBuffer out{out_.data(), out_.size(), 0};
-      const std::size_t left = ZSTD_compressStream2(context_, &out, &in, mode);
-      if (ZSTD_isError(left) || !write_all(fd_, out_.data(), out.pos)) return false;
-      if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size) return true;
-    }
-  }
-  int fd_;
-  ZSTD_CCtx* context_;
-  std::string out_;
-};
-
-// A read-only view of the first `length` bytes of a file (none for an empty one).
-class MappedFile {
- public:
-  MappedFile(int fd, std::size_t length) : length_(length) {
-    if (length == 0) return;
-    void* data = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (data != MAP_FAILED) data_ = data;
-  }
-  ~MappedFile() {
-    if (data_ != nullptr) ::munmap(data_, length_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  [[nodiscard]] bool ok() const { return length_ == 0 || data_ != nullptr; }
-  [[nodiscard]] const void* data() const { return data_ != nullptr ? data_ : ""; }
-
- private:
-  std::size_t length_;
-  void* data_ = nullptr;
-};
-
-// gzip: libdeflate compresses the whole part in one call, twice as fast as zlib at the same
-// level and ratio (docs/benchmarks.md), into one ordinary gzip member. It needs all of its
-// output at once: it is written straight into the mapped temporary file, whose blocks are
-// reserved first (a full disk then fails here instead of faulting the process while it
-// writes through the mapping).
-bool gzip_into(std::string_view text, int out, int level) {
-  libdeflate_compressor* compressor = libdeflate_alloc_compressor(level);
-  if (compressor == nullptr) return false;
-  const std::size_t bound = libdeflate_gzip_compress_bound(compressor, text.size());
-  void* output = ::posix_fallocate(out, 0, static_cast<off_t>(bound)) == 0
-                     ? ::mmap(nullptr, bound, PROT_READ | PROT_WRITE, MAP_SHARED, out, 0)
-                     : MAP_FAILED;
-  std::size_t written = 0;
-  if (output != MAP_FAILED) {
-    written = libdeflate_gzip_compress(compressor, text.data(), text.size(), output, bound);
-    ::munmap(output, bound);  // the caller's fsync writes the mapped pages
-  }
-  libdeflate_free_compressor(compressor);
-  return written > 0 && ::ftruncate(out, static_cast<off_t>(written)) == 0;
+// Room for `more` bytes past `used` in `out`, returned as where they start.
+unsigned char* room(std::string& out, std::size_t used, std::size_t more) {
+  if (out.size() < used + more) out.resize(std::max(used + more, 2 * out.size()));
+  return reinterpret_cast<unsigned char*>(out.data() + used);
 }
 
-bool zstd_into(std::string_view text, int out, int level) {
-  Zstd sink(out, level);
-  return sink.write(text.data(), text.size()) && sink.finish();
+}  // namespace
+
+// One file's compressed stream, fed as records are taken. gzip is ISA-L's igzip: three
+// times libdeflate's speed at level 1 with slightly smaller output (docs/benchmarks.md),
+// and it streams, so a file is one ordinary gzip member built delivery by delivery.
+class FileEncoder {
+ public:
+  FileEncoder(Compression compression, int level) : compression_(compression), level_(level) {
+    if (compression_ == Compression::gzip) {
+      static constexpr std::size_t kLevelBuffer[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
+                                                     ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
+      level_buffer_.resize(kLevelBuffer[std::clamp(level_, 0, 3)]);
+    } else if (compression_ == Compression::zstd) {
+      zstd_ = ZSTD_createCCtx();
+      if (zstd_ == nullptr) throw std::bad_alloc();
+      ZSTD_CCtx_setParameter(zstd_, ZSTD_c_compressionLevel, level_);
+      ZSTD_CCtx_setParameter(zstd_, ZSTD_c_checksumFlag, 1);
+    }
+  }
+  ~FileEncoder() { ZSTD_freeCCtx(zstd_); }
+  FileEncoder(const FileEncoder&) = delete;
+  FileEncoder& operator=(const FileEncoder&) = delete;
+
+  /// Starts a new file in `out` (emptied).
+  void start(std::string& out) {
+    out.clear();
+    used_ = 0;
+    if (compression_ == Compression::gzip) {
+      isal_deflate_init(&gzip_);
+      gzip_.gzip_flag = IGZIP_GZIP;
+      gzip_.level = static_cast<std::uint32_t>(level_);
+      gzip_.level_buf = level_buffer_.data();
+      gzip_.level_buf_size = static_cast<std::uint32_t>(level_buffer_.size());
+    } else if (compression_ == Compression::zstd) {
+      ZSTD_CCtx_reset(zstd_, ZSTD_reset_session_only);
+    }
+  }
+  /// Appends `text`, compressed, to the file in `out`. False on a compressor error.
+  bool add(std::string_view text, std::string& out) { return step(text, false, out); }
+  /// Ends the file's stream; `out` then holds the whole file.
+  bool finish(std::string& out) {
+    const bool ok = step({}, true, out);
+    out.resize(used_);
+    return ok;
+  }
+
+ private:
+  bool step(std::string_view text, bool last, std::string& out) {
+    switch (compression_) {
+      case Compression::none:
+        std::memcpy(room(out, used_, text.size()), text.data(), text.size());
+        used_ += text.size();
+        return true;
+      case Compression::gzip: {
+        gzip_.next_in = reinterpret_cast<std::uint8_t*>(const_cast<char*>(text.data()));
+        gzip_.avail_in = static_cast<std::uint32_t>(text.size());
+        gzip_.end_of_stream = last ? 1 : 0;
+        gzip_.flush = NO_FLUSH;
+        do {
+          const std::size_t more = text.size() / 2 + (64 << 10);
+          gzip_.next_out = room(out, used_, more);
+          gzip_.avail_out = static_cast<std::uint32_t>(more);
+          if (isal_deflate(&gzip_) != COMP_OK) return false;
+          used_ += more - gzip_.avail_out;
+        } while (gzip_.avail_in > 0 || (last && gzip_.internal_state.state != ZSTATE_END));
+        return true;
+      }
+      case Compression::zstd: {
+        ZSTD_inBuffer in{text.data(), text.size(), 0};
+        for (;;) {
+          const std::size_t more = text.size() / 2 + ZSTD_CStreamOutSize();
+          ZSTD_outBuffer to{room(out, used_, more), more, 0};
+          const std::size_t left = ZSTD_compressStream2(zstd_, &to, &in, last ? ZSTD_e_end : ZSTD_e_continue);
+          if (ZSTD_isError(left)) return false;
+          used_ += to.pos;
+          if (last ? left == 0 : in.pos == in.size) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  Compression compression_;
+  int level_;
+  std::size_t used_ = 0;  // bytes of the file in `out` (the rest is room)
+  isal_zstream gzip_{};
+  std::vector<std::uint8_t> level_buffer_;
+  ZSTD_CCtx* zstd_ = nullptr;
+};
+
+namespace {
+
+// Puts `bytes` in place as `path`: written to `path.tmp`, fsync'ed, renamed (never over an
+// existing file: then `name_taken`), the directory synced. On failure nothing is left.
+bool publish(const fs::path& path, std::string_view bytes, bool& name_taken) {
+  name_taken = false;
+  const fs::path tmp = path.string() + ".tmp";
+  const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) {
+    name_taken = errno == EEXIST;
+    return false;
+  }
+  const bool written = write_all(out, bytes.data(), bytes.size()) && ::fsync(out) == 0;
+  ::close(out);
+  if (written && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+    sync_directory(path.parent_path());
+    return true;
+  }
+  name_taken = written && errno == EEXIST;
+  ::unlink(tmp.c_str());
+  return false;
 }
 
 }  // namespace
@@ -155,58 +197,32 @@ bool zstd_into(std::string_view text, int out, int level) {
 bool close_part_file(const fs::path& part, Compression compression, int level) {
   const std::string name = part.string();
   if (!name.ends_with(kPart)) return false;
-  const int in = ::open(part.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return false;
-  off_t length = ::lseek(in, 0, SEEK_END);
-  // Walk back to the last newline: a crash may have cut the last record short.
-  char c = 0;
-  while (length > 0 && (::pread(in, &c, 1, length - 1) != 1 || c != '\n')) --length;
-
+  std::string text;
+  try {
+    text = read_file(part);
+  } catch (const std::exception&) {
+    return false;
+  }
+  // A crash may have cut the last record short: it ends at the last newline.
+  text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  FileEncoder encoder(compression, level);
+  std::string file;
+  encoder.start(file);
+  bool name_taken = false;
   const fs::path final_path = name.substr(0, name.size() - kPart.size()) + std::string(suffix_of(compression));
-  if (compression == Compression::none) {
-    // Nothing to transform: cut, sync and rename in place (no second copy on disk).
-    ::close(in);
-    const int fd = ::open(part.c_str(), O_WRONLY | O_CLOEXEC);
-    const bool ok = fd >= 0 && ::ftruncate(fd, length) == 0 && ::fsync(fd) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!ok || ::rename(part.c_str(), final_path.c_str()) != 0) return false;
-    sync_directory(part.parent_path());
-    return true;
-  }
-  const fs::path tmp = final_path.string() + ".tmp";
-  const int out = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);  // RDWR: gzip maps it
-  if (out < 0) {
-    ::close(in);
-    return false;
-  }
-  bool ok = false;
-  {
-    // Both compressors read the part through one mapping: no copy through a buffer.
-    const MappedFile input(in, static_cast<std::size_t>(length));
-    if (input.ok()) {
-      const std::string_view text(static_cast<const char*>(input.data()), static_cast<std::size_t>(length));
-      ok = compression == Compression::gzip ? gzip_into(text, out, level) : zstd_into(text, out, level);
-    }
-  }
-  ok = ok && ::fsync(out) == 0;
-  ::close(out);
-  ::close(in);
-  if (!ok || ::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  sync_directory(part.parent_path());
+  if (!encoder.add(text, file) || !encoder.finish(file) || !publish(final_path, file, name_taken)) return false;
   ::unlink(part.c_str());
   sync_directory(part.parent_path());
   return true;
 }
 
-FileSink::FileSink(FileSinkSettings settings) : settings_(std::move(settings)) {
+FileSink::FileSink(FileSinkSettings settings)
+    : settings_(std::move(settings)), encoder_(std::make_unique<FileEncoder>(settings_.compression, settings_.level)) {
   std::error_code ec;
   fs::create_directories(settings_.directory, ec);
   if (ec) throw std::runtime_error("file sink " + settings_.directory.string() + ": " + ec.message());
-  // An earlier run's leftovers: half-written closed files (`.tmp`) go — their part is still
-  // there — and parts are closed.
+  // An earlier run's leftovers: half-written closed files (`.tmp`) go — their records are
+  // still in the spool, behind the cursor — and parts of older versions are closed.
   std::vector<fs::path> parts;
   for (const auto& entry : fs::directory_iterator(settings_.directory, ec)) {
     const std::string name = entry.path().filename().string();
@@ -222,59 +238,64 @@ FileSink::FileSink(FileSinkSettings settings) : settings_(std::move(settings)) {
   if (ec) throw std::runtime_error("file sink " + settings_.directory.string() + ": " + ec.message());
 }
 
-FileSink::~FileSink() {
-  if (fd_ >= 0) ::close(fd_);
-}
+FileSink::~FileSink() = default;
 
-bool FileSink::open_file() {
+bool FileSink::close_file() {
+  if (taken_bytes_ == 0) return true;
+  taken_bytes_ = 0;
+  if (!encoder_->finish(file_)) return false;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    path_ = settings_.directory /
-            (settings_.prefix + "-" + utc_stamp() + "-" + std::to_string(++sequence_) + ".ndjson" + std::string(kPart));
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ >= 0) break;
-    if (errno != EEXIST) return false;
+    const fs::path path =
+        settings_.directory / (settings_.prefix + "-" + opened_stamp_ + "-" + std::to_string(++sequence_) + ".ndjson" +
+                               std::string(suffix_of(settings_.compression)));
+    bool name_taken = false;  // by an earlier run's file of the same millisecond
+    if (publish(path, file_, name_taken)) {
+      ++files_closed_;
+      return true;
+    }
+    if (!name_taken) return false;
   }
-  if (fd_ < 0) return false;
-  sync_directory(settings_.directory);
-  size_ = 0;
-  opened_at_ = std::chrono::steady_clock::now();
-  return true;
-}
-
-void FileSink::close_file() {
-  if (fd_ < 0) return;
-  ::close(fd_);
-  fd_ = -1;
-  if (size_ == 0) {
-    ::unlink(path_.c_str());
-    return;
-  }
-  // Should compressing fail (a full disk), the part stays and the next start closes it.
-  if (close_part_file(path_, settings_.compression, settings_.level)) ++files_closed_;
+  return false;
 }
 
 bool FileSink::deliver(std::span<const std::string_view> records) {
-  if (fd_ < 0 && !open_file()) return false;
-  buffer_.clear();
-  for (const std::string_view record : records) buffer_.append(record);
-  if (!write_all(fd_, buffer_.data(), buffer_.size()) || ::fdatasync(fd_) != 0) {
-    // Undo a partial write, so the file holds whole lines only; offered again later.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) close_file();
+  try {
+    if (taken_bytes_ == 0) {
+      encoder_->start(file_);
+      opened_stamp_ = utc_stamp();
+      opened_at_ = std::chrono::steady_clock::now();
+    }
+    // The emitter's records lie back to back: runs of them go to the compressor at once.
+    for (std::size_t i = 0; i < records.size();) {
+      std::size_t size = records[i].size();
+      std::size_t next = i + 1;
+      while (next < records.size() && records[next].data() == records[i].data() + size) size += records[next++].size();
+      if (!encoder_->add(std::string_view(records[i].data(), size), file_)) throw std::runtime_error("compressor");
+      taken_bytes_ += size;
+      i = next;
+    }
+  } catch (const std::exception&) {
+    taken_bytes_ = 0;  // the open file is dropped; its records are offered again
     return false;
   }
-  size_ += buffer_.size();
-  if (size_ >= settings_.rotate_bytes || std::chrono::steady_clock::now() - opened_at_ >= settings_.rotate_after) {
-    close_file();
+  if (taken_bytes_ >= settings_.rotate_bytes ||
+      std::chrono::steady_clock::now() - opened_at_ >= settings_.rotate_after) {
+    return close_file();
   }
   return true;
 }
 
-void FileSink::idle() {
-  if (fd_ >= 0 && std::chrono::steady_clock::now() - opened_at_ >= settings_.rotate_after) close_file();
+bool FileSink::idle() {
+  if (taken_bytes_ > 0 && std::chrono::steady_clock::now() - opened_at_ >= settings_.rotate_after) return close_file();
+  return true;
+}
+
+bool FileSink::flush() {
+  return close_file();
 }
 
 void FileSink::close() {
-  close_file();
+  (void)close_file();  // what could not be written stays in the spool for the next run
 }
 
 }  // namespace traffic::lid

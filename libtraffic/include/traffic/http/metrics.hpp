@@ -85,7 +85,8 @@ struct SinkGauges {
   std::string name;
   std::uint64_t delivered = 0;      ///< records acknowledged by the destination since start
   std::uint64_t failures = 0;       ///< failed delivery attempts since start
-  std::uint64_t pending_bytes = 0;  ///< spool bytes this sink has not acknowledged yet
+  std::uint64_t pending_bytes = 0;  ///< spool bytes this sink has not taken yet
+  std::uint64_t held_bytes = 0;     ///< spool bytes taken, held by the sink (its open file), not yet durable
   double seconds_since_success = -1;
 };
 

@@ -28,6 +28,7 @@ struct SinkStats {
   std::uint64_t delivered = 0;        ///< records the sink has taken since start
   std::uint64_t failures = 0;         ///< failed deliveries since start
   std::uint64_t pending_bytes = 0;    ///< spool bytes not yet taken (lag)
+  std::uint64_t held_bytes = 0;       ///< spool bytes taken but held by the sink, not yet durable
   double seconds_since_success = -1;  ///< since the last delivery; -1 = none yet
 };
 

@@ -43,13 +43,24 @@ std::string redact_credentials(std::string_view text);
 class Sink {
  public:
   virtual ~Sink() = default;
-  /// Delivers `records` (JSON lines, each ending in '\n'), in order. True once the
-  /// destination has all of them (for a file: written and fsync'ed); false when it has not
-  /// taken them all — the same records are offered again later (at-least-once).
+  /// Takes `records` (JSON lines, each ending in '\n'), in order. True once the sink has all
+  /// of them: the destination has them (an http sink got its 2xx), or the sink holds them
+  /// to make them durable later in one go (holding(): a file sink writes a whole file when
+  /// it closes). False when it has not taken them all — the same records are offered again
+  /// later (at-least-once); a sink that was holding records has then dropped those too,
+  /// and they are offered again as well.
   virtual bool deliver(std::span<const std::string_view> records) = 0;
+  /// Whether records taken by deliver() wait in the sink, not yet durable (a crash would
+  /// lose them). The Emitter moves the spool cursor only past durable records, so those
+  /// stay in the spool until flush() or a rotation makes them durable.
+  [[nodiscard]] virtual bool holding() const noexcept { return false; }
+  /// Makes held records durable now. False when it could not: they are dropped, to be
+  /// offered again.
+  virtual bool flush() { return true; }
   /// Called when there is nothing to deliver: time-based work (closing a file by age).
-  virtual void idle() {}
-  /// Called once after the last delivery, at shutdown.
+  /// False, like flush(), when held records could not be made durable and were dropped.
+  virtual bool idle() { return true; }
+  /// Called once after the last delivery and flush(), at shutdown.
   virtual void close() {}
 };
 
