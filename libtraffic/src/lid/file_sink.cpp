@@ -102,9 +102,8 @@ class FileEncoder {
   FileEncoder(const FileEncoder&) = delete;
   FileEncoder& operator=(const FileEncoder&) = delete;
 
-  /// Starts a new file in `out` (emptied).
-  void start(std::string& out) {
-    out.clear();
+  /// Starts a new file. The buffer keeps its size: growing it again would zero-fill it.
+  void start() {
     used_ = 0;
     if (compression_ == Compression::gzip) {
       isal_deflate_init(&gzip_);
@@ -116,20 +115,17 @@ class FileEncoder {
       ZSTD_CCtx_reset(zstd_, ZSTD_reset_session_only);
     }
   }
-  /// Appends `text`, compressed, to the file in `out`. False on a compressor error.
-  bool add(std::string_view text, std::string& out) { return step(text, false, out); }
-  /// Ends the file's stream; `out` then holds the whole file.
-  bool finish(std::string& out) {
-    const bool ok = step({}, true, out);
-    out.resize(used_);
-    return ok;
-  }
+  /// Adds `text` to the file, compressed. False on a compressor error.
+  bool add(std::string_view text) { return step(text, false); }
+  /// Ends the file's stream: file() is then the whole file.
+  bool finish() { return step({}, true); }
+  [[nodiscard]] std::string_view file() const noexcept { return {out_.data(), used_}; }
 
  private:
-  bool step(std::string_view text, bool last, std::string& out) {
+  bool step(std::string_view text, bool last) {
     switch (compression_) {
       case Compression::none:
-        std::memcpy(room(out, used_, text.size()), text.data(), text.size());
+        std::memcpy(room(out_, used_, text.size()), text.data(), text.size());
         used_ += text.size();
         return true;
       case Compression::gzip: {
@@ -139,7 +135,7 @@ class FileEncoder {
         gzip_.flush = NO_FLUSH;
         do {
           const std::size_t more = text.size() / 2 + (64 << 10);
-          gzip_.next_out = room(out, used_, more);
+          gzip_.next_out = room(out_, used_, more);
           gzip_.avail_out = static_cast<std::uint32_t>(more);
           if (isal_deflate(&gzip_) != COMP_OK) return false;
           used_ += more - gzip_.avail_out;
@@ -150,7 +146,7 @@ class FileEncoder {
         ZSTD_inBuffer in{text.data(), text.size(), 0};
         for (;;) {
           const std::size_t more = text.size() / 2 + ZSTD_CStreamOutSize();
-          ZSTD_outBuffer to{room(out, used_, more), more, 0};
+          ZSTD_outBuffer to{room(out_, used_, more), more, 0};
           const std::size_t left = ZSTD_compressStream2(zstd_, &to, &in, last ? ZSTD_e_end : ZSTD_e_continue);
           if (ZSTD_isError(left)) return false;
           used_ += to.pos;
@@ -163,7 +159,8 @@ class FileEncoder {
 
   Compression compression_;
   int level_;
-  std::size_t used_ = 0;  // bytes of the file in `out` (the rest is room)
+  std::string out_;       // the file so far, then room
+  std::size_t used_ = 0;  // bytes of the file in `out_`
   isal_zstream gzip_{};
   std::vector<std::uint8_t> level_buffer_;
   ZSTD_CCtx* zstd_ = nullptr;
@@ -206,11 +203,10 @@ bool close_part_file(const fs::path& part, Compression compression, int level) {
   // A crash may have cut the last record short: it ends at the last newline.
   text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
   FileEncoder encoder(compression, level);
-  std::string file;
-  encoder.start(file);
+  encoder.start();
   bool name_taken = false;
   const fs::path final_path = name.substr(0, name.size() - kPart.size()) + std::string(suffix_of(compression));
-  if (!encoder.add(text, file) || !encoder.finish(file) || !publish(final_path, file, name_taken)) return false;
+  if (!encoder.add(text) || !encoder.finish() || !publish(final_path, encoder.file(), name_taken)) return false;
   ::unlink(part.c_str());
   sync_directory(part.parent_path());
   return true;
@@ -243,13 +239,13 @@ FileSink::~FileSink() = default;
 bool FileSink::close_file() {
   if (taken_bytes_ == 0) return true;
   taken_bytes_ = 0;
-  if (!encoder_->finish(file_)) return false;
+  if (!encoder_->finish()) return false;
   for (int attempt = 0; attempt < 100; ++attempt) {
     const fs::path path =
         settings_.directory / (settings_.prefix + "-" + opened_stamp_ + "-" + std::to_string(++sequence_) + ".ndjson" +
                                std::string(suffix_of(settings_.compression)));
     bool name_taken = false;  // by an earlier run's file of the same millisecond
-    if (publish(path, file_, name_taken)) {
+    if (publish(path, encoder_->file(), name_taken)) {
       ++files_closed_;
       return true;
     }
@@ -261,7 +257,7 @@ bool FileSink::close_file() {
 bool FileSink::deliver(std::span<const std::string_view> records) {
   try {
     if (taken_bytes_ == 0) {
-      encoder_->start(file_);
+      encoder_->start();
       opened_stamp_ = utc_stamp();
       opened_at_ = std::chrono::steady_clock::now();
     }
@@ -270,7 +266,7 @@ bool FileSink::deliver(std::span<const std::string_view> records) {
       std::size_t size = records[i].size();
       std::size_t next = i + 1;
       while (next < records.size() && records[next].data() == records[i].data() + size) size += records[next++].size();
-      if (!encoder_->add(std::string_view(records[i].data(), size), file_)) throw std::runtime_error("compressor");
+      if (!encoder_->add(std::string_view(records[i].data(), size))) throw std::runtime_error("compressor");
       taken_bytes_ += size;
       i = next;
     }

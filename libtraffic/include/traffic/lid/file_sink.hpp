@@ -60,9 +60,8 @@ class FileSink final : public Sink {
  private:
   bool close_file();
   FileSinkSettings settings_;
-  std::unique_ptr<FileEncoder> encoder_;
-  std::string file_;               ///< the open file, compressed as its records are taken
-  std::uint64_t taken_bytes_ = 0;  ///< its records' bytes (uncompressed)
+  std::unique_ptr<FileEncoder> encoder_;  ///< the open file, compressed as its records are taken
+  std::uint64_t taken_bytes_ = 0;         ///< its records' bytes (uncompressed)
   std::string opened_stamp_;
   std::chrono::steady_clock::time_point opened_at_;
   std::uint64_t sequence_ = 0;
