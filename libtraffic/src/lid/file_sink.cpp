@@ -116,7 +116,13 @@ class FileEncoder {
     }
   }
   /// Adds `text` to the file, compressed. False on a compressor error.
-  bool add(std::string_view text) { return step(text, false); }
+  bool add(std::string_view text) {
+    constexpr std::size_t kPiece = 64 << 20;  // ISA-L counts its input and output in 32 bits
+    for (; text.size() > kPiece; text.remove_prefix(kPiece)) {
+      if (!step(text.substr(0, kPiece), false)) return false;
+    }
+    return step(text, false);
+  }
   /// Ends the file's stream: file() is then the whole file.
   bool finish() { return step({}, true); }
   [[nodiscard]] std::string_view file() const noexcept { return {out_.data(), used_}; }
@@ -125,6 +131,7 @@ class FileEncoder {
   bool step(std::string_view text, bool last) {
     switch (compression_) {
       case Compression::none:
+        if (text.empty()) return true;  // (finish(): nothing to add, and no pointer to copy from)
         std::memcpy(room(out_, used_, text.size()), text.data(), text.size());
         used_ += text.size();
         return true;
