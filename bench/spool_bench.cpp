@@ -129,6 +129,47 @@ BENCHMARK(BM_FileSink)
     ->Iterations(200)
     ->Unit(benchmark::kMicrosecond);
 
+// A sink's read of the spool per record (from the page cache): read, frame and checksum
+// check, the records copied out as the emitter does.
+void BM_SpoolRead(benchmark::State& state) {
+  const fs::path dir = fs::temp_directory_path() / ("spool-read-bench-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  {
+    lid::SpoolSettings settings;
+    settings.directory = dir;
+    settings.sinks = {"file"};
+    lid::Spool spool(settings);
+    auto& writer = spool.writer(0);
+    const SampleClick click;
+    constexpr std::size_t kRecords = 40'000;  // ~63 MB: one segment
+    for (std::size_t i = 0; i < kRecords; ++i) {
+      lid::append_click_record(writer.buffer(), click.decision, click.context, click.device, click.facts);
+      if (!writer.stage()) state.SkipWithError("append refused");
+      if (writer.staged() == 64 && !writer.flush()) state.SkipWithError("write refused");
+    }
+    if (!writer.flush()) state.SkipWithError("write refused");
+    std::string arena;
+    for (auto _ : state) {
+      lid::SpoolPosition at{};
+      std::size_t read = 0;
+      while (read < kRecords) {
+        arena.clear();
+        std::size_t batch = 0;
+        at = spool.read(0, at, 4096, [&](std::string_view record) {
+          arena.append(record);
+          ++batch;
+        });
+        if (batch == 0) break;
+        read += batch;
+      }
+      benchmark::DoNotOptimize(arena.data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRecords));
+  }
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_SpoolRead)->Unit(benchmark::kMillisecond);
+
 // Record + one write(2), with the fsync thread running at its default interval.
 void BM_SpoolAppend(benchmark::State& state) {
   const fs::path dir = fs::temp_directory_path() / ("spool-bench-" + std::to_string(::getpid()));

@@ -28,7 +28,9 @@ namespace {
 
 constexpr std::size_t kHeaderSize = 8;
 constexpr std::uint32_t kMaxPayload = 1u << 20;  // a click is ~2 KB; a larger size is corruption
-constexpr std::size_t kReadChunk = 2u << 20;     // holds the largest record
+// Reads go through a chunk small enough to stay in the cache while its records are checked
+// and copied out; it grows for a record larger than itself (up to kMaxPayload).
+constexpr std::size_t kReadChunk = 256u << 10;
 
 std::runtime_error spool_error(const fs::path& where, std::string_view what) {
   return std::runtime_error("SPOOL_DIR=" + where.string() + ": " + std::string(what));
@@ -353,14 +355,16 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
     // Records wholly inside [offset, limit) are delivered; anything that cannot be a whole
     // record ending by `limit` (a torn write, a flipped bit) makes the rest of it "torn".
     bool torn = false;
+    std::size_t chunk_size = kReadChunk;
     while (delivered < max_records && pos.offset < limit) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(limit - pos.offset, kReadChunk));
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(limit - pos.offset, chunk_size));
       chunk.resize(want);
       const ssize_t got = ::pread(fd, chunk.data(), want, static_cast<off_t>(pos.offset));
       if (got <= 0) break;
       const auto available = static_cast<std::size_t>(got);
       const bool reaches_limit = pos.offset + available >= limit;
       std::size_t used = 0;
+      std::size_t needed = 0;  // a record that does not fit in the chunk
       while (delivered < max_records) {
         const std::size_t rest = available - used;
         if (rest < kHeaderSize) {
@@ -372,7 +376,10 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
           torn = true;
           break;
         }
-        if (rest - kHeaderSize < size) break;  // continues past this chunk: read again from here
+        if (rest - kHeaderSize < size) {  // continues past this chunk: read again from here
+          needed = kHeaderSize + size;
+          break;
+        }
         const char* payload = chunk.data() + used + kHeaderSize;
         if (crc_of(payload, size) != get_u32(chunk.data() + used + 4)) {
           torn = true;
@@ -383,6 +390,10 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
         used += kHeaderSize + size;
       }
       pos.offset += used;
+      if (used == 0 && !torn && needed > chunk_size) {
+        chunk_size = needed;  // read again, the whole record at once
+        continue;
+      }
       if (torn || used == 0) break;
     }
     ::close(fd);

@@ -72,6 +72,28 @@ TEST_F(SpoolTest, RecordsComeBackInOrderPerLane) {
   EXPECT_EQ(spool.stats().appended, 21u);
 }
 
+// Reads go through a 256 KiB chunk that grows for a larger record: records of every size up
+// to the 1 MiB maximum, across and beyond chunk boundaries, come back whole and in order.
+TEST_F(SpoolTest, RecordsOfEverySizeUpToTheMaximumComeBackWhole) {
+  SpoolSettings s = settings();
+  s.segment_bytes = 64ull << 20;
+  Spool spool(s);
+  std::vector<std::string> expected;
+  for (const std::size_t size :
+       {std::size_t{100}, std::size_t{256} << 10, std::size_t{1} << 20, std::size_t{7}, (std::size_t{256} << 10) - 8,
+        (std::size_t{256} << 10) + 1, std::size_t{600} << 10, std::size_t{1} << 20, std::size_t{3}}) {
+    std::string payload(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<char>('a' + (i * 7 + size) % 26);
+    ASSERT_TRUE(put(spool, 0, payload)) << size;
+    expected.push_back(std::move(payload));
+  }
+  for (const std::size_t batch : {std::size_t{1}, std::size_t{4}, std::size_t{100}}) {
+    SpoolPosition from;
+    EXPECT_EQ(drain(spool, 0, from, batch), expected) << batch;
+  }
+  EXPECT_EQ(spool.stats().corrupt_tails, 0u);
+}
+
 TEST_F(SpoolTest, ReplayFromThePersistedCursorAfterRestart) {
   {
     Spool spool(settings());
