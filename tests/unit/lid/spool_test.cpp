@@ -1,6 +1,8 @@
 #include "traffic/lid/spool.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -240,13 +242,72 @@ TEST_F(SpoolTest, FinishedSegmentsAreFlushedAndClosedBySync) {
       ASSERT_TRUE(put(spool, 0, written.back()));
     }
     spool.sync();
-    // The lock file and the current segment are all that stay open.
-    EXPECT_EQ(open_fds(), fds_before + 2);
+    // The lock file and the current segment are all that stay open, with each lane's
+    // prepared next segment once the fsync thread has made it: no finished one.
+    EXPECT_LE(open_fds(), fds_before + 2 + s.lanes);
     EXPECT_GT(spool.stats().fsyncs, 0U);
     SpoolPosition from;
     EXPECT_EQ(drain(spool, 0, from), written);
   }
   EXPECT_EQ(open_fds(), fds_before);
+}
+
+// Bytes a file occupies on disk (its blocks), which preallocation makes larger than its size.
+std::uint64_t allocated(const fs::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+}
+
+// The fsync thread prepares each lane's next segment with its blocks preallocated; the writer
+// moves into it, the disk bound counts the preallocation, and what is left unused is given
+// back when the spool closes — or at the next start after a crash.
+TEST_F(SpoolTest, NextSegmentsArePreparedWithTheirBlocksAndGivenBackAtTheEnd) {
+  SpoolSettings s = settings();
+  s.segment_bytes = 1 << 20;
+  s.fsync_interval = std::chrono::milliseconds(5);
+  const fs::path lane0 = dir_ / "lane-0";
+  const std::string record(100 << 10, 'r');
+  std::vector<std::string> written;
+  {
+    Spool spool(s);
+    written.push_back("first");
+    ASSERT_TRUE(put(spool, 0, written.back()));  // the first segment, opened by the writer
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (allocated(lane0 / "spare.tmp") < s.segment_bytes && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    ASSERT_GE(allocated(lane0 / "spare.tmp"), s.segment_bytes) << "the fsync thread made no spare";
+    for (int i = 0; i < 12; ++i) {  // past 1 MiB: the next write moves into the spare
+      written.push_back(record + std::to_string(i));
+      ASSERT_TRUE(put(spool, 0, written.back()));
+    }
+    const auto files = segments(0);
+    const fs::path second = files.size() >= 2 ? files[1] : fs::path();
+    ASSERT_EQ(second.extension(), ".seg");
+    EXPECT_GE(allocated(second), s.segment_bytes);  // the spare, renamed
+    EXPECT_LT(fs::file_size(second), s.segment_bytes);
+    EXPECT_GE(spool.stats().bytes_on_disk, fs::file_size(files[0]) + s.segment_bytes);
+  }
+  EXPECT_FALSE(fs::exists(lane0 / "spare.tmp"));
+  const fs::path last = segments(0).back();
+  EXPECT_LT(allocated(last), fs::file_size(last) + (64 << 10));  // the unused blocks given back
+
+  // A crash leaves a spare and a preallocated newest segment: the next start removes the
+  // one and gives back the other's unused blocks; every record still reads back.
+  {
+    const int spare = ::open((lane0 / "spare.tmp").c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(spare, 0);
+    ASSERT_EQ(::fallocate(spare, FALLOC_FL_KEEP_SIZE, 0, 1 << 20), 0);
+    ::close(spare);
+    const int fd = ::open(last.c_str(), O_WRONLY);
+    ASSERT_EQ(::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4 << 20), 0);
+    ::close(fd);
+  }
+  Spool spool(settings());
+  EXPECT_FALSE(fs::exists(lane0 / "spare.tmp"));
+  EXPECT_LT(allocated(last), fs::file_size(last) + (64 << 10));
+  SpoolPosition from;
+  EXPECT_EQ(drain(spool, 0, from), written);
 }
 
 TEST_F(SpoolTest, ConcurrentWritersAndReader) {

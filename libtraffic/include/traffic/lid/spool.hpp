@@ -131,6 +131,7 @@ class Spool {
   struct Lane;
   struct State;
   bool admit(std::size_t lane, std::uint64_t bytes);
+  void prepare_spares();  // the fsync thread: each lane's next segment, preallocated
   bool write_batch(std::size_t lane, const char* data, std::size_t size, std::size_t records);
   std::unique_ptr<State> state_;
 };
