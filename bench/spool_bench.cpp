@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "traffic/common/crc32c.hpp"
 #include "traffic/lid/click_record.hpp"
@@ -53,6 +54,26 @@ struct SampleClick {
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/94.0 Safari/537.36";
     facts.date_added = 1700000000123;
   }
+};
+
+// A spool (one sink, default settings) in a fresh temporary directory, removed afterwards.
+struct TempSpool {
+  fs::path dir;
+  std::optional<lid::Spool> spool;
+  explicit TempSpool(const std::string& name)
+      : dir(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(dir);
+    lid::SpoolSettings settings;
+    settings.directory = dir;
+    settings.sinks = {"file"};
+    spool.emplace(settings);
+  }
+  ~TempSpool() {
+    spool.reset();
+    fs::remove_all(dir);
+  }
+  TempSpool(const TempSpool&) = delete;
+  TempSpool& operator=(const TempSpool&) = delete;
 };
 
 void BM_ClickRecord(benchmark::State& state) {
@@ -132,61 +153,46 @@ BENCHMARK(BM_FileSink)
 // A sink's read of the spool per record (from the page cache): read, frame and checksum
 // check, the records copied out as the emitter does.
 void BM_SpoolRead(benchmark::State& state) {
-  const fs::path dir = fs::temp_directory_path() / ("spool-read-bench-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  {
-    lid::SpoolSettings settings;
-    settings.directory = dir;
-    settings.sinks = {"file"};
-    lid::Spool spool(settings);
-    auto& writer = spool.writer(0);
-    const SampleClick click;
-    constexpr std::size_t kRecords = 40'000;  // ~63 MB: one segment
-    for (std::size_t i = 0; i < kRecords; ++i) {
-      lid::append_click_record(writer.buffer(), click.decision, click.context, click.device, click.facts);
-      if (!writer.stage()) state.SkipWithError("append refused");
-      if (writer.staged() == 64 && !writer.flush()) state.SkipWithError("write refused");
-    }
-    if (!writer.flush()) state.SkipWithError("write refused");
-    std::string arena;
-    for (auto _ : state) {
-      lid::SpoolPosition at{};
-      std::size_t read = 0;
-      while (read < kRecords) {
-        arena.clear();
-        std::size_t batch = 0;
-        at = spool.read(0, at, 4096, [&](std::string_view record) {
-          arena.append(record);
-          ++batch;
-        });
-        if (batch == 0) break;
-        read += batch;
-      }
-      benchmark::DoNotOptimize(arena.data());
-    }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRecords));
+  TempSpool temp("spool-read-bench");
+  lid::Spool& spool = *temp.spool;
+  auto& writer = spool.writer(0);
+  const SampleClick click;
+  constexpr std::size_t kRecords = 40'000;  // ~63 MB: one segment
+  for (std::size_t i = 0; i < kRecords; ++i) {
+    lid::append_click_record(writer.buffer(), click.decision, click.context, click.device, click.facts);
+    if (!writer.stage()) state.SkipWithError("append refused");
+    if (writer.staged() == 64 && !writer.flush()) state.SkipWithError("write refused");
   }
-  fs::remove_all(dir);
+  if (!writer.flush()) state.SkipWithError("write refused");
+  std::string arena;
+  for (auto _ : state) {
+    lid::SpoolPosition at{};
+    std::size_t read = 0;
+    while (read < kRecords) {
+      arena.clear();
+      std::size_t batch = 0;
+      at = spool.read(0, at, 4096, [&](std::string_view record) {
+        arena.append(record);
+        ++batch;
+      });
+      if (batch == 0) break;
+      read += batch;
+    }
+    benchmark::DoNotOptimize(arena.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRecords));
 }
 BENCHMARK(BM_SpoolRead)->Unit(benchmark::kMillisecond);
 
 // Record + one write(2), with the fsync thread running at its default interval.
 void BM_SpoolAppend(benchmark::State& state) {
-  const fs::path dir = fs::temp_directory_path() / ("spool-bench-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  {
-    lid::SpoolSettings settings;
-    settings.directory = dir;
-    settings.sinks = {"file"};
-    lid::Spool spool(settings);
-    auto& writer = spool.writer(0);
-    const SampleClick click;
-    for (auto _ : state) {
-      lid::append_click_record(writer.buffer(), click.decision, click.context, click.device, click.facts);
-      if (!writer.append()) state.SkipWithError("append refused");
-    }
+  TempSpool temp("spool-bench");
+  auto& writer = temp.spool->writer(0);
+  const SampleClick click;
+  for (auto _ : state) {
+    lid::append_click_record(writer.buffer(), click.decision, click.context, click.device, click.facts);
+    if (!writer.append()) state.SkipWithError("append refused");
   }
-  fs::remove_all(dir);
 }
 BENCHMARK(BM_SpoolAppend)->Iterations(200000);
 
