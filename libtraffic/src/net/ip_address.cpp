@@ -66,7 +66,20 @@ std::optional<IpAddress> IpAddress::from_sockaddr(const sockaddr* address) noexc
 }
 
 std::size_t IpAddress::format(char* out) const noexcept {
-  if (!inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), out, kMaxTextSize)) return 0;
+  if (is_v4()) {
+    // By hand: glibc's inet_ntop formats IPv4 through sprintf, ~0.1 µs of every recorded click.
+    char* p = out;
+    for (std::size_t i = 0; i < 4; ++i) {
+      const unsigned octet = bytes_[i];
+      if (octet >= 100) *p++ = static_cast<char>('0' + octet / 100);
+      if (octet >= 10) *p++ = static_cast<char>('0' + octet / 10 % 10);
+      *p++ = static_cast<char>('0' + octet % 10);
+      *p++ = '.';
+    }
+    p[-1] = '\0';
+    return static_cast<std::size_t>(p - 1 - out);
+  }
+  if (!inet_ntop(AF_INET6, bytes_.data(), out, kMaxTextSize)) return 0;
   return std::strlen(out);
 }
 

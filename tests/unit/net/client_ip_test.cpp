@@ -1,5 +1,6 @@
 #include "traffic/net/client_ip.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 namespace traffic::net {
@@ -23,6 +24,24 @@ TEST(IpAddress, ParsesAndNormalises) {
         "fe80::1%eth0", "localhost", "1.2.3.4/8", "0000:0000:0000:0000:0000:0000:0000:0000:0000"}) {
     EXPECT_FALSE(IpAddress::parse(bad).has_value()) << bad;
   }
+}
+
+// IPv4 text is written by hand; inet_ntop is the reference, for every value of every octet.
+TEST(IpAddress, Ipv4TextMatchesInetNtop) {
+  for (unsigned octet = 0; octet < 256; ++octet) {
+    for (std::size_t position = 0; position < 4; ++position) {
+      std::array<std::uint8_t, 4> bytes{9, 87, 255, 0};
+      bytes[position] = static_cast<std::uint8_t>(octet);
+      char expected[INET_ADDRSTRLEN];
+      ASSERT_NE(inet_ntop(AF_INET, bytes.data(), expected, sizeof expected), nullptr);
+      char text[IpAddress::kMaxTextSize];
+      const std::size_t size = IpAddress::v4(bytes).format(text);
+      EXPECT_EQ(std::string_view(text, size), std::string_view(expected)) << octet << " at " << position;
+      EXPECT_EQ(text[size], '\0');
+    }
+  }
+  EXPECT_EQ(IpAddress::v4({0, 0, 0, 0}).to_string(), "0.0.0.0");
+  EXPECT_EQ(IpAddress::v4({255, 255, 255, 255}).to_string(), "255.255.255.255");
 }
 
 TEST(IpAddress, SockaddrRoundTrip) {
