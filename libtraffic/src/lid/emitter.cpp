@@ -203,12 +203,7 @@ void Emitter::run(Runner& runner) {
   }
   try {
     // What the sink still holds is made durable, and the cursor moved past it, before it closes.
-    if (sink.flush()) {
-      if (positions != committed) spool_.commit(runner.name, positions);
-      runner.held_bytes.store(0, std::memory_order_relaxed);
-    } else {
-      runner.failures.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (!sink.flush() || !settle()) runner.failures.fetch_add(1, std::memory_order_relaxed);
     sink.close();
   } catch (const std::exception&) {
     runner.failures.fetch_add(1, std::memory_order_relaxed);

@@ -8,7 +8,6 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -208,7 +207,8 @@ bool close_part_file(const fs::path& part, Compression compression, int level) {
     return false;
   }
   // A crash may have cut the last record short: it ends at the last newline.
-  text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  const std::size_t last_newline = text.rfind('\n');
+  text.resize(last_newline == std::string::npos ? 0 : last_newline + 1);
   FileEncoder encoder(compression, level);
   encoder.start();
   bool name_taken = false;

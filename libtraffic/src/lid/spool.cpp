@@ -290,8 +290,9 @@ bool Spool::write_batch(std::size_t lane_index, const char* data, std::size_t si
       if (::rename((lane.directory / kSpareName).c_str(), path.c_str()) == 0) {
         fd = lane.spare_fd;
         reserved = s.settings.segment_bytes;
-      } else {
+      } else {  // the spare is given up with its blocks; the next one is made later
         ::close(lane.spare_fd);
+        ::unlink((lane.directory / kSpareName).c_str());
         s.bytes_on_disk.fetch_sub(s.settings.segment_bytes, std::memory_order_relaxed);
       }
       lane.spare_fd = -1;
