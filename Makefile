@@ -78,7 +78,7 @@ clean:
 FUZZ_SECONDS ?= 60
 fuzz:
 	@$(MAKE) --no-print-directory build PRESET=fuzz
-	@for t in link_decode recipe_parse client_ip user_agent redirect_url postback http_head; do \
+	@for t in link_decode recipe_parse client_ip user_agent redirect_url postback http_head spool_segment; do \
 	  work=$$(mktemp -d); cp tests/fuzz/corpus/$$t/* $$work/; \
 	  build/fuzz/tests/fuzz/$${t}_fuzz $$work -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=4096 || exit 1; \
 	  build/fuzz/tests/fuzz/$${t}_fuzz -merge=1 -rss_limit_mb=4096 tests/fuzz/corpus/$$t $$work; rm -rf $$work; \
