@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <system_error>
 
 namespace traffic {
+
+std::string errno_text(int error) {
+  return std::generic_category().message(error);  // strerror_r underneath
+}
 
 void sync_directory(const std::filesystem::path& directory) noexcept {
   const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -31,7 +35,7 @@ bool write_all(int fd, const char* data, std::size_t size) noexcept {
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path.string() + ": " + std::strerror(errno));
+  if (!in) throw std::runtime_error("cannot open " + path.string() + ": " + errno_text(errno));
   std::string data;
   in.seekg(0, std::ios::end);
   const auto size = in.tellg();

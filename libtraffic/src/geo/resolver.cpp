@@ -82,13 +82,13 @@ std::shared_ptr<const Database> Database::open(const std::string& path, Database
                                                std::string& error) {
   auto identity = file_identity(path);
   if (!identity) {
-    error = std::string("cannot stat: ") + std::strerror(errno);
+    error = "cannot stat: " + errno_text(errno);
     return nullptr;
   }
   auto db = std::make_shared<Database>();
   const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb_);
   if (status != MMDB_SUCCESS) {
-    error = status == MMDB_IO_ERROR ? std::string("cannot read: ") + std::strerror(errno) : MMDB_strerror(status);
+    error = status == MMDB_IO_ERROR ? "cannot read: " + errno_text(errno) : MMDB_strerror(status);
     return nullptr;
   }
   db->open_ = true;

@@ -120,7 +120,7 @@ Spool::Spool(SpoolSettings settings) : state_(std::make_unique<State>()) {
   if (ec) throw spool_error(dir, "cannot create: " + ec.message());
 
   s.lock_fd = ::open((dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (s.lock_fd < 0) throw spool_error(dir, std::string("cannot open LOCK: ") + std::strerror(errno));
+  if (s.lock_fd < 0) throw spool_error(dir, "cannot open LOCK: " + errno_text(errno));
   if (::flock(s.lock_fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(s.lock_fd);
     throw spool_error(dir, "in use by another process (LOCK is held)");
@@ -499,11 +499,11 @@ void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& posi
   }
   const fs::path tmp = dir / (std::string(sink) + ".tmp");
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw spool_error(s.settings.directory, "cannot write cursor: " + std::string(std::strerror(errno)));
+  if (fd < 0) throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(errno));
   const bool ok = write_all(fd, text.data(), text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), (dir / sink).c_str()) != 0) {
-    throw spool_error(s.settings.directory, "cannot write cursor: " + std::string(std::strerror(errno)));
+    throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(errno));
   }
   sync_directory(dir);
 

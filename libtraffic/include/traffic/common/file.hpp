@@ -7,6 +7,9 @@
 
 namespace traffic {
 
+/// The text of an errno value, like strerror but safe from any thread.
+std::string errno_text(int error);
+
 /// Reads a whole file. Throws std::runtime_error naming the path (never the contents).
 std::string read_file(const std::filesystem::path& path);
 
