@@ -16,12 +16,17 @@
 #include "traffic/rules/explain.hpp"
 
 namespace trafficctl {
-namespace {
 
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? std::string(value) : std::string();
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): trafficctl has one thread
+  return value ? std::string(value) : fallback;
 }
+
+std::string configured_v1_key() {
+  return env_or("ENCRIPTION_KEY", env_or("ENCRYPTION_KEY"));
+}
+
+namespace {
 
 // A clock stopped at the instant the operator asked about.
 class FixedClock final : public traffic::Clock {
@@ -78,10 +83,8 @@ int explain(const ExplainOptions& o) {
 
   traffic::rules::Context context;
   if (!o.link.empty()) {
-    const auto keys = traffic::link::LinkKeys::from_config(
-        // ENCRIPTION_KEY is the old (misspelt) name; ENCRYPTION_KEY is accepted too.
-        !o.v1_key.empty() ? o.v1_key : (!env("ENCRIPTION_KEY").empty() ? env("ENCRIPTION_KEY") : env("ENCRYPTION_KEY")),
-        o.v2_keys.empty() ? env("LINK_KEYS_V2") : o.v2_keys);
+    const auto keys = traffic::link::LinkKeys::from_config(!o.v1_key.empty() ? o.v1_key : configured_v1_key(),
+                                                           o.v2_keys.empty() ? env_or("LINK_KEYS_V2") : o.v2_keys);
     auto ids = traffic::link::decode(o.link, keys);
     if (!ids) {
       std::cerr << "invalid link (a visitor would get the 404)\n";
@@ -99,8 +102,8 @@ int explain(const ExplainOptions& o) {
 
   // Geo: the real databases when configured, --country on top.
   traffic::geo::GeoPaths paths;
-  paths.city = o.city_db.empty() ? env("MAXMIND_PATH") : o.city_db;
-  paths.isp = o.isp_db.empty() ? env("MAXMIND_PATH_ISP") : o.isp_db;
+  paths.city = o.city_db.empty() ? env_or("MAXMIND_PATH") : o.city_db;
+  paths.isp = o.isp_db.empty() ? env_or("MAXMIND_PATH_ISP") : o.isp_db;
   std::unique_ptr<traffic::geo::GeoResolver> resolver;
   std::shared_ptr<const traffic::geo::Databases> hold;
   traffic::geo::GeoInfo where;
@@ -153,7 +156,7 @@ int explain(const ExplainOptions& o) {
   traffic::FastRandom random;
   const FixedClock clock(at);
   traffic::url::UrlSettings url_settings;
-  url_settings.hash_secret = o.hash_secret.empty() ? env("URL_HASH_SECRET") : o.hash_secret;
+  url_settings.hash_secret = o.hash_secret.empty() ? env_or("URL_HASH_SECRET") : o.hash_secret;
   const traffic::url::UrlBuilder urls(url_settings);
   const auto explanation =
       traffic::http::explain_click(engine, urls, *snapshot, counters, clock, random, context, o.subid, o.cid);

@@ -6,6 +6,11 @@
 
 namespace trafficctl {
 
+/// An environment variable, or `fallback` when it is not set.
+std::string env_or(const char* name, const std::string& fallback = {});
+/// The v1 link key: ENCRIPTION_KEY (the old, misspelt name), else ENCRYPTION_KEY, as trafficd reads it.
+std::string configured_v1_key();
+
 struct ExplainOptions {
   std::string offers_path;
   std::string campaigns_path;

@@ -21,16 +21,6 @@ constexpr int kOk = 0;
 constexpr int kRefused = 1;
 constexpr int kUsage = 2;
 
-std::string env_or(const char* name, const std::string& fallback = {}) {
-  const char* value = std::getenv(name);
-  return value ? std::string(value) : fallback;
-}
-
-// ENCRIPTION_KEY is the old (misspelt) name; ENCRYPTION_KEY is accepted too.
-std::string configured_v1_key() {
-  return env_or("ENCRIPTION_KEY", env_or("ENCRYPTION_KEY"));
-}
-
 struct KeyOptions {
   std::string v1_key;
   std::string v2_keys;
@@ -39,8 +29,8 @@ struct KeyOptions {
     command.add_option("--v2-keys", v2_keys, "v2 keys 'kid:hex64,...', first is active (default: $LINK_KEYS_V2)");
   }
   traffic::link::LinkKeys keys() const {
-    return traffic::link::LinkKeys::from_config(v1_key.empty() ? configured_v1_key() : v1_key,
-                                                v2_keys.empty() ? env_or("LINK_KEYS_V2") : v2_keys);
+    return traffic::link::LinkKeys::from_config(v1_key.empty() ? trafficctl::configured_v1_key() : v1_key,
+                                                v2_keys.empty() ? trafficctl::env_or("LINK_KEYS_V2") : v2_keys);
   }
 };
 
@@ -106,9 +96,8 @@ int validate(const std::string& offers_path, const std::string& campaigns_path, 
   return strict && problems ? kRefused : kOk;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command line, parsed and carried out; exceptions reach main().
+int run(int argc, char** argv) {
   CLI::App app{"trafficctl — links, recipes and clicks of trafficd, offline"};
   app.require_subcommand(1);
 
@@ -164,36 +153,44 @@ int main(int argc, char** argv) {
     return code == 0 ? kOk : kUsage;
   }
 
+  if (*encode) {
+    const traffic::link::LinkKeys keys = encode_keys.keys();
+    const traffic::link::LinkIds ids{offer_id, campaign_id};
+    std::cout << (v2 ? traffic::link::encode_v2(ids, keys) : traffic::link::encode_v1(ids, keys)) << "\n";
+    return kOk;
+  }
+  if (*decode) {
+    auto ids = traffic::link::decode(link, decode_keys.keys(), !refuse_v1);
+    if (!ids) {
+      std::cerr << "invalid link\n";
+      return kRefused;
+    }
+    std::cout << "{\"offerId\":" << ids->offer_id << ",\"campaignId\":" << ids->campaign_id
+              << ",\"version\":" << (link.starts_with("v2.") ? 2 : 1) << "}\n";
+    return kOk;
+  }
+  if (*validate_cmd) return validate(offers_path, campaigns_path, strict);
+  if (*explain_cmd) return trafficctl::explain(explain_options);
+  if (*gen) {
+    const auto files = traffic::recipe::write_synthetic_recipe(gen_options, out_dir);
+    std::cout << files.offers.string() << " (" << gen_options.offers << " offers, " << files.offers_json_bytes
+              << " bytes of JSON)\n"
+              << files.campaigns.string() << " (" << gen_options.campaigns << " campaigns, "
+              << files.campaigns_json_bytes << " bytes of JSON)\n";
+    return kOk;
+  }
+  return kUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
   try {
-    if (*encode) {
-      const traffic::link::LinkKeys keys = encode_keys.keys();
-      const traffic::link::LinkIds ids{offer_id, campaign_id};
-      std::cout << (v2 ? traffic::link::encode_v2(ids, keys) : traffic::link::encode_v1(ids, keys)) << "\n";
-      return kOk;
-    }
-    if (*decode) {
-      auto ids = traffic::link::decode(link, decode_keys.keys(), !refuse_v1);
-      if (!ids) {
-        std::cerr << "invalid link\n";
-        return kRefused;
-      }
-      std::cout << "{\"offerId\":" << ids->offer_id << ",\"campaignId\":" << ids->campaign_id
-                << ",\"version\":" << (link.starts_with("v2.") ? 2 : 1) << "}\n";
-      return kOk;
-    }
-    if (*validate_cmd) return validate(offers_path, campaigns_path, strict);
-    if (*explain_cmd) return trafficctl::explain(explain_options);
-    if (*gen) {
-      const auto files = traffic::recipe::write_synthetic_recipe(gen_options, out_dir);
-      std::cout << files.offers.string() << " (" << gen_options.offers << " offers, " << files.offers_json_bytes
-                << " bytes of JSON)\n"
-                << files.campaigns.string() << " (" << gen_options.campaigns << " campaigns, "
-                << files.campaigns_json_bytes << " bytes of JSON)\n";
-      return kOk;
-    }
+    return run(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "trafficctl: " << e.what() << "\n";
-    return kUsage;
+  } catch (...) {
+    std::cerr << "trafficctl: unexpected failure\n";
   }
   return kUsage;
 }
