@@ -42,12 +42,12 @@ void init(std::string_view level) {
   }
 }
 
-void write(Level level, std::string_view message, boost::json::object fields) {
+void write(Level level, std::string_view message, const boost::json::object& fields) {
   const auto spd = to_spdlog(level);
   if (!logger().should_log(spd)) return;
   boost::json::object line;
   line["msg"] = message;
-  for (auto& [key, value] : fields) line[key] = std::move(value);
+  for (const auto& [key, value] : fields) line[key] = value;
   std::string text = boost::json::serialize(line);
   // The pattern supplies the opening brace and the first fields: drop our opening brace.
   logger().log(spd, std::string_view(text).substr(1));

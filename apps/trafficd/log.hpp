@@ -12,16 +12,16 @@ enum class Level { trace, debug, info, warn, error, off };
 
 /// Sets the threshold ("trace" … "off"); before it is called, "info".
 void init(std::string_view level);
-void write(Level level, std::string_view message, boost::json::object fields = {});
+void write(Level level, std::string_view message, const boost::json::object& fields = {});
 
-inline void info(std::string_view message, boost::json::object fields = {}) {
-  write(Level::info, message, std::move(fields));
+inline void info(std::string_view message, const boost::json::object& fields = {}) {
+  write(Level::info, message, fields);
 }
-inline void warn(std::string_view message, boost::json::object fields = {}) {
-  write(Level::warn, message, std::move(fields));
+inline void warn(std::string_view message, const boost::json::object& fields = {}) {
+  write(Level::warn, message, fields);
 }
-inline void error(std::string_view message, boost::json::object fields = {}) {
-  write(Level::error, message, std::move(fields));
+inline void error(std::string_view message, const boost::json::object& fields = {}) {
+  write(Level::error, message, fields);
 }
 
 }  // namespace trafficd::log

@@ -123,6 +123,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   pipeline.spool = std::make_unique<traffic::lid::Spool>(settings);  // throws naming SPOOL_DIR
   pipeline.unique_visits = open_unique_visits(config, clock);
   std::vector<traffic::lid::Emitter::NamedSink> sinks;
+  sinks.reserve(urls.size());
   for (const auto& url : urls) sinks.push_back(make_sink(url));
   if (postbacks && !config.redis_host.empty()) {
     pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(redis_endpoint(config), config.redis_key_prefix,

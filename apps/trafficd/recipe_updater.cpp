@@ -26,7 +26,7 @@ std::unique_ptr<traffic::source::ObjectSource> source_for(const traffic::config:
     s3.path_style = config.s3_path_style;
     s3.credentials = {config.aws_access_key_id, config.aws_secret_access_key, config.aws_session_token};
     s3.timeout = timeout;
-    return traffic::source::s3_source(std::move(s3), clock);
+    return traffic::source::s3_source(s3, clock);
   }
   if (config.recipe_source() == "http") return traffic::source::http_source({url, timeout});
   return nullptr;  // the local file itself

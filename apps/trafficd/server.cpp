@@ -198,7 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(Socket socket, Server::Loop& loop)
       : socket_(std::move(socket)),
         loop_(loop),
-        buffer_(std::max<std::size_t>(16 * 1024, header_limit() + 4096)),
+        buffer_(std::max<std::size_t>(16u << 10, header_limit() + 4096)),
         storage_(header_limit()) {
     beast::error_code ec;
     const tcp::endpoint remote = socket_.remote_endpoint(ec);

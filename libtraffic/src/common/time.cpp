@@ -67,7 +67,7 @@ std::optional<TimestampMs> parse_iso8601(std::string_view text) noexcept {
             !read_digits(text, pos + 4, 2, offset_mins) || offset_hours > 23 || offset_mins > 59) {
           return std::nullopt;
         }
-        offset_minutes = static_cast<std::int64_t>(offset_hours * 60 + offset_mins);
+        offset_minutes = std::int64_t{offset_hours} * 60 + offset_mins;
         if (text[pos] == '-') offset_minutes = -offset_minutes;
         pos += 6;
       } else {
@@ -76,8 +76,8 @@ std::optional<TimestampMs> parse_iso8601(std::string_view text) noexcept {
     }
   }
   if (pos != text.size()) return std::nullopt;
-  const std::int64_t seconds =
-      days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  const std::int64_t seconds = days_from_civil(year, month, day) * 86400 + std::int64_t{hour} * 3600 +
+                               std::int64_t{minute} * 60 + second - offset_minutes * 60;
   return seconds * 1000 + millis;
 }
 

@@ -270,7 +270,7 @@ std::string validate(const Config& c) {
   if (!c.fallback_url.empty() && !url::has_scheme(c.fallback_url)) {
     return "FALLBACK_URL: must be an absolute URL (http://… or https://…)";
   }
-  static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
     return "LOG_LEVEL: must be trace, debug, info, warn, error or off";
   }
@@ -332,6 +332,7 @@ bool load_dotenv(const std::string& path, std::string& error) {
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): the configuration is read at start, before any thread
     setenv(name.c_str(), value.c_str(), 0);  // the real environment wins
   }
   if (in.bad()) {
@@ -356,9 +357,11 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_
     return outcome;
   }
   // ENCRYPTION_KEY (correct spelling) stands in for the old ENCRIPTION_KEY when only it is set.
+  // NOLINTBEGIN(concurrency-mt-unsafe): the configuration is read at start, before any thread
   if (!std::getenv("ENCRIPTION_KEY")) {
     if (const char* key = std::getenv("ENCRYPTION_KEY")) setenv("ENCRIPTION_KEY", key, 0);
   }
+  // NOLINTEND(concurrency-mt-unsafe)
 
   const Config defaults;
   CLI::App app{

@@ -224,10 +224,12 @@ class Section {
     if (rc == PCRE2_ERROR_NOMATCH) return Pcre2Outcome::no_match;
     if (rc <= 0) return Pcre2Outcome::gave_up;
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.data);
-    for (int g = 0; g <= group_count(id); ++g) {
+    const auto groups_of_regex = static_cast<std::size_t>(group_count(id));
+    const auto groups_matched = static_cast<std::size_t>(rc);
+    for (std::size_t g = 0; g <= groups_of_regex; ++g) {
       const PCRE2_SIZE start = ovector[2 * g];
-      groups[static_cast<std::size_t>(g)] =
-          g < rc && start != PCRE2_UNSET ? text.substr(start, ovector[2 * g + 1] - start) : std::string_view();
+      groups[g] = g < groups_matched && start != PCRE2_UNSET ? text.substr(start, ovector[2 * g + 1] - start)
+                                                             : std::string_view();
     }
     return Pcre2Outcome::matched;
   }

@@ -84,7 +84,8 @@ char* write_json_string(char* out, std::string_view text) noexcept {
       out += n;
       i += n;
     } else {
-      std::memcpy(out, "\\ufffd", 6);  // a byte that is not part of valid UTF-8
+      // A byte that is not part of valid UTF-8. (JSON text, not a C string: no terminator.)
+      std::memcpy(out, "\\ufffd", 6);  // NOLINT(bugprone-not-null-terminated-result)
       out += 6;
       ++i;
     }
@@ -203,10 +204,14 @@ void append_json_string(std::string& out, std::string_view text) {
   out.resize(static_cast<std::size_t>(write_json_string(out.data() + start, text) - out.data()));
 }
 
+namespace {
+// What a record says of an offer or campaign the decision has none of.
+const recipe::Offer kNoOffer;
+const recipe::Campaign kNoCampaign;
+}  // namespace
+
 void append_click_record(std::string& out, const rules::Decision& decision, const rules::Context& context,
                          const device::DeviceInfo& device, const ClickFacts& facts) {
-  static const recipe::Offer kNoOffer;
-  static const recipe::Campaign kNoCampaign;
   const recipe::Offer& offer = decision.offer ? *decision.offer : kNoOffer;
   const recipe::Campaign& campaign = decision.campaign ? *decision.campaign : kNoCampaign;
   const recipe::Offer& origin = decision.origin_offer ? *decision.origin_offer : offer;

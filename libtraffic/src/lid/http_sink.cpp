@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <charconv>
 #include <mutex>
 #include <stdexcept>
@@ -79,7 +80,6 @@ HttpSink::HttpSink(HttpSinkSettings settings, Mode mode)
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard_body);
     curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(handle, CURLOPT_PRIVATE, reinterpret_cast<char*>(i));
   }
   if (mode_ == Mode::aggregator) {
     curl_->multi = curl_multi_init();
@@ -146,10 +146,11 @@ bool HttpSink::post_each(std::span<const std::string_view> records) {
         ok = false;  // no new requests; the ones in flight finish; the batch is offered again
         last_error_ = http_error(message->data.result, status);
       }
-      char* slot = nullptr;
-      curl_easy_getinfo(handle, CURLINFO_PRIVATE, &slot);
       curl_multi_remove_handle(curl_->multi, handle);
-      idle.push_back(reinterpret_cast<std::size_t>(slot));
+      // The handle's slot: a few handles (the concurrency), searched rather than cast into
+      // CURLOPT_PRIVATE and back.
+      const auto found = std::find(curl_->handles.begin(), curl_->handles.end(), handle);
+      idle.push_back(static_cast<std::size_t>(found - curl_->handles.begin()));
       --in_flight;
     }
     if (in_flight > 0) curl_multi_poll(curl_->multi, nullptr, 0, 100, nullptr);

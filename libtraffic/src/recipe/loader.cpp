@@ -96,7 +96,7 @@ boost::system::result<void> for_each_element(detail::TextStream& in, const LoadL
   options.max_depth = limits.max_depth;
   unsigned char parser_stack[4096];
   json::parser parser({}, options, parser_stack, sizeof parser_stack);
-  constexpr std::size_t kArenaSize = 64 * 1024;
+  constexpr std::size_t kArenaSize = 64u << 10;
   std::unique_ptr<unsigned char[]> arena_buffer(new unsigned char[kArenaSize]);
   bool first_element = true;
   for (;;) {

@@ -15,7 +15,7 @@ boost::system::result<std::uint64_t> Store::replace(std::vector<Offer> offers, s
     return update.timestamp <= (update.kind == RecordKind::offer ? as_of.offers : as_of.campaigns);
   });
   for (const auto& [key, update] : updates_) next = next->with_update(update, 0);  // newer than its file
-  return install_locked(std::move(next));
+  return install_locked(next);
 }
 
 boost::system::result<std::uint64_t> Store::replace(const Snapshot& snapshot) {
@@ -24,7 +24,7 @@ boost::system::result<std::uint64_t> Store::replace(const Snapshot& snapshot) {
   return install_locked(snapshot.renumbered(0));
 }
 
-boost::system::result<std::uint64_t> Store::install_locked(std::shared_ptr<const Snapshot> next) {
+boost::system::result<std::uint64_t> Store::install_locked(const std::shared_ptr<const Snapshot>& next) {
   const auto previous = current_.load();
   // An empty file where there were records is an upstream failure, not a business
   // decision: serving 404 to every click would be the result.

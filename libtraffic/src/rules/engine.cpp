@@ -213,6 +213,7 @@ class Decider {
       Note excluded = Note::matched;
       if (!record) {
         excluded = Note::child_missing;
+        // NOLINTNEXTLINE(bugprone-branch-clone): the recipe's flags here, the live counters below
       } else if (child.caps_over_limit_clicks.value_or(false) || child.caps_over_limit_sales.value_or(false)) {
         excluded = Note::child_capped;
       } else if (!child_dates_pass(child, *record)) {
@@ -270,7 +271,7 @@ class Decider {
     if (!offer.use_start_end_date && !offer.start_end_date_setup.value_or(false)) return Window{};
     const auto& setting = offer.start_end_date_setting;
     // References, not copies: GCC 12 warns (wrongly) about copied optionals here.
-    static const std::optional<TimestampMs> kNone;
+    static constexpr std::optional<TimestampMs> kNone;
     const auto& start = offer.start_date ? offer.start_date : (setting ? setting->start : kNone);
     const auto& end = offer.end_date ? offer.end_date : (setting ? setting->end : kNone);
     return window_between(start, end, now_, setting ? setting->date_range_pass : std::nullopt);

@@ -252,7 +252,7 @@ std::unique_ptr<ObjectSource> http_source(HttpSourceSettings settings) {
                                             settings.max_bytes, nullptr);
 }
 
-std::unique_ptr<ObjectSource> s3_source(S3Settings settings, const Clock& clock) {
+std::unique_ptr<ObjectSource> s3_source(const S3Settings& settings, const Clock& clock) {
   const auto [host, path] = s3_host_and_path(settings);
   std::string description = "s3://" + settings.bucket + "/" + object_key(settings);
   const std::string url = s3_url(settings);

@@ -51,14 +51,14 @@ RecipeSync::RecipeSync(recipe::Store& store, const Clock& clock, RecipeFile offe
 
 RecipeSync::~RecipeSync() = default;
 
-RecipeSync::Round RecipeSync::fail(std::string reason) {
+RecipeSync::Round RecipeSync::fail(const std::string& reason) {
   ++stats_.failures;
   ++stats_.consecutive_failures;
   stats_.last_error = reason;
   return {Outcome::failed, "recipe sources unreachable: " + reason, 0, {}};
 }
 
-RecipeSync::Round RecipeSync::refuse(std::string reason) {
+RecipeSync::Round RecipeSync::refuse(const std::string& reason) {
   ++stats_.refused;
   stats_.last_error = reason;
   return {Outcome::refused, "recipe refused, the previous one stays in service: " + reason, 0, {}};

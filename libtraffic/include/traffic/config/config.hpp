@@ -12,10 +12,10 @@ namespace traffic::config {
 
 /// HTTP limits and timeouts (SPEC §2).
 struct HttpLimits {
-  std::size_t max_request_line = 8 * 1024;   ///< 414 beyond
-  std::size_t max_header_bytes = 16 * 1024;  ///< 431 beyond
+  std::size_t max_request_line = 8u << 10;   ///< 414 beyond
+  std::size_t max_header_bytes = 16u << 10;  ///< 431 beyond
   std::size_t max_header_fields = 100;       ///< 431 beyond
-  std::size_t max_body_bytes = 64 * 1024;    ///< 413 beyond (postbacks)
+  std::size_t max_body_bytes = 64u << 10;    ///< 413 beyond (postbacks)
   unsigned header_timeout_seconds = 10;
   unsigned read_timeout_seconds = 5;
   unsigned idle_timeout_seconds = 60;

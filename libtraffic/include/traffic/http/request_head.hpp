@@ -23,10 +23,10 @@ struct RequestHead {
 };
 
 struct HeadLimits {
-  std::size_t max_head_bytes = 24 * 1024;  ///< the whole head; beyond it: declined
-  std::size_t max_target = 8 * 1024;
+  std::size_t max_head_bytes = 24u << 10;  ///< the whole head; beyond it: declined
+  std::size_t max_target = 8u << 10;
   std::size_t max_fields = 100;
-  std::size_t max_field_bytes = 16 * 1024;  ///< names + values + 4 per field
+  std::size_t max_field_bytes = 16u << 10;  ///< names + values + 4 per field
 };
 
 /// Parses the request head at the start of `data` if it is complete and in the common

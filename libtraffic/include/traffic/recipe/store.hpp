@@ -55,7 +55,8 @@ class Store {
   ApplyOutcome apply(const RecordUpdate& update);
 
  private:
-  boost::system::result<std::uint64_t> install_locked(std::shared_ptr<const Snapshot> next);  // holds write_mutex_
+  boost::system::result<std::uint64_t> install_locked(
+      const std::shared_ptr<const Snapshot>& next);  // holds write_mutex_
 
   std::mutex write_mutex_;  ///< serialises writers
   /// The last applied update of each record since the last full reload (guarded by

@@ -76,7 +76,7 @@ struct S3Settings {
 };
 /// An S3 object fetched with a SigV4-signed, conditional GET (the time read from `clock`,
 /// which must outlive the source).
-std::unique_ptr<ObjectSource> s3_source(S3Settings settings, const Clock& clock);
+std::unique_ptr<ObjectSource> s3_source(const S3Settings& settings, const Clock& clock);
 
 /// The URL an S3 source requests (for logs and tests).
 std::string s3_url(const S3Settings& settings);

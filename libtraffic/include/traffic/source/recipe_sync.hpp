@@ -105,8 +105,8 @@ class RecipeSync {
   Round poll_locked(bool force);
   Round boot_locked();
   void publish_stats();
-  Round refuse(std::string reason);
-  Round fail(std::string reason);
+  Round refuse(const std::string& reason);
+  Round fail(const std::string& reason);
 
   recipe::Store& store_;
   const Clock& clock_;
