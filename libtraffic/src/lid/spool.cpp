@@ -412,14 +412,20 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
     if (existing != pos.segment) pos = {existing, 0};  // a new sink, or a dropped segment
 
     // How far this segment may be read: up to the committed size of the segment this
-    // process is writing; to its end otherwise.
-    const bool live = lane.current.load(std::memory_order_acquire) == pos.segment;
+    // process is writing; to its end otherwise. Whether it is the one being written and
+    // its committed size are read together: the writer resets the size and moves to the
+    // next segment under the lane's mutex, and read apart, a reader could take the new
+    // segment's size for this one's and see a torn record where there is none.
+    bool live = false;
+    std::uint64_t limit = 0;
+    {
+      std::lock_guard lock(lane.mutex);
+      live = lane.current.load(std::memory_order_relaxed) == pos.segment;
+      if (live) limit = lane.committed.load(std::memory_order_acquire);
+    }
     const int fd = ::open((lane.directory / segment_name(pos.segment)).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return pos;  // deleted meanwhile; the next call finds the next one
-    std::uint64_t limit = 0;
-    if (live) {
-      limit = lane.committed.load(std::memory_order_acquire);
-    } else {
+    if (!live) {
       struct stat st {};
       limit = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
     }
