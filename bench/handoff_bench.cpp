@@ -28,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include "traffic/common/file.hpp"
+
 namespace {
 
 constexpr std::size_t kRecord = 1600;
@@ -48,16 +50,6 @@ double per_record_us(double seconds) {
   return seconds * 1e6 / static_cast<double>(kRecords);
 }
 
-bool write_whole(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // A segment whose blocks are written and whose pages are in the page cache, as a passed
 // segment would be if it were reused instead of deleted.
 bool write_old_segment(const std::string& path) {
@@ -66,7 +58,7 @@ bool write_old_segment(const std::string& path) {
   const std::string block(1u << 20, 'o');
   bool ok = true;
   for (std::size_t done = 0; ok && done < kSegment; done += block.size())
-    ok = write_whole(fd, block.data(), block.size());
+    ok = traffic::write_all(fd, block.data(), block.size());
   ok = ok && ::fdatasync(fd) == 0;
   ::close(fd);
   return ok;

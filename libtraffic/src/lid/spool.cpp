@@ -407,22 +407,22 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
   };
 
   while (delivered < max_records) {
-    const std::uint64_t existing = segment_from(std::max<std::uint64_t>(pos.segment, 1));
-    if (existing == 0) return pos;
-    if (existing != pos.segment) pos = {existing, 0};  // a new sink, or a dropped segment
-
-    // How far this segment may be read: up to the committed size of the segment this
-    // process is writing; to its end otherwise. Whether it is the one being written and
-    // its committed size are read together: the writer resets the size and moves to the
-    // next segment under the lane's mutex, and read apart, a reader could take the new
-    // segment's size for this one's and see a torn record where there is none.
+    // The segment to read (the first at or after the position that still exists), whether
+    // it is the one being written, and then its committed size, all under the lane's mutex:
+    // the writer resets the size and moves to the next segment under it, and read apart, a
+    // reader could take the new segment's size for this one's and see a torn record where
+    // there is none.
     bool live = false;
     std::uint64_t limit = 0;
     {
       std::lock_guard lock(lane.mutex);
+      const auto existing = lane.segments.lower_bound(std::max<std::uint64_t>(pos.segment, 1));
+      if (existing == lane.segments.end()) return pos;
+      if (existing->first != pos.segment) pos = {existing->first, 0};  // a new sink, or a dropped segment
       live = lane.current.load(std::memory_order_relaxed) == pos.segment;
       if (live) limit = lane.committed.load(std::memory_order_acquire);
     }
+    // Up to the committed size in the segment this process is writing; to its end otherwise.
     const int fd = ::open((lane.directory / segment_name(pos.segment)).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return pos;  // deleted meanwhile; the next call finds the next one
     if (!live) {
