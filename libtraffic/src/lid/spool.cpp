@@ -94,6 +94,7 @@ struct Spool::State {
   std::atomic<std::uint64_t> appended{0}, rejected{0}, dropped_segments{0}, corrupt_tails{0}, bytes_on_disk{0},
       fsyncs{0};
   std::atomic<bool> directory_dirty{false};
+  std::mutex syncing_directories;  // one sync of the directories at a time
 
   std::mutex sync_mutex;
   std::condition_variable sync_wake;
@@ -344,14 +345,20 @@ bool Spool::write_batch(std::size_t lane_index, const char* data, std::size_t si
 
 void Spool::sync() {
   State& s = *state_;
-  if (s.directory_dirty.exchange(false)) {
-    for (auto& lane : s.lanes) sync_directory(lane->directory);
+  // Each flag is taken while holding its sync mutex: a sync() that finds the flag cleared
+  // by one still flushing (the fsync thread's) waits for it, so none returns before the
+  // records written before it are on disk.
+  {
+    std::lock_guard syncing(s.syncing_directories);
+    if (s.directory_dirty.exchange(false)) {
+      for (auto& lane : s.lanes) sync_directory(lane->directory);
+    }
   }
   for (auto& lane : s.lanes) {
-    if (!lane->dirty.exchange(false)) continue;
     // The disk is waited for outside the lane's mutex, which the writer takes to change
     // segments. The fd stays valid: only sync() closes a retired one, one sync at a time.
     std::lock_guard syncing(lane->syncing);
+    if (!lane->dirty.exchange(false)) continue;
     int fd = -1;
     std::vector<int> retired;
     {

@@ -120,7 +120,8 @@ class Spool {
   /// Bytes written to the spool after `positions` (a sink's lag).
   [[nodiscard]] std::uint64_t pending_bytes(const std::vector<SpoolPosition>& positions) const;
 
-  /// Flushes written records to disk now (the fsync thread does it every interval).
+  /// Flushes written records to disk now (the fsync thread does it every interval), and
+  /// returns once they are there, waiting for a flush already under way.
   void sync();
 
   [[nodiscard]] std::size_t lanes() const noexcept;
