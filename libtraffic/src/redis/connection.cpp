@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/sigpipe.hpp"
+
 #include <charconv>
 #include <stdexcept>
 
@@ -109,6 +111,7 @@ void Connection::disconnect() noexcept {
 }
 
 bool Connection::connect() {
+  const SigpipeBlock no_sigpipe;  // the peer may be gone (docs/reliability.md)
   const timeval timeout = to_timeval(endpoint_.timeout);
   context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout);
   if (context_ == nullptr || context_->err != 0) {
@@ -151,6 +154,7 @@ void Connection::append(std::span<const std::string_view> arguments) {
 }
 
 bool Connection::execute(std::vector<Reply>& replies) {
+  const SigpipeBlock no_sigpipe;  // a Redis restarted under load: EPIPE, not a dead process
   replies.clear();
   const std::size_t expected = queued_;
   queued_ = 0;

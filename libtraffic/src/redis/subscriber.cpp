@@ -1,9 +1,11 @@
 #include "traffic/redis/subscriber.hpp"
 
 #include <hiredis/hiredis.h>
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "common/sigpipe.hpp"
 
 #include <cerrno>
 #include <memory>
@@ -53,6 +55,7 @@ void Subscriber::wake() noexcept {
 
 bool Subscriber::subscribe() {
   if (context_ != nullptr) return true;
+  const SigpipeBlock no_sigpipe;  // the peer may be gone (docs/reliability.md)
   const timeval timeout = to_timeval(endpoint_.timeout);
   context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout);
   if (context_ == nullptr || context_->err != 0) {

@@ -1,0 +1,67 @@
+// The Redis connection against a real redis-server that goes away mid-exchange.
+
+#include "traffic/redis/connection.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <string>
+
+#include "redis_server.hpp"
+#include "test_support.hpp"
+
+namespace traffic::redis {
+namespace {
+
+// SIGPIPE at its default action (the test runner does not ignore it), as in a program that
+// links libtraffic and never thought of it.
+class DefaultSigpipe {
+ public:
+  DefaultSigpipe() {
+    struct sigaction action {};
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGPIPE, &action, &previous_);
+  }
+  ~DefaultSigpipe() { sigaction(SIGPIPE, &previous_, nullptr); }
+
+ private:
+  struct sigaction previous_ {};
+};
+
+// Killing Redis while a large pipeline is being written used to end the process: the first
+// write reaches the closed socket, the peer answers RST, and hiredis's next write(2) raised
+// SIGPIPE (trafficd died with status 141 when Redis restarted under load).
+TEST(RedisConnection, AServerGoneMidWriteIsAnErrorNotADeadProcess) {
+  const DefaultSigpipe default_sigpipe;
+  test::TempDir dir("redis-connection");
+  test::RedisServer redis(dir.path());
+  Connection connection(redis.endpoint());
+  std::vector<Reply> replies;
+  connection.append({"PING"});
+  ASSERT_TRUE(connection.execute(replies)) << connection.last_error();
+
+  redis.stop();
+  // Far more than the socket buffers take: hiredis writes it in several write(2) calls.
+  const std::string value(16u << 20, 'x');
+  for (int round = 0; round < 3; ++round) {
+    connection.append({"SET", "big", value});
+    EXPECT_FALSE(connection.execute(replies));
+    EXPECT_FALSE(connection.last_error().empty());
+  }
+  // No SIGPIPE is left pending for the thread either.
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);
+
+  redis.start();
+  connection.append({"SET", "big", value});
+  connection.append({"STRLEN", "big"});
+  ASSERT_TRUE(connection.execute(replies)) << connection.last_error();
+  long long length = 0;
+  ASSERT_TRUE(replies.at(1).as_integer(length));
+  EXPECT_EQ(length, static_cast<long long>(value.size()));
+}
+
+}  // namespace
+}  // namespace traffic::redis
