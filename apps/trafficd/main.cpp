@@ -19,6 +19,7 @@
 #include "traffic/lid/redis_sink.hpp"
 #include "traffic/lid/redis_unique_visits.hpp"
 #include "traffic/rules/counters.hpp"
+#include "watch.hpp"
 
 namespace {
 
@@ -224,13 +225,21 @@ int run(const traffic::config::Config& config) {
   // Blocked since main() began, in every thread: taken here, synchronously.
   const sigset_t signals = control_signals();
 
-  trafficd::Server server(app, config);
+  const trafficd::OverloadLimits overload = trafficd::overload_limits(config);
+  trafficd::Watch watch(app, metrics, pipeline.spool.get(),
+                        pipeline.emitter ? trafficd::Watch::SinkStatsFn([&] { return pipeline.emitter->stats(); })
+                                         : trafficd::Watch::SinkStatsFn(),
+                        overload.max_memory_bytes);
+  trafficd::Server server(app, config, overload.max_connections);
   server.start();
   for (const auto& line : config.describe())
     trafficd::log::write(trafficd::log::Level::debug, "config", {{"option", line}});
   info("listening", {{"host", config.host},
                      {"port", server.port()},
-                     {"threads", config.threads ? config.threads : std::thread::hardware_concurrency()}});
+                     {"threads", config.threads ? config.threads : std::thread::hardware_concurrency()},
+                     {"max_connections", overload.max_connections},
+                     {"open_files", overload.open_files},
+                     {"max_memory_mb", overload.max_memory_bytes >> 20}});
 
   auto next_geo_poll = std::chrono::steady_clock::now() + std::chrono::seconds(config.geo_poll_seconds);
   for (;;) {
@@ -241,6 +250,7 @@ int run(const traffic::config::Config& config) {
       break;
     }
     const auto now = std::chrono::steady_clock::now();
+    watch.tick(now);
     if (signal == SIGHUP) {
       info("SIGHUP: checking the recipe sources and reloading the geo databases");
       recipe.check_now();
@@ -276,6 +286,9 @@ int main(int argc, char** argv) {
   // a thread where its default action would kill the process.
   const sigset_t signals = control_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A peer that went away (a client, Redis, a collector) is an error on that connection,
+  // never the end of the process: every socket write then fails with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   auto outcome = traffic::config::parse(argc, argv);
   if (!outcome.config) {
     if (outcome.exit_code == 0) {

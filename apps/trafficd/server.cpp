@@ -34,6 +34,16 @@ using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 
 class Session;
 
+// A request line's bytes besides its target for the common methods ("DELETE", two spaces,
+// "HTTP/1.1"): a bound on the target that lets the simple head parser decline most long
+// lines early. The exact check is on the whole line.
+constexpr std::size_t kLineOverhead = 16;
+
+// The request line's length: MAX_REQUEST_LINE bounds the whole line, not only its target.
+std::size_t request_line_length(std::string_view method, std::string_view target) {
+  return method.size() + 1 + target.size() + std::string_view(" HTTP/1.1").size();
+}
+
 // Requests that may wait on the network (postbacks when the lid store is in Redis) run on a
 // thread of their own, with a Worker that may block and its own spool lane; their sessions
 // wait, and each answer is sent by its session's loop. Request threads never block.
@@ -134,19 +144,23 @@ class Inbox {
 // One thread's event loop, listener and request handler.
 struct Server::Loop {
   Loop(traffic::http::App& the_app, const traffic::config::HttpLimits& the_limits, std::size_t lane,
-       Server::Offload& the_offload)
+       Server::Offload& the_offload, std::atomic<std::size_t>& the_connections, std::size_t the_max_connections)
       : context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
         inbox(context),
         acceptor(context.get_executor()),
+        accept_retry(context),
         sweep(context),
         worker(the_app, lane),
         app(the_app),
         limits(the_limits),
-        head_limits{.max_head_bytes = the_limits.max_request_line + the_limits.max_header_bytes,
-                    .max_target = the_limits.max_request_line,
-                    .max_fields = the_limits.max_header_fields,
-                    .max_field_bytes = the_limits.max_header_bytes},
-        offload(the_offload) {}
+        head_limits{
+            .max_head_bytes = the_limits.max_request_line + the_limits.max_header_bytes,
+            .max_target = the_limits.max_request_line > kLineOverhead ? the_limits.max_request_line - kLineOverhead : 0,
+            .max_fields = the_limits.max_header_fields,
+            .max_field_bytes = the_limits.max_header_bytes},
+        offload(the_offload),
+        connections(the_connections),
+        max_connections(the_max_connections) {}
   // Declared before the context, destroyed after it: sessions still held by handlers the
   // context destroys at shutdown remove themselves from a live set.
   std::unordered_set<Session*> sessions;  // touched only on this loop's thread
@@ -154,6 +168,11 @@ struct Server::Loop {
   asio::io_context context;  // used by this loop's thread only; other threads use the inbox
   Inbox inbox;
   Acceptor acceptor;
+  // Accepting pauses while the process is out of descriptors or kernel memory, instead of
+  // retrying a failing accept() at full speed: until this timer, or until a connection of
+  // this loop closes and frees a descriptor.
+  asio::steady_timer accept_retry;
+  bool accept_paused = false;
   asio::steady_timer sweep;  // closes sessions past their deadline (see Session::deadline_)
   std::uint64_t tick = 0;    // half-seconds since start, advanced by the sweep
   traffic::http::Worker worker;
@@ -161,6 +180,8 @@ struct Server::Loop {
   const traffic::config::HttpLimits& limits;
   const traffic::http::HeadLimits head_limits;  // the same limits, as the simple head parser takes them
   Server::Offload& offload;
+  std::atomic<std::size_t>& connections;  // open in the whole server, for MAX_CONNECTIONS
+  const std::size_t max_connections;
   // Sessions whose click is staged in the spool, answered after the turn's one write.
   std::vector<std::shared_ptr<Session>> awaiting_commit, committing;
   bool commit_posted = false;
@@ -205,10 +226,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) peer_ = traffic::net::IpAddress::from_sockaddr(remote.data()).value_or(peer_);
     loop_.sessions.insert(this);
     loop_.open_sessions.fetch_add(1);
+    loop_.connections.fetch_add(1, std::memory_order_relaxed);
+    traffic::http::WorkerMetrics::bump(loop_.worker.metrics().connections_opened);
   }
+  // Runs on the loop's thread: every other holder hands its reference back to the loop.
   ~Session() {
     loop_.sessions.erase(this);
     loop_.open_sessions.fetch_sub(1);
+    loop_.connections.fetch_sub(1, std::memory_order_relaxed);
+    traffic::http::WorkerMetrics::bump(loop_.worker.metrics().connections_closed);
+    // A descriptor is free again: a paused acceptor tries now rather than at its timer.
+    if (loop_.accept_paused && !loop_.draining) loop_.accept_retry.cancel();
   }
 
   void start() { wait_for_request(); }
@@ -245,7 +273,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (loop_.draining) return close();
     if (buffer_.size() > 0) return read_request();
     idle_ = true;
-    set_deadline(loop_.limits.idle_timeout_seconds);
+    // A new connection has the header timeout for its first byte: one that never sends
+    // anything is not held for a keep-alive's idle time.
+    set_deadline(served_ == 0 ? loop_.limits.header_timeout_seconds : loop_.limits.idle_timeout_seconds);
     socket_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
       self->idle_ = false;
       if (ec) return self->close();
@@ -270,6 +300,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     traffic::http::RequestHead head;
     if (!traffic::http::parse_simple_head(data, loop_.head_limits, storage_.headers, head)) return false;
+    // Too long a line: declined, and refused with its 414 by the full parser's checks.
+    if (request_line_length(head.method, head.target) > loop_.limits.max_request_line) return false;
     buffer_.consume(head.size);
     storage_.body.clear();
     respond(head.method, head.target, head.version, head.keep_alive);
@@ -287,7 +319,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!header_checked_) {
         header_checked_ = true;
         if (!header_acceptable()) return;
-        if (!parser_->is_done()) set_deadline(loop_.limits.read_timeout_seconds);
+        if (!parser_->is_done()) {
+          set_deadline(loop_.limits.read_timeout_seconds);
+          // The client waits for a go-ahead before its body (curl does past 1 KiB).
+          if (expects_continue_ && buffer_.size() == 0) return send_continue();
+        }
       }
       if (parser_->is_done()) {
         const RequestFacts& request = parser_->facts();
@@ -329,7 +365,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // the request was refused.
   bool header_acceptable() {
     const RequestFacts& request = parser_->facts();
-    if (request.target.size() > loop_.limits.max_request_line) {
+    if (request_line_length(request.method_text, request.target) > loop_.limits.max_request_line) {
       fail(414, "request line too long");
       return false;
     }
@@ -344,12 +380,32 @@ class Session : public std::enable_shared_from_this<Session> {
       fail(400, "bad framing");
       return false;
     }
+    // Expect (RFC 9110 §10.1.1): 100-continue is honoured, any other expectation is a 417.
+    // HTTP/1.0 requests' expectations are ignored, as the RFC says.
+    expects_continue_ = false;
+    for (const auto& field : storage_.headers) {
+      if (!traffic::http::iequals(field.name, "Expect") || request.version < 11) continue;
+      if (!traffic::http::iequals(field.value, "100-continue")) {
+        fail(417, "expectation failed");
+        return false;
+      }
+      expects_continue_ = true;
+    }
     const bool bodyless = request.method == bhttp::verb::get || request.method == bhttp::verb::head;
     if (bodyless && (has_te || (parser_->content_length() && *parser_->content_length() > 0))) {
       fail(400, "no body allowed");
       return false;
     }
     return true;
+  }
+
+  void send_continue() {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->read_more();
+                      });
   }
 
   void respond(std::string_view method, std::string_view target, unsigned version, bool keep_alive) {
@@ -370,10 +426,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // Handled again, start to end, by the blocking thread's Worker (the request's views stay
   // valid: this session reads nothing until it has answered).
   void offload() {
-    loop_.offload.submit([self = shared_from_this()](traffic::http::Worker& worker) {
+    loop_.offload.submit([self = shared_from_this()](traffic::http::Worker& worker) mutable {
       worker.handle(self->view_, self->answer_);
       if (self->answer_.awaits_commit) worker.complete(self->answer_, worker.commit_clicks());
-      self->loop_.inbox.push([self] { self->send(self->head_, self->keep_alive_, self->version_); });
+      // The reference moves to the loop, so the session never ends on this thread.
+      Server::Loop& loop = self->loop_;
+      loop.inbox.push([self = std::move(self)] { self->send(self->head_, self->keep_alive_, self->version_); });
     });
   }
 
@@ -423,6 +481,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!answer_.location.empty()) header("\r\nLocation: ", answer_.location);
     if (!answer_.request_id.empty()) header("\r\nX-Request-Id: ", answer_.request_id);
     if (!answer_.allow.empty()) header("\r\nAllow: ", answer_.allow);
+    if (!answer_.retry_after.empty()) header("\r\nRetry-After: ", answer_.retry_after);
     if (!keep_alive) {
       out_.append("\r\nConnection: close");
     } else if (version == 10) {
@@ -433,6 +492,7 @@ class Session : public std::enable_shared_from_this<Session> {
     out_.append("\r\n\r\n");
     if (!head) out_.append(answer_.body);
     set_deadline(loop_.limits.read_timeout_seconds);
+    ++served_;
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                         if (ec || !keep_alive) return self->close();
@@ -475,10 +535,12 @@ class Session : public std::enable_shared_from_this<Session> {
   RequestStorage storage_;  // the current request's text, headers and body
   std::optional<RequestParser> parser_;
   bool header_checked_ = false;
+  bool expects_continue_ = false;
   traffic::http::Request view_;
   traffic::http::Response answer_;
   std::string out_;
   bool idle_ = false;
+  std::uint64_t served_ = 0;  // answers sent on this connection
   bool head_ = false;
   bool keep_alive_ = true;
   unsigned version_ = 11;
@@ -496,10 +558,52 @@ void sweep(Server::Loop& loop) {
   });
 }
 
+// The answer to a connection over MAX_CONNECTIONS, sent without reading its request.
+constexpr std::string_view kOverCapacity =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\n"
+    "Connection: close\r\nContent-Length: 35\r\n\r\n{\"error\":\"temporarily unavailable\"}";
+
+void accept(Server::Loop& loop);
+
+// accept() failed for lack of a descriptor or of kernel memory: the pending connection stays
+// in the backlog and the listening socket stays readable, so accepting again at once would
+// spin. Wait for a connection of this loop to close, or 100 ms.
+void pause_accepting(Server::Loop& loop) {
+  loop.accept_paused = true;
+  loop.accept_retry.expires_after(std::chrono::milliseconds(100));
+  loop.accept_retry.async_wait([&loop](beast::error_code) {
+    loop.accept_paused = false;
+    if (loop.draining || !loop.acceptor.is_open()) return;
+    accept(loop);
+  });
+}
+
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
+}
+
+bool out_of_kernel_memory(const beast::error_code& ec) {
+  return ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 void accept(Server::Loop& loop) {
   loop.acceptor.async_accept([&loop](beast::error_code ec, Socket socket) {
     if (ec == asio::error::operation_aborted || !loop.acceptor.is_open()) return;
-    if (!ec) {
+    auto& metrics = loop.worker.metrics();
+    if (out_of_descriptors(ec) || out_of_kernel_memory(ec)) {
+      traffic::http::WorkerMetrics::bump(out_of_descriptors(ec) ? metrics.accept_paused_fd_limit
+                                                                : metrics.accept_paused_kernel_memory);
+      return pause_accepting(loop);
+    }
+    if (!ec && loop.connections.load(std::memory_order_relaxed) >= loop.max_connections) {
+      // Refused at once with a clear answer, so that a load balancer moves on; the request
+      // is not read. Best effort: the socket's buffer takes these few bytes.
+      traffic::http::WorkerMetrics::bump(metrics.connections_refused);
+      [[maybe_unused]] const auto sent =
+          ::send(socket.native_handle(), kOverCapacity.data(), kOverCapacity.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      socket.close(ec);
+    } else if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<Session>(std::move(socket), loop)->start();
     }
@@ -509,13 +613,13 @@ void accept(Server::Loop& loop) {
 
 }  // namespace
 
-Server::Server(traffic::http::App& app, const traffic::config::Config& config)
+Server::Server(traffic::http::App& app, const traffic::config::Config& config, std::size_t max_connections)
     : app_(app), limits_(config.limits), offload_(std::make_unique<Offload>(app, config.thread_count())) {
   const unsigned threads = config.thread_count();
   const auto address = asio::ip::make_address(config.host);
   tcp::endpoint endpoint(address, config.port);
   for (unsigned i = 0; i < threads; ++i) {
-    auto loop = std::make_unique<Loop>(app_, limits_, i, *offload_);
+    auto loop = std::make_unique<Loop>(app_, limits_, i, *offload_, connections_, max_connections);
     open_listener(loop->acceptor, endpoint);
     // With PORT=0 the first socket picks the port; the others join it.
     if (i == 0) {

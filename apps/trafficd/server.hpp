@@ -18,7 +18,8 @@ namespace trafficd {
 class Server {
  public:
   /// Binds every thread's socket (throws std::system_error naming the address when it cannot).
-  Server(traffic::http::App& app, const traffic::config::Config& config);
+  /// Past `max_connections` open connections, new ones get a 503 and are closed.
+  Server(traffic::http::App& app, const traffic::config::Config& config, std::size_t max_connections);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -39,6 +40,7 @@ class Server {
   traffic::config::HttpLimits limits_;
   std::unique_ptr<Offload> offload_;
   unsigned short port_ = 0;
+  std::atomic<std::size_t> connections_{0};
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;
 };

@@ -242,6 +242,14 @@ const std::vector<Option>& options() {
                              &HttpLimits::idle_timeout_seconds, 1, kMaxSeconds),
       limit_option<unsigned>("MAX_PIPELINED", "max-pipelined", "requests in flight per connection",
                              &HttpLimits::max_pipelined, 1, 1024),
+      limit_option<std::size_t>("MAX_CONNECTIONS", "max-connections",
+                                "open connections beyond which new ones get 503 and are closed (0: the fd limit "
+                                "less a reserve)",
+                                &HttpLimits::max_connections, 0, 10'000'000),
+      int_option<std::uint64_t>("MAX_MEMORY_MB", "max-memory-mb",
+                                "resident memory in MiB beyond which clicks and postbacks are shed with 503 (0: 90% "
+                                "of the cgroup's limit, none without one)",
+                                &Config::max_memory_mb, 0, std::uint64_t{1} << 30),
       int_option<unsigned>("SHUTDOWN_GRACE_SECONDS", "shutdown-grace-seconds",
                            "how long SIGTERM waits for in-flight requests", &Config::shutdown_grace_seconds, 0,
                            kMaxSeconds),

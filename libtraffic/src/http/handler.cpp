@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "traffic/common/system.hpp"
 #include "traffic/http/explain.hpp"
 #include "traffic/http/postback.hpp"
 #include "traffic/lid/click_record.hpp"
@@ -39,11 +40,17 @@ void answer_not_found(Response& response) {
 
 // A click that could not be recorded is not acknowledged: the visitor (or the ad server in
 // front) retries, and no 302 leaves without its record.
-void unrecorded(Response& response, WorkerMetrics& metrics) {
-  WorkerMetrics::bump(metrics.unrecorded_clicks);
+// A 503 that a retry a moment later may get past (the spool, Redis or memory recovering).
+void answer_unavailable(Response& response) {
   response.location.clear();
   response.awaits_commit = false;
   answer_error(response, 503, "temporarily unavailable");
+  response.retry_after = "1";
+}
+
+void unrecorded(Response& response, WorkerMetrics& metrics) {
+  WorkerMetrics::bump(metrics.unrecorded_clicks);
+  answer_unavailable(response);
 }
 
 url::UrlSettings url_settings(const config::Config& c) {
@@ -117,6 +124,10 @@ bool App::ready(std::string& reason) const {
     reason = "shutting down";
     return false;
   }
+  if (shedding.load()) {
+    reason = "memory over MAX_MEMORY_MB";
+    return false;
+  }
   if (!services_.store.loaded()) {
     reason = "no recipe loaded yet";
     return false;
@@ -158,6 +169,9 @@ Gauges App::gauges() const {
     g.unique_visits = services_.unique_visits->stats();
     g.unique_visits_age_seconds = age_seconds(g.unique_visits->last_success, now);
   }
+  g.resident_bytes = resident_memory_bytes();
+  g.memory_limit_bytes = memory_limit_bytes.load(std::memory_order_relaxed);
+  g.shedding = shedding.load(std::memory_order_relaxed);
   return g;
 }
 
@@ -207,11 +221,11 @@ class Exchange {
   Route route() {
     const Target target = split_target(request_.target);
     query_ = target.query;
-    if (path_is(target.path, "/pl")) return click(), Route::pl;
+    if (path_is(target.path, "/pl")) return shed() ? Route::pl : (click(), Route::pl);
     if (path_is(target.path, "/api/v1/health")) return health(), Route::health;
     if (path_is(target.path, "/ready")) return ready(), Route::ready;
     if (path_is(target.path, "/metrics")) return metrics(), Route::metrics;
-    if (path_is(target.path, "/lid")) return postback(), Route::lid;
+    if (path_is(target.path, "/lid")) return shed() ? Route::lid : (postback(), Route::lid);
     if (path_is(target.path, "/getRecipeData")) return recipe_data(), Route::recipe_data;
     if (path_is(target.path, "/admin/explain")) return admin_explain(), Route::admin;
     if (path_is(target.path, "/admin/recipe/reload")) return admin_reload(), Route::admin;
@@ -221,6 +235,15 @@ class Exchange {
   }
 
  private:
+  // Over the memory bound (App::shedding): work that would add to memory (a click's record,
+  // a postback's) is refused with a 503 the client may retry; health and metrics still answer.
+  bool shed() {
+    if (!app_.shedding.load(std::memory_order_relaxed)) return false;
+    WorkerMetrics::bump(metrics_.shed_requests);
+    answer_unavailable(response_);
+    return true;
+  }
+
   bool method_is(std::string_view a, std::string_view b = {}) const {
     return request_.method == a || (!b.empty() && request_.method == b);
   }
@@ -607,9 +630,7 @@ void Worker::handle(const Request& request, Response& response) noexcept {
     route = Exchange(app_, *state_, metrics_, request, response).route();
   } catch (const lid::LidStoreUnavailable&) {
     // Redis cannot answer now: a 503 the advertiser retries (the old texts mean "final").
-    response.location.clear();
-    response.awaits_commit = false;
-    answer_error(response, 503, "temporarily unavailable");
+    answer_unavailable(response);
   } catch (...) {
     // Never internal text in an answer (SPEC §2); the server logs the request id.
     response.location.clear();

@@ -65,6 +65,19 @@ WorkerMetrics& MetricsRegistry::add_worker() {
   return *workers_.back();
 }
 
+OverloadTotals MetricsRegistry::overload_totals() const {
+  std::lock_guard lock(mutex_);
+  OverloadTotals totals;
+  for (const auto& w : workers_) {
+    totals.connections_refused += w->connections_refused.load(std::memory_order_relaxed);
+    totals.accept_paused_fd_limit += w->accept_paused_fd_limit.load(std::memory_order_relaxed);
+    totals.accept_paused_kernel_memory += w->accept_paused_kernel_memory.load(std::memory_order_relaxed);
+    totals.shed_requests += w->shed_requests.load(std::memory_order_relaxed);
+    totals.unrecorded_clicks += w->unrecorded_clicks.load(std::memory_order_relaxed);
+  }
+  return totals;
+}
+
 std::string MetricsRegistry::render(const Gauges& g) const {
   std::lock_guard lock(mutex_);
   auto sum = [&](auto pick) {
@@ -128,6 +141,25 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   auto counter = [&](std::string_view name, std::string_view help, auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, value);
   };
+  const std::uint64_t opened = sum([](const WorkerMetrics& w) -> auto& { return w.connections_opened; });
+  const std::uint64_t closed = sum([](const WorkerMetrics& w) -> auto& { return w.connections_closed; });
+  gauge("trafficd_open_connections", "Client connections open now.", opened > closed ? opened - closed : 0);
+  counter("trafficd_connections_total", "Client connections accepted since start.", opened);
+  out += "# HELP trafficd_connections_refused_total Connections answered 503 and closed at once, by reason.\n";
+  out += "# TYPE trafficd_connections_refused_total counter\n";
+  out += fmt::format("trafficd_connections_refused_total{{reason=\"max_connections\"}} {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.connections_refused; }));
+  out += "# HELP trafficd_accept_paused_total Times accepting paused for lack of a resource, by reason.\n";
+  out += "# TYPE trafficd_accept_paused_total counter\n";
+  out += fmt::format("trafficd_accept_paused_total{{reason=\"fd_limit\"}} {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.accept_paused_fd_limit; }));
+  out += fmt::format("trafficd_accept_paused_total{{reason=\"kernel_memory\"}} {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.accept_paused_kernel_memory; }));
+  counter("trafficd_shed_requests_total", "Clicks and postbacks answered 503 because memory was over MAX_MEMORY_MB.",
+          sum([](const WorkerMetrics& w) -> auto& { return w.shed_requests; }));
+  gauge("trafficd_resident_memory_bytes", "Resident memory of the process.", g.resident_bytes);
+  gauge("trafficd_memory_limit_bytes", "MAX_MEMORY_MB in bytes (0: no bound).", g.memory_limit_bytes);
+  gauge("trafficd_shedding", "1 while memory is over MAX_MEMORY_MB and clicks are shed.", g.shedding ? 1 : 0);
   gauge("trafficd_recipe_version", "Version of the recipe in service.", g.recipe_version);
   gauge("trafficd_recipe_age_seconds", "Seconds since the recipe in service was installed (-1: none).",
         g.recipe_age_seconds);

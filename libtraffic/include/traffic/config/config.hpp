@@ -20,6 +20,9 @@ struct HttpLimits {
   unsigned read_timeout_seconds = 5;
   unsigned idle_timeout_seconds = 60;
   unsigned max_pipelined = 8;
+  /// Open connections beyond which new ones get a 503 and are closed; 0 = the process's
+  /// file-descriptor limit less a reserve for the spool, sinks and Redis (docs/reliability.md).
+  std::size_t max_connections = 0;
 };
 
 struct Config {
@@ -107,6 +110,10 @@ struct Config {
   [[nodiscard]] std::vector<std::string> sink_urls() const;
 
   HttpLimits limits;
+  /// Resident memory beyond which clicks and postbacks are shed with 503 + Retry-After
+  /// until it falls back (docs/reliability.md). 0 = 90% of the cgroup's memory.max, or
+  /// none without one.
+  std::uint64_t max_memory_mb = 0;
   unsigned shutdown_grace_seconds = 10;
   std::string log_level = "info";
 

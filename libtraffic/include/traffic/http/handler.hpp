@@ -76,6 +76,11 @@ class App {
 
   /// Set at shutdown: `/ready` answers 503 so load balancers drain the instance.
   std::atomic<bool> draining{false};
+  /// Set while memory is over MAX_MEMORY_MB (the daemon watches it): clicks and postbacks
+  /// are answered 503 with Retry-After, counted in shed_requests (docs/reliability.md).
+  std::atomic<bool> shedding{false};
+  /// The bound itself, in bytes, for /metrics (0 = none).
+  std::atomic<std::uint64_t> memory_limit_bytes{0};
 
  private:
   config::Config config_;

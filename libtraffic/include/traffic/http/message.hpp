@@ -32,9 +32,10 @@ struct Response {
   unsigned status = 200;
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string body;
-  std::string location;    ///< "" = no Location header
-  std::string request_id;  ///< X-Request-Id to send (echoed or generated)
-  std::string_view allow;  ///< Allow header for 405
+  std::string location;          ///< "" = no Location header
+  std::string request_id;        ///< X-Request-Id to send (echoed or generated)
+  std::string_view allow;        ///< Allow header for 405
+  std::string_view retry_after;  ///< Retry-After (seconds) of a 503 that a retry may get past
   /// A click staged in the spool but not yet written: the answer may leave only after
   /// Worker::commit_clicks() and Worker::complete() (see handler.hpp).
   bool awaits_commit = false;
@@ -50,6 +51,7 @@ struct Response {
     location.clear();
     request_id.clear();
     allow = {};
+    retry_after = {};
     awaits_commit = false;
     commit_route = 0;
     offload = false;

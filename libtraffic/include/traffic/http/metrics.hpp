@@ -28,7 +28,8 @@ inline constexpr std::size_t kRoutes = 8;
 std::string_view to_string(Route route) noexcept;
 
 /// The status codes trafficd answers with; anything else is counted as "other".
-inline constexpr std::array<unsigned, 13> kStatuses = {200, 204, 302, 400, 401, 404, 405, 413, 414, 431, 500, 503, 0};
+inline constexpr std::array<unsigned, 14> kStatuses = {200, 204, 302, 400, 401, 404, 405,
+                                                       413, 414, 417, 431, 500, 503, 0};
 
 /// The redirect types the engine emits, for the decisions metric (docs/rules.md).
 /// The last entry, "other", counts anything else (it should stay at zero).
@@ -72,6 +73,13 @@ struct WorkerMetrics {
   Counter debug_requests{0};
   Counter unrecorded_clicks{0};                               ///< answered 503: the spool refused the record
   std::array<Counter, kLatencyBuckets.size() + 1> latency{};  ///< last = +Inf
+  // The connection layer: counted by trafficd's server on this worker's loop thread.
+  Counter connections_opened{0};
+  Counter connections_closed{0};
+  Counter connections_refused{0};          ///< answered 503 and closed at once: MAX_CONNECTIONS reached
+  Counter accept_paused_fd_limit{0};       ///< accepting paused: EMFILE / ENFILE
+  Counter accept_paused_kernel_memory{0};  ///< accepting paused: ENOBUFS / ENOMEM
+  Counter shed_requests{0};                ///< clicks and postbacks answered 503: over MAX_MEMORY_MB
   Counter latency_sum_ns{0};
 
   void count_request(Route route, unsigned status) noexcept;
@@ -111,12 +119,25 @@ struct Gauges {
   std::optional<counters::SyncStats> shared_state;     ///< empty: no Redis configured
   double shared_state_age_seconds = -1;                ///< since the last exchange with Redis
   std::optional<lid::UniqueVisitStats> unique_visits;  ///< empty: not tracked
+  std::uint64_t resident_bytes = 0;                    ///< the process's RSS at the scrape
+  std::uint64_t memory_limit_bytes = 0;                ///< MAX_MEMORY_MB in bytes; 0 = none
+  bool shedding = false;                               ///< over the memory bound now
   double unique_visits_age_seconds = -1;               ///< since their last exchange with Redis
+};
+
+/// Sums of the overload counters, for the daemon's warnings (docs/reliability.md).
+struct OverloadTotals {
+  std::uint64_t connections_refused = 0;
+  std::uint64_t accept_paused_fd_limit = 0;
+  std::uint64_t accept_paused_kernel_memory = 0;
+  std::uint64_t shed_requests = 0;
+  std::uint64_t unrecorded_clicks = 0;
 };
 
 /// All workers' metrics. Thread-safe.
 class MetricsRegistry {
  public:
+  [[nodiscard]] OverloadTotals overload_totals() const;
   /// A new worker's counters, alive as long as the registry.
   WorkerMetrics& add_worker();
   /// The Prometheus text exposition of every counter plus `gauges`.

@@ -38,7 +38,7 @@ class HttpSink final : public Sink {
   bool deliver(std::span<const std::string_view> records) override;
 
   /// The last failure, for logs ("HTTP 503", "Couldn't connect to server"); "" after a success.
-  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+  [[nodiscard]] std::string last_error() const override { return last_error_; }
 
  private:
   bool post_batch(std::span<const std::string_view> records);

@@ -35,7 +35,7 @@ class RedisSink final : public Sink {
   bool deliver(std::span<const std::string_view> records) override;
 
   /// The last failure ("connection refused", a Redis error reply); "" after a success.
-  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+  [[nodiscard]] std::string last_error() const override { return last_error_; }
 
  private:
   RedisSinkSettings settings_;

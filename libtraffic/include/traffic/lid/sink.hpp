@@ -62,6 +62,9 @@ class Sink {
   virtual bool idle() { return true; }
   /// Called once after the last delivery and flush(), at shutdown.
   virtual void close() {}
+  /// Why the last deliver(), flush() or idle() failed, in words for an operator's log
+  /// (never a credential); "" when the sink cannot say. Called on the sink's thread.
+  [[nodiscard]] virtual std::string last_error() const { return {}; }
 };
 
 }  // namespace traffic::lid

@@ -49,6 +49,8 @@ struct SpoolPosition {
 struct SpoolStats {
   std::uint64_t appended = 0;          ///< records written by this process
   std::uint64_t rejected = 0;          ///< appends refused (disk bound with `reject`, or a write error)
+  std::uint64_t write_errors = 0;      ///< failed writes of record batches (a full disk, an I/O error)
+  int last_write_errno = 0;            ///< errno of the last failed write (ENOSPC, EIO, …); 0 = none
   std::uint64_t dropped_segments = 0;  ///< segments deleted unsent at the bound (`drop_oldest`)
   std::uint64_t corrupt_tails = 0;     ///< segments whose end was torn or corrupt (seen by readers)
   std::uint64_t bytes_on_disk = 0;
