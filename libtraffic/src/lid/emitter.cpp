@@ -33,6 +33,15 @@ struct Emitter::Runner {
   std::atomic<std::uint64_t> failures{0};
   std::atomic<std::int64_t> last_success_ms{0};
   std::atomic<std::uint64_t> held_bytes{0};  // taken by the sink, not yet durable
+  std::atomic<bool> cursor_behind{false};    // durable records whose cursor could not be saved yet
+
+  mutable std::mutex error_mutex;
+  std::string last_error;  // the last failure's reason, for the daemon's warnings
+
+  void note_error(std::string reason) {
+    std::lock_guard lock(error_mutex);
+    last_error = std::move(reason);
+  }
 
   // Nothing to deliver: waits up to `pause`, returning early when stop() is called.
   void wait_idle(std::chrono::milliseconds pause) {
@@ -103,9 +112,12 @@ void Emitter::stop(std::chrono::milliseconds drain) {
 
 void Emitter::run(Runner& runner) {
   Sink& sink = *runner.sink;
-  // `committed`: the persisted cursor, past records the destination has durably.
-  // `positions`: past records the sink has taken; ahead of `committed` while it holds some.
+  // `committed`: the persisted cursor.
+  // `durable`: past records the destination has durably; ahead of `committed` only while
+  //   the cursor cannot be saved (a full disk): those records are never offered again.
+  // `positions`: past records the sink has taken; ahead of `durable` while it holds some.
   std::vector<SpoolPosition> committed = spool_.cursor(runner.name);
+  std::vector<SpoolPosition> durable = committed;
   std::vector<SpoolPosition> positions = committed;
   std::vector<SpoolPosition> next = positions;
   std::string arena;              // the batch's records, back to back
@@ -117,23 +129,47 @@ void Emitter::run(Runner& runner) {
   // it is flushed, so held records never push the spool to its bound.
   const std::uint64_t most_held = std::max<std::uint64_t>(spool_.settings().max_bytes / 4, 1);
 
-  // The cursor moves past everything the sink has taken once none of it is held. False
-  // when a flush failed (the held records are dropped).
+  enum class Outcome : std::uint8_t {
+    ok,
+    sink_failed,    // the batch, and what a holding sink held, are offered again
+    cursor_failed,  // nothing is offered again: the cursor is saved on a later round
+  };
+  const auto sink_failed = [&](std::string reason) {
+    runner.note_error(reason.empty() ? "delivery failed" : std::move(reason));
+    return Outcome::sink_failed;
+  };
+  // Saves the cursor at `durable`. A cursor file that cannot be written (a full disk) must not
+  // make the sink take its records twice: they stay durable, and the write is retried.
+  const auto persist = [&] {
+    if (durable == committed) {
+      runner.cursor_behind.store(false, std::memory_order_relaxed);
+      return Outcome::ok;
+    }
+    try {
+      spool_.commit(runner.name, durable);
+    } catch (const std::exception& e) {
+      runner.cursor_behind.store(true, std::memory_order_relaxed);
+      runner.note_error(std::string("cursor not saved: ") + e.what());
+      return Outcome::cursor_failed;
+    }
+    committed = durable;
+    runner.cursor_behind.store(false, std::memory_order_relaxed);
+    return Outcome::ok;
+  };
+  // What the sink has taken becomes durable once none of it is held, and the cursor moves
+  // past it.
   const auto settle = [&] {
     if (sink.holding()) {
       const std::uint64_t not_taken = spool_.pending_bytes(positions);  // first: appends only grow the other
-      const std::uint64_t not_durable = spool_.pending_bytes(committed);
+      const std::uint64_t not_durable = spool_.pending_bytes(durable);
       const std::uint64_t held = not_durable > not_taken ? not_durable - not_taken : 0;
       runner.held_bytes.store(held, std::memory_order_relaxed);
-      if (held < most_held) return true;
-      if (!sink.flush()) return false;
+      if (held < most_held) return persist();
+      if (!sink.flush()) return sink_failed(sink.last_error());
     }
-    if (positions != committed) {
-      spool_.commit(runner.name, positions);
-      committed = positions;
-    }
+    durable = positions;
     runner.held_bytes.store(0, std::memory_order_relaxed);
-    return true;
+    return persist();
   };
 
   for (;;) {
@@ -152,12 +188,18 @@ void Emitter::run(Runner& runner) {
         });
       }
     }
-    bool ok = false;
+    Outcome outcome = Outcome::sink_failed;
     bool full = false;
     try {
       if (ends.empty()) {
-        if (stopping) break;  // caught up
-        if (sink.idle() && settle()) {
+        // Nothing read, but the reader may have moved past finished segments: the cursor
+        // follows, so that they can be deleted even when no record comes after them (a
+        // full disk, where deleting them is what makes room).
+        positions = next;
+        if (stopping && durable == committed) break;  // caught up
+        outcome = sink.idle() ? settle() : sink_failed(sink.last_error());
+        if (outcome == Outcome::ok) {
+          if (stopping) break;
           runner.wait_idle(settings_.poll);
           continue;
         }
@@ -174,13 +216,15 @@ void Emitter::run(Runner& runner) {
           runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
           runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
           ends.clear();
-          ok = settle();
+          outcome = settle();
+        } else {
+          outcome = sink_failed(sink.last_error());
         }
       }
-    } catch (const std::exception&) {
-      ok = false;  // a sink or the cursor file failed: offered again, counted below
+    } catch (const std::exception& e) {
+      outcome = sink_failed(e.what());  // offered again, counted below
     }
-    if (ok) {
+    if (outcome == Outcome::ok) {
       backoff = settings_.backoff_first;
       // Caught up: let records gather for a poll interval. Each delivery costs the sink
       // its own durability (a file's fsync, an HTTP request) plus the cursor's fsyncs, so
@@ -189,10 +233,9 @@ void Emitter::run(Runner& runner) {
       continue;
     }
     runner.failures.fetch_add(1, std::memory_order_relaxed);
-    if (positions != committed) {
-      // The sink dropped what it held (or the cursor could not be saved): read again from
-      // the cursor.
-      positions = committed;
+    if (outcome == Outcome::sink_failed && positions != durable) {
+      // The sink dropped what it held: read again from what it has durably.
+      positions = durable;
       ends.clear();
       runner.held_bytes.store(0, std::memory_order_relaxed);
     }
@@ -203,7 +246,7 @@ void Emitter::run(Runner& runner) {
   }
   try {
     // What the sink still holds is made durable, and the cursor moved past it, before it closes.
-    if (!sink.flush() || !settle()) runner.failures.fetch_add(1, std::memory_order_relaxed);
+    if (!sink.flush() || settle() != Outcome::ok) runner.failures.fetch_add(1, std::memory_order_relaxed);
     sink.close();
   } catch (const std::exception&) {
     runner.failures.fetch_add(1, std::memory_order_relaxed);
@@ -220,6 +263,11 @@ std::vector<SinkStats> Emitter::stats() const {
     const std::int64_t last = runner->last_success_ms.load(std::memory_order_relaxed);
     s.seconds_since_success = last > 0 ? static_cast<double>(steady_ms() - last) / 1000.0 : -1.0;
     s.held_bytes = runner->held_bytes.load(std::memory_order_relaxed);
+    s.cursor_behind = runner->cursor_behind.load(std::memory_order_relaxed);
+    {
+      std::lock_guard lock(runner->error_mutex);
+      s.last_error = runner->last_error;
+    }
     const std::uint64_t not_durable = spool_.pending_bytes(spool_.cursor(runner->name));
     s.pending_bytes = not_durable > s.held_bytes ? not_durable - s.held_bytes : 0;
     out.push_back(std::move(s));

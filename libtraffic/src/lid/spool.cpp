@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -63,6 +64,96 @@ std::string segment_name(std::uint64_t seq) {
   return std::string(16 - std::min<std::size_t>(16, digits.size()), '0') + digits + ".seg";
 }
 
+// Cursor files are written in place, into blocks they already own, so that moving a cursor
+// never needs free space: on a full disk the sinks can still move past segments, and the
+// segments they passed are deleted, which is what frees the disk. A file is two slots; each
+// write goes to the slot the newest one is not in, and a reader takes the newest slot whose
+// checksum holds, so a write torn by a crash leaves the previous cursor.
+//   slot: "TCURSOR2" | u64 generation | u32 text size | u32 CRC-32C of the 16 bytes before
+//         it and the text | text ("<lane> <segment> <offset>\n" per lane) | zeros
+constexpr std::string_view kCursorMagic = "TCURSOR2";
+constexpr std::size_t kCursorHeader = 24;
+
+std::size_t cursor_slot_size(std::size_t lanes) {
+  const std::size_t needed = kCursorHeader + lanes * 64;  // a line is at most 4 + 20 + 20 + 3 bytes
+  return (needed + 4095) / 4096 * 4096;
+}
+
+void put_u64(char* out, std::uint64_t value) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+std::uint64_t get_u64(const char* in) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return value;
+}
+
+std::string cursor_text(const std::vector<SpoolPosition>& positions) {
+  std::string text;
+  for (std::size_t lane = 0; lane < positions.size(); ++lane) {
+    text += std::to_string(lane) + ' ' + std::to_string(positions[lane].segment) + ' ' +
+            std::to_string(positions[lane].offset) + '\n';
+  }
+  return text;
+}
+
+void parse_cursor_text(std::string_view text, std::vector<SpoolPosition>& positions) {
+  std::istringstream in{std::string(text)};
+  std::size_t lane = 0;
+  SpoolPosition position;
+  while (in >> lane >> position.segment >> position.offset) {
+    if (lane < positions.size()) positions[lane] = position;
+  }
+}
+
+std::string cursor_slot(std::uint64_t generation, std::string_view text, std::size_t slot_size) {
+  std::string slot(slot_size, '\0');
+  std::memcpy(slot.data(), kCursorMagic.data(), kCursorMagic.size());
+  put_u64(slot.data() + 8, generation);
+  put_u32(slot.data() + 16, static_cast<std::uint32_t>(text.size()));
+  std::memcpy(slot.data() + kCursorHeader, text.data(), text.size());
+  std::string checked(slot.data() + 8, 12);
+  checked.append(text);
+  put_u32(slot.data() + 20, crc_of(checked.data(), checked.size()));
+  return slot;
+}
+
+// A cursor file's newest valid slot: its generation, or 0 when it has none (absent, or the
+// text format of earlier versions, which `positions` is then read from).
+std::uint64_t read_cursor_file(const fs::path& path, std::vector<SpoolPosition>& positions, std::size_t& slot_size) {
+  slot_size = 0;
+  std::string content;
+  try {
+    content = read_file(path);
+  } catch (const std::exception&) {
+    return 0;
+  }
+  const bool slotted = content.size() >= 2 * kCursorHeader && content.size() % 2 == 0 &&
+                       (content.starts_with(kCursorMagic) ||
+                        std::string_view(content).substr(content.size() / 2).starts_with(kCursorMagic));
+  if (!slotted) {
+    parse_cursor_text(content, positions);  // the earlier text format
+    return 0;
+  }
+  slot_size = content.size() / 2;
+  std::uint64_t best = 0;
+  for (std::size_t at = 0; slot_size >= kCursorHeader && at + slot_size <= content.size(); at += slot_size) {
+    const char* slot = content.data() + at;
+    if (std::string_view(slot, 8) != kCursorMagic) continue;
+    const std::uint64_t generation = get_u64(slot + 8);
+    const std::uint32_t size = get_u32(slot + 16);
+    if (size > slot_size - kCursorHeader || generation <= best) continue;
+    std::string checked(slot + 8, 12);
+    checked.append(slot + kCursorHeader, size);
+    if (crc_of(checked.data(), checked.size()) != get_u32(slot + 20)) continue;
+    std::vector<SpoolPosition> read(positions.size());
+    parse_cursor_text(std::string_view(slot + kCursorHeader, size), read);
+    positions = std::move(read);
+    best = generation;
+  }
+  return best;
+}
+
 }  // namespace
 
 struct Spool::Lane {
@@ -77,6 +168,7 @@ struct Spool::Lane {
   std::atomic<std::uint64_t> current{0};    // its seq; 0 = none open yet
   std::atomic<std::uint64_t> committed{0};  // bytes fully written to it
   std::atomic<bool> dirty{false};
+  bool roll = false;  // a write failed: the next batch starts a new segment (writer only)
   std::uint64_t next_seq = 1;
   int spare_fd = -1;           // the prepared next segment (kSpareName), or -1
   std::uint64_t reserved = 0;  // bytes preallocated for the current segment (counted on disk)
@@ -90,9 +182,15 @@ struct Spool::State {
 
   mutable std::mutex cursors_mutex;
   std::map<std::string, std::vector<SpoolPosition>, std::less<>> cursors;
+  struct CursorFile {
+    std::uint64_t generation = 0;  // of the newest slot; 0 = not in the slot format yet
+    std::size_t slot_size = 0;
+  };
+  std::map<std::string, CursorFile, std::less<>> cursor_files;  // each touched only by its sink's commit()
 
   std::atomic<std::uint64_t> appended{0}, rejected{0}, dropped_segments{0}, corrupt_tails{0}, bytes_on_disk{0},
-      fsyncs{0};
+      fsyncs{0}, write_errors{0};
+  std::atomic<int> last_write_errno{0};
   std::atomic<bool> directory_dirty{false};
   std::mutex syncing_directories;  // one sync of the directories at a time
 
@@ -171,13 +269,19 @@ Spool::Spool(SpoolSettings settings) : state_(std::make_unique<State>()) {
   // Cursors of the configured sinks (a new sink starts at the beginning of what is kept).
   for (const auto& sink : s.settings.sinks) {
     std::vector<SpoolPosition> positions(lane_count);
-    std::ifstream in(dir / "cursors" / sink);
-    std::size_t lane = 0;
-    SpoolPosition position;
-    while (in >> lane >> position.segment >> position.offset) {
-      if (lane < lane_count) positions[lane] = position;
-    }
+    State::CursorFile file;
+    file.generation = read_cursor_file(dir / "cursors" / sink, positions, file.slot_size);
     s.cursors[sink] = std::move(positions);
+    s.cursor_files[sink] = file;
+  }
+  // Each cursor file in the slot format now, while the disk likely has room: from then on a
+  // cursor moves without needing any (a full disk at start is retried by the first commit).
+  for (const auto& sink : s.settings.sinks) {
+    if (s.cursor_files[sink].generation != 0) continue;
+    try {
+      commit(sink, s.cursors[sink]);
+    } catch (const std::runtime_error&) {
+    }
   }
 
   if (s.settings.fsync_interval.count() > 0) {
@@ -279,9 +383,11 @@ bool Spool::write_batch(std::size_t lane_index, const char* data, std::size_t si
     return false;
   };
 
-  // A new segment for this process's first batch, and past the segment size.
+  // A new segment for this process's first batch, past the segment size, and after a failed
+  // write (a full disk): the segment it leaves behind can be deleted once the sinks have
+  // passed it, which frees the disk; the current one never is.
   const std::uint64_t written = lane.committed.load(std::memory_order_relaxed);
-  if (lane.fd < 0 || written >= s.settings.segment_bytes) {
+  if (lane.fd < 0 || written >= s.settings.segment_bytes || (lane.roll && written > 0)) {
     std::lock_guard lock(lane.mutex);
     const std::uint64_t seq = lane.next_seq;
     const fs::path path = lane.directory / segment_name(seq);
@@ -299,37 +405,51 @@ bool Spool::write_batch(std::size_t lane_index, const char* data, std::size_t si
       lane.spare_fd = -1;
     }
     if (fd < 0) fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return refuse();
-    if (lane.fd >= 0) {
-      // The finished segment reaches the disk with the next sync, like every other record:
-      // an fdatasync here stopped the request thread for 15–25 ms once per segment.
-      lane.retired.push_back(lane.fd);
-      lane.dirty.store(true, std::memory_order_relaxed);
-      lane.segments[lane.current.load(std::memory_order_relaxed)] = written;
-      if (lane.retired.size() > kMaxRetiredSegments) {
-        // Segments fill faster than the disk takes them: this writer waits for the oldest.
-        const int oldest = lane.retired.front();
-        lane.retired.erase(lane.retired.begin());
-        ::fdatasync(oldest);
-        ::close(oldest);
+    if (fd < 0) {
+      s.write_errors.fetch_add(1, std::memory_order_relaxed);
+      s.last_write_errno.store(errno, std::memory_order_relaxed);
+      if (lane.fd < 0) return refuse();
+      // The current segment stays in use: space may still free up inside its preallocation.
+    } else {
+      if (lane.fd >= 0) {
+        // The finished segment reaches the disk with the next sync, like every other record:
+        // an fdatasync here stopped the request thread for 15–25 ms once per segment.
+        lane.retired.push_back(lane.fd);
+        lane.dirty.store(true, std::memory_order_relaxed);
+        lane.segments[lane.current.load(std::memory_order_relaxed)] = written;
+        if (lane.retired.size() > kMaxRetiredSegments) {
+          // Segments fill faster than the disk takes them: this writer waits for the oldest.
+          const int oldest = lane.retired.front();
+          lane.retired.erase(lane.retired.begin());
+          ::fdatasync(oldest);
+          ::close(oldest);
+        }
+        s.sync_wake.notify_one();  // the fsync thread flushes it now rather than next interval
       }
-      s.sync_wake.notify_one();  // the fsync thread flushes it now rather than next interval
+      lane.fd = fd;
+      lane.reserved = reserved;
+      lane.next_seq = seq + 1;
+      lane.segments[seq] = 0;
+      lane.committed.store(0, std::memory_order_release);
+      lane.current.store(seq, std::memory_order_release);
+      s.directory_dirty.store(true, std::memory_order_relaxed);
+      lane.roll = false;
     }
-    lane.fd = fd;
-    lane.reserved = reserved;
-    lane.next_seq = seq + 1;
-    lane.segments[seq] = 0;
-    lane.committed.store(0, std::memory_order_release);
-    lane.current.store(seq, std::memory_order_release);
-    s.directory_dirty.store(true, std::memory_order_relaxed);
   }
 
   const ssize_t n = ::write(lane.fd, data, size);
   if (n != static_cast<ssize_t>(size)) {
     // Out of space or an I/O error: undo a partial write so the segment stays readable.
+    const int error = n < 0 ? errno : ENOSPC;  // a short write is the disk filling up
     if (n > 0 && ::ftruncate(lane.fd, static_cast<off_t>(lane.committed.load(std::memory_order_relaxed))) != 0) {
       // The reader will see a torn record and skip the rest of this segment.
     }
+    s.write_errors.fetch_add(1, std::memory_order_relaxed);
+    s.last_write_errno.store(error, std::memory_order_relaxed);
+    lane.roll = true;
+    // Without an fsync thread, the segment just left is closed here: a deleted segment
+    // still open keeps its blocks.
+    if (s.settings.fsync_interval.count() == 0) sync();
     return refuse();
   }
   const std::uint64_t before = lane.committed.fetch_add(size, std::memory_order_release);
@@ -505,20 +625,54 @@ void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& posi
   State& s = *state_;
   (void)cursor(sink);  // a configured sink, or std::invalid_argument
   const fs::path dir = s.settings.directory / "cursors";
-  std::string text;
-  for (std::size_t lane = 0; lane < positions.size(); ++lane) {
-    text += std::to_string(lane) + ' ' + std::to_string(positions[lane].segment) + ' ' +
-            std::to_string(positions[lane].offset) + '\n';
+  const std::string text = cursor_text(positions);
+  State::CursorFile* file = nullptr;
+  {
+    std::lock_guard lock(s.cursors_mutex);
+    file = &s.cursor_files.find(sink)->second;  // a configured sink: cursor() found it
   }
-  const fs::path tmp = dir / (std::string(sink) + ".tmp");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(errno));
-  const bool ok = write_all(fd, text.data(), text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), (dir / sink).c_str()) != 0) {
-    throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(errno));
+  const fs::path path = dir / sink;
+  if (file->generation == 0 || kCursorHeader + text.size() > file->slot_size) {
+    // A new file in the slot format (the first commit, the earlier text format, more lanes):
+    // written whole, fsync'ed and renamed into place. This one step needs free space.
+    const std::size_t slot_size = std::max(cursor_slot_size(positions.size()), file->slot_size);
+    const std::uint64_t generation = file->generation + 1;
+    const std::string slot = cursor_slot(generation, text, slot_size);
+    const std::string empty(slot_size, '\0');
+    const std::string content =
+        generation % 2 == 0 ? slot + empty : empty + slot;  // as in place: slot = generation % 2
+    const fs::path tmp = dir / (std::string(sink) + ".tmp");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(errno));
+    const bool ok = write_all(fd, content.data(), content.size()) && ::fsync(fd) == 0;
+    const int error = errno;
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+      const int rename_error = ok ? errno : error;
+      ::unlink(tmp.c_str());
+      throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(rename_error));
+    }
+    sync_directory(dir);
+    file->generation = generation;
+    file->slot_size = slot_size;
+  } else {
+    // In place, into the slot the newest cursor is not in: no new block is needed.
+    const std::uint64_t generation = file->generation + 1;
+    const std::string slot = cursor_slot(generation, text, file->slot_size);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const int error = errno;
+      if (error == ENOENT) file->generation = 0;  // removed from under us: the next commit writes it whole
+      throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(error));
+    }
+    const auto at = static_cast<off_t>((generation % 2) * file->slot_size);
+    const bool ok =
+        ::pwrite(fd, slot.data(), slot.size(), at) == static_cast<ssize_t>(slot.size()) && ::fdatasync(fd) == 0;
+    const int error = errno;
+    ::close(fd);
+    if (!ok) throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(error));
+    file->generation = generation;
   }
-  sync_directory(dir);
 
   // Segments every sink has moved past are deleted (never the one being written).
   std::vector<std::uint64_t> passed(s.lanes.size(), UINT64_MAX);
@@ -575,6 +729,8 @@ SpoolStats Spool::stats() const {
   SpoolStats out;
   out.appended = s.appended.load(std::memory_order_relaxed);
   out.rejected = s.rejected.load(std::memory_order_relaxed);
+  out.write_errors = s.write_errors.load(std::memory_order_relaxed);
+  out.last_write_errno = s.last_write_errno.load(std::memory_order_relaxed);
   out.dropped_segments = s.dropped_segments.load(std::memory_order_relaxed);
   out.corrupt_tails = s.corrupt_tails.load(std::memory_order_relaxed);
   out.bytes_on_disk = s.bytes_on_disk.load(std::memory_order_relaxed);
