@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "traffic/lid/emitter.hpp"
 #include "traffic/lid/sink.hpp"
 
 namespace traffic::test {
@@ -83,5 +85,22 @@ class MemorySink final : public lid::Sink {
  private:
   Shared& shared_;
 };
+
+/// Emitter settings that keep tests quick: short polls and backoffs, small batches.
+inline lid::EmitterSettings quick_emitter(std::size_t batch_records) {
+  lid::EmitterSettings s;
+  s.batch_records = batch_records;
+  s.poll = std::chrono::milliseconds(5);
+  s.backoff_first = std::chrono::milliseconds(2);
+  s.backoff_max = std::chrono::milliseconds(8);
+  return s;
+}
+
+/// One MemorySink named "memory", as the Emitter takes its sinks.
+inline std::vector<lid::Emitter::NamedSink> memory_sinks(MemorySink::Shared& shared) {
+  std::vector<lid::Emitter::NamedSink> sinks;
+  sinks.push_back({"memory", std::make_unique<MemorySink>(shared)});
+  return sinks;
+}
 
 }  // namespace traffic::test

@@ -18,18 +18,11 @@ namespace traffic::lid {
 namespace {
 
 EmitterSettings fast() {
-  EmitterSettings s;
-  s.batch_records = 64;
-  s.poll = std::chrono::milliseconds(5);
-  s.backoff_first = std::chrono::milliseconds(2);
-  s.backoff_max = std::chrono::milliseconds(8);
-  return s;
+  return test::quick_emitter(64);
 }
 
 std::vector<Emitter::NamedSink> memory_sink(test::MemorySink::Shared& shared) {
-  std::vector<Emitter::NamedSink> sinks;
-  sinks.push_back({"memory", std::make_unique<test::MemorySink>(shared)});
-  return sinks;
+  return test::memory_sinks(shared);
 }
 
 bool put(Spool& spool, const std::string& payload) {

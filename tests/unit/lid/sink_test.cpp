@@ -315,18 +315,9 @@ class EmitterTest : public ::testing::Test {
     writer.buffer().append(payload);
     ASSERT_TRUE(writer.append());
   }
-  static EmitterSettings fast() {
-    EmitterSettings s;
-    s.batch_records = 7;
-    s.poll = std::chrono::milliseconds(5);
-    s.backoff_first = std::chrono::milliseconds(2);
-    s.backoff_max = std::chrono::milliseconds(8);
-    return s;
-  }
-  std::vector<Emitter::NamedSink> memory_sink(test::MemorySink::Shared& shared) {
-    std::vector<Emitter::NamedSink> sinks;
-    sinks.push_back({"memory", std::make_unique<test::MemorySink>(shared)});
-    return sinks;
+  static EmitterSettings fast() { return test::quick_emitter(7); }
+  static std::vector<Emitter::NamedSink> memory_sink(test::MemorySink::Shared& shared) {
+    return test::memory_sinks(shared);
   }
   test::TempDir dir_{"emitter"};
 };
