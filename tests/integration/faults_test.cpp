@@ -50,10 +50,11 @@ int status_of(const std::string& answer) {
 // spun at 100% CPU. Accepting now pauses (until a connection closes, or 100 ms), says so in
 // the log, and serves again once descriptors are free.
 TEST(TrafficdFaults, AtTheDescriptorLimitAcceptingPausesInsteadOfSpinning) {
-  // 64 descriptors; MAX_CONNECTIONS out of the way, so that the descriptor limit is reached.
-  Daemon daemon({"/usr/bin/prlimit", "--nofile=64:64", "--"}, {"--max-connections", "100000"});
+  // 128 descriptors (room for a sanitizer runtime's own); MAX_CONNECTIONS out of the way, so
+  // that the descriptor limit is reached.
+  Daemon daemon({"/usr/bin/prlimit", "--nofile=128:128", "--"}, {"--max-connections", "100000"});
   std::vector<std::unique_ptr<Connection>> hogs;
-  for (int i = 0; i < 80; ++i)
+  for (int i = 0; i < 160; ++i)
     hogs.push_back(std::make_unique<Connection>(daemon.port()));  // the backlog takes the rest
   ASSERT_TRUE(await_log_line(daemon.process(), "out of file descriptors: accepting connections paused"))
       << daemon.process().output();
