@@ -34,11 +34,6 @@ using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 
 class Session;
 
-// A request line's bytes besides its target for the common methods ("DELETE", two spaces,
-// "HTTP/1.1"): a bound on the target that lets the simple head parser decline most long
-// lines early. The exact check is on the whole line.
-constexpr std::size_t kLineOverhead = 16;
-
 // The request line's length: MAX_REQUEST_LINE bounds the whole line, not only its target.
 std::size_t request_line_length(std::string_view method, std::string_view target) {
   return method.size() + 1 + target.size() + std::string_view(" HTTP/1.1").size();
@@ -145,7 +140,8 @@ class Inbox {
 struct Server::Loop {
   Loop(traffic::http::App& the_app, const traffic::config::HttpLimits& the_limits, std::size_t lane,
        Server::Offload& the_offload, std::atomic<std::size_t>& the_connections, std::size_t the_max_connections)
-      : context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
+      : connections(the_connections),
+        context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
         inbox(context),
         acceptor(context.get_executor()),
         accept_retry(context),
@@ -153,18 +149,21 @@ struct Server::Loop {
         worker(the_app, lane),
         app(the_app),
         limits(the_limits),
-        head_limits{
-            .max_head_bytes = the_limits.max_request_line + the_limits.max_header_bytes,
-            .max_target = the_limits.max_request_line > kLineOverhead ? the_limits.max_request_line - kLineOverhead : 0,
-            .max_fields = the_limits.max_header_fields,
-            .max_field_bytes = the_limits.max_header_bytes},
+        head_limits{.max_head_bytes = the_limits.max_request_line + the_limits.max_header_bytes,
+                    .max_target = the_limits.max_request_line,  // the whole line is checked after it
+                    .max_fields = the_limits.max_header_fields,
+                    .max_field_bytes = the_limits.max_header_bytes},
         offload(the_offload),
-        connections(the_connections),
-        max_connections(the_max_connections) {}
-  // Declared before the context, destroyed after it: sessions still held by handlers the
-  // context destroys at shutdown remove themselves from a live set.
-  std::unordered_set<Session*> sessions;  // touched only on this loop's thread
-  std::atomic<std::size_t> open_sessions{0};
+        max_connections(the_max_connections) {
+    metrics = &worker.metrics();
+  }
+  // Declared before the context, destroyed after it: what a session's destructor touches, for
+  // the sessions still held by handlers that the context destroys at shutdown.
+  std::unordered_set<Session*> sessions;            // touched only on this loop's thread
+  std::atomic<std::size_t>& connections;            // open in the whole server: MAX_CONNECTIONS, and stop() waits for 0
+  traffic::http::WorkerMetrics* metrics = nullptr;  // the worker's, which outlive it (in the registry)
+  bool accept_paused = false;
+  bool draining = false;
   asio::io_context context;  // used by this loop's thread only; other threads use the inbox
   Inbox inbox;
   Acceptor acceptor;
@@ -172,7 +171,6 @@ struct Server::Loop {
   // retrying a failing accept() at full speed: until this timer, or until a connection of
   // this loop closes and frees a descriptor.
   asio::steady_timer accept_retry;
-  bool accept_paused = false;
   asio::steady_timer sweep;  // closes sessions past their deadline (see Session::deadline_)
   std::uint64_t tick = 0;    // half-seconds since start, advanced by the sweep
   traffic::http::Worker worker;
@@ -180,12 +178,10 @@ struct Server::Loop {
   const traffic::config::HttpLimits& limits;
   const traffic::http::HeadLimits head_limits;  // the same limits, as the simple head parser takes them
   Server::Offload& offload;
-  std::atomic<std::size_t>& connections;  // open in the whole server, for MAX_CONNECTIONS
   const std::size_t max_connections;
   // Sessions whose click is staged in the spool, answered after the turn's one write.
   std::vector<std::shared_ptr<Session>> awaiting_commit, committing;
   bool commit_posted = false;
-  bool draining = false;
 };
 
 namespace {
@@ -225,16 +221,14 @@ class Session : public std::enable_shared_from_this<Session> {
     const tcp::endpoint remote = socket_.remote_endpoint(ec);
     if (!ec) peer_ = traffic::net::IpAddress::from_sockaddr(remote.data()).value_or(peer_);
     loop_.sessions.insert(this);
-    loop_.open_sessions.fetch_add(1);
     loop_.connections.fetch_add(1, std::memory_order_relaxed);
-    traffic::http::WorkerMetrics::bump(loop_.worker.metrics().connections_opened);
+    traffic::http::WorkerMetrics::bump(loop_.metrics->connections_opened);
   }
   // Runs on the loop's thread: every other holder hands its reference back to the loop.
   ~Session() {
     loop_.sessions.erase(this);
-    loop_.open_sessions.fetch_sub(1);
     loop_.connections.fetch_sub(1, std::memory_order_relaxed);
-    traffic::http::WorkerMetrics::bump(loop_.worker.metrics().connections_closed);
+    traffic::http::WorkerMetrics::bump(loop_.metrics->connections_closed);
     // A descriptor is free again: a paused acceptor tries now rather than at its timer.
     if (loop_.accept_paused && !loop_.draining) loop_.accept_retry.cancel();
   }
@@ -558,10 +552,14 @@ void sweep(Server::Loop& loop) {
   });
 }
 
-// The answer to a connection over MAX_CONNECTIONS, sent without reading its request.
+// The answer to a connection over MAX_CONNECTIONS, sent without reading its request: the
+// handler's 503 body, written out once.
+constexpr std::string_view kOverCapacityBody = R"({"error":"temporarily unavailable"})";
+static_assert(kOverCapacityBody.size() == 35, "Content-Length below");
 constexpr std::string_view kOverCapacity =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\n"
     "Connection: close\r\nContent-Length: 35\r\n\r\n{\"error\":\"temporarily unavailable\"}";
+static_assert(kOverCapacity.ends_with(kOverCapacityBody));
 
 void accept(Server::Loop& loop);
 
@@ -589,7 +587,7 @@ bool out_of_kernel_memory(const beast::error_code& ec) {
 void accept(Server::Loop& loop) {
   loop.acceptor.async_accept([&loop](beast::error_code ec, Socket socket) {
     if (ec == asio::error::operation_aborted || !loop.acceptor.is_open()) return;
-    auto& metrics = loop.worker.metrics();
+    auto& metrics = *loop.metrics;
     if (out_of_descriptors(ec) || out_of_kernel_memory(ec)) {
       traffic::http::WorkerMetrics::bump(out_of_descriptors(ec) ? metrics.accept_paused_fd_limit
                                                                 : metrics.accept_paused_kernel_memory);
@@ -658,12 +656,7 @@ void Server::stop(std::chrono::seconds grace) {
     });
   }
   const auto deadline = std::chrono::steady_clock::now() + grace;
-  auto open = [&] {
-    std::size_t n = 0;
-    for (const auto& loop : loops_) n += loop->open_sessions.load();
-    return n;
-  };
-  while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (connections_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   for (auto& loop : loops_) loop->inbox.push([&context = loop->context] { context.stop(); });

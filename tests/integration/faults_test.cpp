@@ -115,6 +115,33 @@ TEST(TrafficdFaults, PastMaxConnectionsNewConnectionsGetA503) {
   EXPECT_EQ(daemon.process().stop(SIGTERM), 0);
 }
 
+// Over MAX_MEMORY_MB (1 MiB here: always over), clicks are shed with a 503 the client may
+// retry, /ready says why so the load balancer moves on, and health and metrics still answer.
+TEST(TrafficdFaults, OverTheMemoryBoundClicksAreShedWithA503) {
+  Daemon daemon({"--max-memory-mb", "1"});
+  ASSERT_TRUE(await_log_line(daemon.process(),
+                             "memory over MAX_MEMORY_MB: clicks and postbacks are answered 503 until it falls"));
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  Connection connection(daemon.port());
+  connection.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+  const auto shed = connection.read_reply();
+  EXPECT_EQ(shed.status, 503);
+  EXPECT_EQ(shed.headers.count("location"), 0U);
+  EXPECT_EQ(shed.headers.at("retry-after"), "1");
+  connection.send(get("/ready"));
+  const auto ready = connection.read_reply();
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("memory over MAX_MEMORY_MB"), std::string::npos) << ready.body;
+  connection.send(get("/api/v1/health"));
+  EXPECT_EQ(connection.read_reply().body, "Ok");
+  connection.send(get("/metrics"));
+  const std::string metrics = connection.read_reply().body;
+  EXPECT_NE(metrics.find("trafficd_shedding 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("trafficd_shed_requests_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("trafficd_memory_limit_bytes 1048576\n"), std::string::npos);
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0);
+}
+
 // A connection that never sends a byte is closed at the header timeout (1 s in these tests),
 // not held for the keep-alive idle time (60 s by default).
 TEST(TrafficdFaults, ASilentConnectionIsClosedAtTheHeaderTimeout) {

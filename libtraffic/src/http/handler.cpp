@@ -38,8 +38,6 @@ void answer_not_found(Response& response) {
   response.body.assign(kCampaignNotFound);
 }
 
-// A click that could not be recorded is not acknowledged: the visitor (or the ad server in
-// front) retries, and no 302 leaves without its record.
 // A 503 that a retry a moment later may get past (the spool, Redis or memory recovering).
 void answer_unavailable(Response& response) {
   response.location.clear();
@@ -48,6 +46,8 @@ void answer_unavailable(Response& response) {
   response.retry_after = "1";
 }
 
+// A click that could not be recorded is not acknowledged: the visitor (or the ad server in
+// front) retries, and no 302 leaves without its record.
 void unrecorded(Response& response, WorkerMetrics& metrics) {
   WorkerMetrics::bump(metrics.unrecorded_clicks);
   answer_unavailable(response);

@@ -68,23 +68,17 @@ WorkerMetrics& MetricsRegistry::add_worker() {
 OverloadTotals MetricsRegistry::overload_totals() const {
   std::lock_guard lock(mutex_);
   OverloadTotals totals;
-  for (const auto& w : workers_) {
-    totals.connections_refused += w->connections_refused.load(std::memory_order_relaxed);
-    totals.accept_paused_fd_limit += w->accept_paused_fd_limit.load(std::memory_order_relaxed);
-    totals.accept_paused_kernel_memory += w->accept_paused_kernel_memory.load(std::memory_order_relaxed);
-    totals.shed_requests += w->shed_requests.load(std::memory_order_relaxed);
-    totals.unrecorded_clicks += w->unrecorded_clicks.load(std::memory_order_relaxed);
-  }
+  totals.connections_refused = sum([](const WorkerMetrics& w) -> auto& { return w.connections_refused; });
+  totals.accept_paused_fd_limit = sum([](const WorkerMetrics& w) -> auto& { return w.accept_paused_fd_limit; });
+  totals.accept_paused_kernel_memory =
+      sum([](const WorkerMetrics& w) -> auto& { return w.accept_paused_kernel_memory; });
+  totals.shed_requests = sum([](const WorkerMetrics& w) -> auto& { return w.shed_requests; });
+  totals.unrecorded_clicks = sum([](const WorkerMetrics& w) -> auto& { return w.unrecorded_clicks; });
   return totals;
 }
 
 std::string MetricsRegistry::render(const Gauges& g) const {
   std::lock_guard lock(mutex_);
-  auto sum = [&](auto pick) {
-    std::uint64_t total = 0;
-    for (const auto& w : workers_) total += pick(*w).load(std::memory_order_relaxed);
-    return total;
-  };
   std::string out;
   out += "# HELP trafficd_requests_total HTTP requests by route and status.\n";
   out += "# TYPE trafficd_requests_total counter\n";
@@ -141,20 +135,21 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   auto counter = [&](std::string_view name, std::string_view help, auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, value);
   };
+  // A counter with one label, a line per value.
+  auto counter_by = [&](std::string_view name, std::string_view help, std::string_view label,
+                        std::initializer_list<std::pair<std::string_view, std::uint64_t>> values) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    for (const auto& [value, n] : values) out += fmt::format("{}{{{}=\"{}\"}} {}\n", name, label, value, n);
+  };
   const std::uint64_t opened = sum([](const WorkerMetrics& w) -> auto& { return w.connections_opened; });
   const std::uint64_t closed = sum([](const WorkerMetrics& w) -> auto& { return w.connections_closed; });
   gauge("trafficd_open_connections", "Client connections open now.", opened > closed ? opened - closed : 0);
   counter("trafficd_connections_total", "Client connections accepted since start.", opened);
-  out += "# HELP trafficd_connections_refused_total Connections answered 503 and closed at once, by reason.\n";
-  out += "# TYPE trafficd_connections_refused_total counter\n";
-  out += fmt::format("trafficd_connections_refused_total{{reason=\"max_connections\"}} {}\n",
-                     sum([](const WorkerMetrics& w) -> auto& { return w.connections_refused; }));
-  out += "# HELP trafficd_accept_paused_total Times accepting paused for lack of a resource, by reason.\n";
-  out += "# TYPE trafficd_accept_paused_total counter\n";
-  out += fmt::format("trafficd_accept_paused_total{{reason=\"fd_limit\"}} {}\n",
-                     sum([](const WorkerMetrics& w) -> auto& { return w.accept_paused_fd_limit; }));
-  out += fmt::format("trafficd_accept_paused_total{{reason=\"kernel_memory\"}} {}\n",
-                     sum([](const WorkerMetrics& w) -> auto& { return w.accept_paused_kernel_memory; }));
+  counter_by("trafficd_connections_refused_total", "Connections answered 503 and closed at once, by reason.", "reason",
+             {{"max_connections", sum([](const WorkerMetrics& w) -> auto& { return w.connections_refused; })}});
+  counter_by("trafficd_accept_paused_total", "Times accepting paused for lack of a resource, by reason.", "reason",
+             {{"fd_limit", sum([](const WorkerMetrics& w) -> auto& { return w.accept_paused_fd_limit; })},
+              {"kernel_memory", sum([](const WorkerMetrics& w) -> auto& { return w.accept_paused_kernel_memory; })}});
   counter("trafficd_shed_requests_total", "Clicks and postbacks answered 503 because memory was over MAX_MEMORY_MB.",
           sum([](const WorkerMetrics& w) -> auto& { return w.shed_requests; }));
   gauge("trafficd_resident_memory_bytes", "Resident memory of the process.", g.resident_bytes);
@@ -182,11 +177,8 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   }
   if (g.recipe_updates) {
     const source::RecordUpdateStats& u = *g.recipe_updates;
-    out += "# HELP trafficd_recipe_updates_total Record update messages from Redis pub/sub, by outcome.\n";
-    out += "# TYPE trafficd_recipe_updates_total counter\n";
-    out += fmt::format("trafficd_recipe_updates_total{{outcome=\"applied\"}} {}\n", u.applied);
-    out += fmt::format("trafficd_recipe_updates_total{{outcome=\"stale\"}} {}\n", u.stale);
-    out += fmt::format("trafficd_recipe_updates_total{{outcome=\"invalid\"}} {}\n", u.invalid);
+    counter_by("trafficd_recipe_updates_total", "Record update messages from Redis pub/sub, by outcome.", "outcome",
+               {{"applied", u.applied}, {"stale", u.stale}, {"invalid", u.invalid}});
     gauge("trafficd_recipe_updates_subscribed", "1 while subscribed to the record updates channel.",
           u.subscribed ? 1 : 0);
     counter("trafficd_recipe_updates_subscriptions_total",

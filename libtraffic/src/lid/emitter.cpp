@@ -141,20 +141,18 @@ void Emitter::run(Runner& runner) {
   // Saves the cursor at `durable`. A cursor file that cannot be written (a full disk) must not
   // make the sink take its records twice: they stay durable, and the write is retried.
   const auto persist = [&] {
-    if (durable == committed) {
-      runner.cursor_behind.store(false, std::memory_order_relaxed);
-      return Outcome::ok;
+    Outcome outcome = Outcome::ok;
+    if (durable != committed) {
+      try {
+        spool_.commit(runner.name, durable);
+        committed = durable;
+      } catch (const std::exception& e) {
+        runner.note_error(std::string("cursor not saved: ") + e.what());
+        outcome = Outcome::cursor_failed;
+      }
     }
-    try {
-      spool_.commit(runner.name, durable);
-    } catch (const std::exception& e) {
-      runner.cursor_behind.store(true, std::memory_order_relaxed);
-      runner.note_error(std::string("cursor not saved: ") + e.what());
-      return Outcome::cursor_failed;
-    }
-    committed = durable;
-    runner.cursor_behind.store(false, std::memory_order_relaxed);
-    return Outcome::ok;
+    runner.cursor_behind.store(durable != committed, std::memory_order_relaxed);
+    return outcome;
   };
   // What the sink has taken becomes durable once none of it is held, and the cursor moves
   // past it.

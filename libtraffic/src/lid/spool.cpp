@@ -69,10 +69,14 @@ std::string segment_name(std::uint64_t seq) {
 // segments they passed are deleted, which is what frees the disk. A file is two slots; each
 // write goes to the slot the newest one is not in, and a reader takes the newest slot whose
 // checksum holds, so a write torn by a crash leaves the previous cursor.
-//   slot: "TCURSOR2" | u64 generation | u32 text size | u32 CRC-32C of the 16 bytes before
-//         it and the text | text ("<lane> <segment> <offset>\n" per lane) | zeros
+//   slot: "TCURSOR2" | u32 CRC-32C of everything after it up to the text's end | u32 text
+//         size | u64 generation | text ("<lane> <segment> <offset>\n" per lane) | zeros
 constexpr std::string_view kCursorMagic = "TCURSOR2";
 constexpr std::size_t kCursorHeader = 24;
+
+std::uint32_t slot_checksum(const char* slot, std::uint32_t text_size) {
+  return crc_of(slot + 12, kCursorHeader - 12 + text_size);
+}
 
 std::size_t cursor_slot_size(std::size_t lanes) {
   const std::size_t needed = kCursorHeader + lanes * 64;  // a line is at most 4 + 20 + 20 + 3 bytes
@@ -108,14 +112,45 @@ void parse_cursor_text(std::string_view text, std::vector<SpoolPosition>& positi
 
 std::string cursor_slot(std::uint64_t generation, std::string_view text, std::size_t slot_size) {
   std::string slot(slot_size, '\0');
+  const auto size = static_cast<std::uint32_t>(text.size());
   std::memcpy(slot.data(), kCursorMagic.data(), kCursorMagic.size());
-  put_u64(slot.data() + 8, generation);
-  put_u32(slot.data() + 16, static_cast<std::uint32_t>(text.size()));
+  put_u32(slot.data() + 12, size);
+  put_u64(slot.data() + 16, generation);
   std::memcpy(slot.data() + kCursorHeader, text.data(), text.size());
-  std::string checked(slot.data() + 8, 12);
-  checked.append(text);
-  put_u32(slot.data() + 20, crc_of(checked.data(), checked.size()));
+  put_u32(slot.data() + 8, slot_checksum(slot.data(), size));
   return slot;
+}
+
+// The cursor file written whole (temporary file, fsync, rename): the one step of a cursor
+// that needs free space. Slot `generation % 2` holds `slot`, the other is empty. 0 or errno.
+int replace_cursor_file(const fs::path& dir, std::string_view sink, std::uint64_t generation, const std::string& slot) {
+  const std::string empty(slot.size(), '\0');
+  const std::string content = generation % 2 == 0 ? slot + empty : empty + slot;
+  const fs::path tmp = dir / (std::string(sink) + ".tmp");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  int error = write_all(fd, content.data(), content.size()) && ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  if (error == 0 && ::rename(tmp.c_str(), (dir / sink).c_str()) != 0) error = errno;
+  if (error != 0) {
+    ::unlink(tmp.c_str());
+    return error;
+  }
+  sync_directory(dir);
+  return 0;
+}
+
+// `slot` written in place as slot `generation % 2`, into blocks the file owns: no free space
+// is needed. 0 or errno.
+int write_cursor_slot(const fs::path& path, std::uint64_t generation, const std::string& slot) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const auto at = static_cast<off_t>((generation % 2) * slot.size());
+  const bool ok =
+      ::pwrite(fd, slot.data(), slot.size(), at) == static_cast<ssize_t>(slot.size()) && ::fdatasync(fd) == 0;
+  const int error = ok ? 0 : errno;
+  ::close(fd);
+  return error;
 }
 
 // A cursor file's newest valid slot: its generation, or 0 when it has none (absent, or the
@@ -140,12 +175,10 @@ std::uint64_t read_cursor_file(const fs::path& path, std::vector<SpoolPosition>&
   for (std::size_t at = 0; slot_size >= kCursorHeader && at + slot_size <= content.size(); at += slot_size) {
     const char* slot = content.data() + at;
     if (std::string_view(slot, 8) != kCursorMagic) continue;
-    const std::uint64_t generation = get_u64(slot + 8);
-    const std::uint32_t size = get_u32(slot + 16);
+    const std::uint32_t size = get_u32(slot + 12);
+    const std::uint64_t generation = get_u64(slot + 16);
     if (size > slot_size - kCursorHeader || generation <= best) continue;
-    std::string checked(slot + 8, 12);
-    checked.append(slot + kCursorHeader, size);
-    if (crc_of(checked.data(), checked.size()) != get_u32(slot + 20)) continue;
+    if (slot_checksum(slot, size) != get_u32(slot + 8)) continue;
     std::vector<SpoolPosition> read(positions.size());
     parse_cursor_text(std::string_view(slot + kCursorHeader, size), read);
     positions = std::move(read);
@@ -375,6 +408,63 @@ bool Spool::admit(std::size_t lane_index, std::uint64_t bytes) {
   return true;
 }
 
+// Moves the lane to its next segment (the prepared spare, or a new file): false, counted,
+// when none can be opened.
+bool Spool::next_segment(std::size_t lane_index, std::uint64_t written) {
+  State& s = *state_;
+  Lane& lane = *s.lanes[lane_index];
+  std::lock_guard lock(lane.mutex);
+  const std::uint64_t seq = lane.next_seq;
+  const fs::path path = lane.directory / segment_name(seq);
+  int fd = -1;
+  std::uint64_t reserved = 0;
+  if (lane.spare_fd >= 0) {
+    if (::rename((lane.directory / kSpareName).c_str(), path.c_str()) == 0) {
+      fd = lane.spare_fd;
+      reserved = s.settings.segment_bytes;
+    } else {  // the spare is given up with its blocks; the next one is made later
+      ::close(lane.spare_fd);
+      ::unlink((lane.directory / kSpareName).c_str());
+      s.bytes_on_disk.fetch_sub(s.settings.segment_bytes, std::memory_order_relaxed);
+    }
+    lane.spare_fd = -1;
+  }
+  if (fd < 0) fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    count_write_error(errno);
+    return false;
+  }
+  if (lane.fd >= 0) {
+    // The finished segment reaches the disk with the next sync, like every other record:
+    // an fdatasync here stopped the request thread for 15–25 ms once per segment.
+    lane.retired.push_back(lane.fd);
+    lane.dirty.store(true, std::memory_order_relaxed);
+    lane.segments[lane.current.load(std::memory_order_relaxed)] = written;
+    if (lane.retired.size() > kMaxRetiredSegments) {
+      // Segments fill faster than the disk takes them: this writer waits for the oldest.
+      const int oldest = lane.retired.front();
+      lane.retired.erase(lane.retired.begin());
+      ::fdatasync(oldest);
+      ::close(oldest);
+    }
+    s.sync_wake.notify_one();  // the fsync thread flushes it now rather than next interval
+  }
+  lane.fd = fd;
+  lane.reserved = reserved;
+  lane.next_seq = seq + 1;
+  lane.segments[seq] = 0;
+  lane.committed.store(0, std::memory_order_release);
+  lane.current.store(seq, std::memory_order_release);
+  s.directory_dirty.store(true, std::memory_order_relaxed);
+  lane.roll = false;
+  return true;
+}
+
+void Spool::count_write_error(int error) noexcept {
+  state_->write_errors.fetch_add(1, std::memory_order_relaxed);
+  state_->last_write_errno.store(error, std::memory_order_relaxed);
+}
+
 bool Spool::write_batch(std::size_t lane_index, const char* data, std::size_t size, std::size_t records) {
   State& s = *state_;
   Lane& lane = *s.lanes[lane_index];
@@ -385,67 +475,20 @@ bool Spool::write_batch(std::size_t lane_index, const char* data, std::size_t si
 
   // A new segment for this process's first batch, past the segment size, and after a failed
   // write (a full disk): the segment it leaves behind can be deleted once the sinks have
-  // passed it, which frees the disk; the current one never is.
+  // passed it, which frees the disk; the current one never is. If no new one can be opened,
+  // the current one stays in use (space may still free up inside its preallocation).
   const std::uint64_t written = lane.committed.load(std::memory_order_relaxed);
   if (lane.fd < 0 || written >= s.settings.segment_bytes || (lane.roll && written > 0)) {
-    std::lock_guard lock(lane.mutex);
-    const std::uint64_t seq = lane.next_seq;
-    const fs::path path = lane.directory / segment_name(seq);
-    int fd = -1;
-    std::uint64_t reserved = 0;
-    if (lane.spare_fd >= 0) {
-      if (::rename((lane.directory / kSpareName).c_str(), path.c_str()) == 0) {
-        fd = lane.spare_fd;
-        reserved = s.settings.segment_bytes;
-      } else {  // the spare is given up with its blocks; the next one is made later
-        ::close(lane.spare_fd);
-        ::unlink((lane.directory / kSpareName).c_str());
-        s.bytes_on_disk.fetch_sub(s.settings.segment_bytes, std::memory_order_relaxed);
-      }
-      lane.spare_fd = -1;
-    }
-    if (fd < 0) fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      s.write_errors.fetch_add(1, std::memory_order_relaxed);
-      s.last_write_errno.store(errno, std::memory_order_relaxed);
-      if (lane.fd < 0) return refuse();
-      // The current segment stays in use: space may still free up inside its preallocation.
-    } else {
-      if (lane.fd >= 0) {
-        // The finished segment reaches the disk with the next sync, like every other record:
-        // an fdatasync here stopped the request thread for 15–25 ms once per segment.
-        lane.retired.push_back(lane.fd);
-        lane.dirty.store(true, std::memory_order_relaxed);
-        lane.segments[lane.current.load(std::memory_order_relaxed)] = written;
-        if (lane.retired.size() > kMaxRetiredSegments) {
-          // Segments fill faster than the disk takes them: this writer waits for the oldest.
-          const int oldest = lane.retired.front();
-          lane.retired.erase(lane.retired.begin());
-          ::fdatasync(oldest);
-          ::close(oldest);
-        }
-        s.sync_wake.notify_one();  // the fsync thread flushes it now rather than next interval
-      }
-      lane.fd = fd;
-      lane.reserved = reserved;
-      lane.next_seq = seq + 1;
-      lane.segments[seq] = 0;
-      lane.committed.store(0, std::memory_order_release);
-      lane.current.store(seq, std::memory_order_release);
-      s.directory_dirty.store(true, std::memory_order_relaxed);
-      lane.roll = false;
-    }
+    if (!next_segment(lane_index, written) && lane.fd < 0) return refuse();
   }
 
   const ssize_t n = ::write(lane.fd, data, size);
   if (n != static_cast<ssize_t>(size)) {
     // Out of space or an I/O error: undo a partial write so the segment stays readable.
-    const int error = n < 0 ? errno : ENOSPC;  // a short write is the disk filling up
+    count_write_error(n < 0 ? errno : ENOSPC);  // a short write is the disk filling up
     if (n > 0 && ::ftruncate(lane.fd, static_cast<off_t>(lane.committed.load(std::memory_order_relaxed))) != 0) {
       // The reader will see a torn record and skip the rest of this segment.
     }
-    s.write_errors.fetch_add(1, std::memory_order_relaxed);
-    s.last_write_errno.store(error, std::memory_order_relaxed);
     lane.roll = true;
     // Without an fsync thread, the segment just left is closed here: a deleted segment
     // still open keeps its blocks.
@@ -631,48 +674,18 @@ void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& posi
     std::lock_guard lock(s.cursors_mutex);
     file = &s.cursor_files.find(sink)->second;  // a configured sink: cursor() found it
   }
-  const fs::path path = dir / sink;
-  if (file->generation == 0 || kCursorHeader + text.size() > file->slot_size) {
-    // A new file in the slot format (the first commit, the earlier text format, more lanes):
-    // written whole, fsync'ed and renamed into place. This one step needs free space.
-    const std::size_t slot_size = std::max(cursor_slot_size(positions.size()), file->slot_size);
-    const std::uint64_t generation = file->generation + 1;
-    const std::string slot = cursor_slot(generation, text, slot_size);
-    const std::string empty(slot_size, '\0');
-    const std::string content =
-        generation % 2 == 0 ? slot + empty : empty + slot;  // as in place: slot = generation % 2
-    const fs::path tmp = dir / (std::string(sink) + ".tmp");
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(errno));
-    const bool ok = write_all(fd, content.data(), content.size()) && ::fsync(fd) == 0;
-    const int error = errno;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-      const int rename_error = ok ? errno : error;
-      ::unlink(tmp.c_str());
-      throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(rename_error));
-    }
-    sync_directory(dir);
-    file->generation = generation;
-    file->slot_size = slot_size;
-  } else {
-    // In place, into the slot the newest cursor is not in: no new block is needed.
-    const std::uint64_t generation = file->generation + 1;
-    const std::string slot = cursor_slot(generation, text, file->slot_size);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int error = errno;
-      if (error == ENOENT) file->generation = 0;  // removed from under us: the next commit writes it whole
-      throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(error));
-    }
-    const auto at = static_cast<off_t>((generation % 2) * file->slot_size);
-    const bool ok =
-        ::pwrite(fd, slot.data(), slot.size(), at) == static_cast<ssize_t>(slot.size()) && ::fdatasync(fd) == 0;
-    const int error = errno;
-    ::close(fd);
-    if (!ok) throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(error));
-    file->generation = generation;
-  }
+  const std::uint64_t generation = file->generation + 1;
+  // A new file in the slot format (the first commit, the earlier text format, more lanes) is
+  // written whole; otherwise the slot the newest cursor is not in is written in place.
+  const bool whole = file->generation == 0 || kCursorHeader + text.size() > file->slot_size;
+  const std::size_t slot_size = whole ? std::max(cursor_slot_size(positions.size()), file->slot_size) : file->slot_size;
+  const std::string slot = cursor_slot(generation, text, slot_size);
+  const int error =
+      whole ? replace_cursor_file(dir, sink, generation, slot) : write_cursor_slot(dir / sink, generation, slot);
+  if (error == ENOENT && !whole) file->generation = 0;  // removed from under us: the next commit writes it whole
+  if (error != 0) throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(error));
+  file->generation = generation;
+  file->slot_size = slot_size;
 
   // Segments every sink has moved past are deleted (never the one being written).
   std::vector<std::uint64_t> passed(s.lanes.size(), UINT64_MAX);

@@ -73,6 +73,7 @@ struct WorkerMetrics {
   Counter debug_requests{0};
   Counter unrecorded_clicks{0};                               ///< answered 503: the spool refused the record
   std::array<Counter, kLatencyBuckets.size() + 1> latency{};  ///< last = +Inf
+  Counter latency_sum_ns{0};
   // The connection layer: counted by trafficd's server on this worker's loop thread.
   Counter connections_opened{0};
   Counter connections_closed{0};
@@ -80,7 +81,6 @@ struct WorkerMetrics {
   Counter accept_paused_fd_limit{0};       ///< accepting paused: EMFILE / ENFILE
   Counter accept_paused_kernel_memory{0};  ///< accepting paused: ENOBUFS / ENOMEM
   Counter shed_requests{0};                ///< clicks and postbacks answered 503: over MAX_MEMORY_MB
-  Counter latency_sum_ns{0};
 
   void count_request(Route route, unsigned status) noexcept;
   void count_decision(std::string_view redirect_type) noexcept;
@@ -119,10 +119,10 @@ struct Gauges {
   std::optional<counters::SyncStats> shared_state;     ///< empty: no Redis configured
   double shared_state_age_seconds = -1;                ///< since the last exchange with Redis
   std::optional<lid::UniqueVisitStats> unique_visits;  ///< empty: not tracked
+  double unique_visits_age_seconds = -1;               ///< since their last exchange with Redis
   std::uint64_t resident_bytes = 0;                    ///< the process's RSS at the scrape
   std::uint64_t memory_limit_bytes = 0;                ///< MAX_MEMORY_MB in bytes; 0 = none
   bool shedding = false;                               ///< over the memory bound now
-  double unique_visits_age_seconds = -1;               ///< since their last exchange with Redis
 };
 
 /// Sums of the overload counters, for the daemon's warnings (docs/reliability.md).
@@ -144,6 +144,13 @@ class MetricsRegistry {
   [[nodiscard]] std::string render(const Gauges& gauges) const;
 
  private:
+  /// One counter summed over every worker; the caller holds mutex_.
+  template <class Pick>
+  [[nodiscard]] std::uint64_t sum(Pick pick) const {
+    std::uint64_t total = 0;
+    for (const auto& w : workers_) total += pick(*w).load(std::memory_order_relaxed);
+    return total;
+  }
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<WorkerMetrics>> workers_;
 };

@@ -136,6 +136,8 @@ class Spool {
   bool admit(std::size_t lane, std::uint64_t bytes);
   void prepare_spares();  // the fsync thread: each lane's next segment, preallocated
   bool write_batch(std::size_t lane, const char* data, std::size_t size, std::size_t records);
+  bool next_segment(std::size_t lane, std::uint64_t written);
+  void count_write_error(int error) noexcept;
   std::unique_ptr<State> state_;
 };
 
