@@ -41,13 +41,23 @@ std::uint32_t crc_of(const char* data, std::size_t size) {
   return crc32c(data, size);
 }
 
+// Little-endian integers in the spool's files (record headers, cursor slots).
+template <class Uint>
+void put_le(char* out, Uint value) {
+  for (std::size_t i = 0; i < sizeof(Uint); ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+template <class Uint>
+Uint get_le(const char* in) {
+  Uint value = 0;
+  for (std::size_t i = 0; i < sizeof(Uint); ++i)
+    value |= static_cast<Uint>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return value;
+}
 void put_u32(char* out, std::uint32_t value) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
+  put_le(out, value);
 }
 std::uint32_t get_u32(const char* in) {
-  std::uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return value;
+  return get_le<std::uint32_t>(in);
 }
 
 // Finished segments a lane keeps open for the fsync thread to flush and close.
@@ -83,15 +93,6 @@ std::size_t cursor_slot_size(std::size_t lanes) {
   return (needed + 4095) / 4096 * 4096;
 }
 
-void put_u64(char* out, std::uint64_t value) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
-}
-std::uint64_t get_u64(const char* in) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return value;
-}
-
 std::string cursor_text(const std::vector<SpoolPosition>& positions) {
   std::string text;
   for (std::size_t lane = 0; lane < positions.size(); ++lane) {
@@ -115,7 +116,7 @@ std::string cursor_slot(std::uint64_t generation, std::string_view text, std::si
   const auto size = static_cast<std::uint32_t>(text.size());
   std::memcpy(slot.data(), kCursorMagic.data(), kCursorMagic.size());
   put_u32(slot.data() + 12, size);
-  put_u64(slot.data() + 16, generation);
+  put_le(slot.data() + 16, generation);
   std::memcpy(slot.data() + kCursorHeader, text.data(), text.size());
   put_u32(slot.data() + 8, slot_checksum(slot.data(), size));
   return slot;
@@ -176,7 +177,7 @@ std::uint64_t read_cursor_file(const fs::path& path, std::vector<SpoolPosition>&
     const char* slot = content.data() + at;
     if (std::string_view(slot, 8) != kCursorMagic) continue;
     const std::uint32_t size = get_u32(slot + 12);
-    const std::uint64_t generation = get_u64(slot + 16);
+    const std::uint64_t generation = get_le<std::uint64_t>(slot + 16);
     if (size > slot_size - kCursorHeader || generation <= best) continue;
     if (slot_checksum(slot, size) != get_u32(slot + 8)) continue;
     std::vector<SpoolPosition> read(positions.size());
