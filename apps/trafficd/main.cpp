@@ -131,8 +131,8 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
                                                                        std::chrono::seconds(config.lid_ttl_seconds));
   } else if (postbacks) {
     pipeline.spool->commit(kLidStore, {});
-    pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(config.lid_store_max,
-                                                                          std::chrono::seconds(config.lid_ttl_seconds));
+    pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(
+        config.lid_store_max, config.lid_store_max_mb << 20, std::chrono::seconds(config.lid_ttl_seconds));
   }
   if (postbacks) {
     sinks.push_back({std::string(kLidStore), std::make_unique<traffic::lid::LidStoreSink>(

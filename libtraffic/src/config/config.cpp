@@ -191,6 +191,9 @@ const std::vector<Option>& options() {
                            &Config::lid_ttl_seconds, 60, 400 * kMaxSeconds),
       int_option<std::size_t>("LID_STORE_MAX", "lid-store-max", "clicks kept for postbacks in process (no Redis)",
                               &Config::lid_store_max, 1, std::size_t{1} << 32),
+      int_option<std::size_t>("LID_STORE_MAX_MB", "lid-store-max-mb",
+                              "MiB of click records kept for postbacks in process (no Redis); the oldest go first",
+                              &Config::lid_store_max_mb, 1, std::size_t{1} << 20),
       int_option<std::size_t>("UNIQUE_VISITS_MAX", "unique-visits-max",
                               "visitor+campaign keys kept in memory for unique visits (with Redis: also the length of "
                               "its stream of recent visits)",

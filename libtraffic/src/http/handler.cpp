@@ -376,7 +376,11 @@ class Exchange {
       facts.fingerprint = std::string_view(print.data(), print.size());
       facts.is_unique_visit = visits->first_visit(facts.fingerprint, decision.campaign->id, decision.decided_at);
     }
-    lid::append_click_record(records->buffer(), decision, visitor.context, *visitor.what, facts);
+    if (const lid::TruncatedFields cut =
+            lid::append_click_record(records->buffer(), decision, visitor.context, *visitor.what, facts);
+        cut != 0) [[unlikely]] {
+      metrics_.count_truncations(cut);
+    }
     if (!stage(*records, Route::pl)) return false;
     state_.staged.push_back({decision.offer->id, decision.campaign->id, decision.decided_at});
     return true;

@@ -59,6 +59,12 @@ void WorkerMetrics::observe_click(std::uint64_t nanoseconds) noexcept {
   bump(latency_sum_ns, nanoseconds);
 }
 
+void WorkerMetrics::count_truncations(lid::TruncatedFields fields) noexcept {
+  for (std::size_t f = 0; fields != 0; ++f, fields >>= 1U) {
+    if ((fields & 1U) != 0) bump(truncated_values[f]);
+  }
+}
+
 WorkerMetrics& MetricsRegistry::add_worker() {
   std::lock_guard lock(mutex_);
   workers_.push_back(std::make_unique<WorkerMetrics>());
@@ -117,6 +123,13 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   out += "# TYPE trafficd_unrecorded_clicks_total counter\n";
   out += fmt::format("trafficd_unrecorded_clicks_total {}\n",
                      sum([](const WorkerMetrics& w) -> auto& { return w.unrecorded_clicks; }));
+  out += "# HELP trafficd_record_values_truncated_total Click record values cut to their bound, by field.\n";
+  out += "# TYPE trafficd_record_values_truncated_total counter\n";
+  for (std::size_t f = 0; f < lid::kBoundedFields; ++f) {
+    out += fmt::format("trafficd_record_values_truncated_total{{field=\"{}\"}} {}\n",
+                       lid::to_string(static_cast<lid::BoundedField>(f)),
+                       sum([&](const WorkerMetrics& w) -> auto& { return w.truncated_values[f]; }));
+  }
   out += "# HELP trafficd_click_duration_seconds Time to decide and answer a click, in the process.\n";
   out += "# TYPE trafficd_click_duration_seconds histogram\n";
   std::uint64_t cumulative = 0;

@@ -165,7 +165,25 @@ class Line {
   bool first_ = true;
 };
 
+// Cuts a visitor's value to its field's bound without splitting a UTF-8 character (a
+// continuation byte at the cut moves it back, at most three bytes), noting the cut.
+std::string_view bounded(std::string_view value, BoundedField field, TruncatedFields& truncated) noexcept {
+  const std::size_t limit = kBoundedFieldBytes[static_cast<std::size_t>(field)];
+  if (value.size() <= limit) [[likely]]
+    return value;
+  truncated |= static_cast<TruncatedFields>(1U << static_cast<unsigned>(field));
+  std::size_t end = limit;
+  while (end > limit - 3 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
+  return value.substr(0, end);
+}
+
 }  // namespace
+
+std::string_view to_string(BoundedField field) noexcept {
+  static constexpr std::array<std::string_view, kBoundedFields> kNames = {
+      "sub_campaign", "cid", "domain", "referer", "ad_path", "user_agent", "landing_page"};
+  return kNames[static_cast<std::size_t>(field)];
+}
 
 namespace {
 
@@ -210,8 +228,10 @@ const recipe::Offer kNoOffer;
 const recipe::Campaign kNoCampaign;
 }  // namespace
 
-void append_click_record(std::string& out, const rules::Decision& decision, const rules::Context& context,
-                         const device::DeviceInfo& device, const ClickFacts& facts) {
+TruncatedFields append_click_record(std::string& out, const rules::Decision& decision, const rules::Context& context,
+                                    const device::DeviceInfo& device, const ClickFacts& facts) {
+  TruncatedFields truncated = 0;
+  const auto cut = [&](std::string_view value, BoundedField field) { return bounded(value, field, truncated); };
   const recipe::Offer& offer = decision.offer ? *decision.offer : kNoOffer;
   const recipe::Campaign& campaign = decision.campaign ? *decision.campaign : kNoCampaign;
   const recipe::Offer& origin = decision.origin_offer ? *decision.origin_offer : offer;
@@ -222,14 +242,14 @@ void append_click_record(std::string& out, const rules::Decision& decision, cons
   line.number("affiliate_id", campaign.affiliate_id);
   line.string("affiliate_type", campaign.affiliate_type);
   line.number("campaign_id", campaign.id);
-  line.string("sub_campaign", facts.sub_campaign);
-  line.string("cid", facts.cid);
-  line.string("domain", facts.domain);
+  line.string("sub_campaign", cut(facts.sub_campaign, BoundedField::sub_campaign));
+  line.string("cid", cut(facts.cid, BoundedField::cid));
+  line.string("domain", cut(facts.domain, BoundedField::domain));
   line.number("offer_id", offer.id);
   line.string("offer_name", offer.name);
   line.string("offer_type", recipe::to_string(offer.type));
   line.string("offer_description", offer.description);
-  line.string("landing_page", facts.landing_page);
+  line.string("landing_page", cut(facts.landing_page, BoundedField::landing_page));
   line.number("landing_page_id", offer.landing_page_id);
   line.money("payin", decision.payin);
   line.money("payout", decision.payout);
@@ -254,16 +274,16 @@ void append_click_record(std::string& out, const rules::Decision& decision, cons
   line.string("device", context.device);
   line.string("os", context.os);
   line.string("isp", context.isp);
-  line.string("referer", facts.referer);
+  line.string("referer", cut(facts.referer, BoundedField::referer));
   line.number("date_added", facts.date_added);
   line.number("click", facts.event_type == "click" ? 1 : 0);
   line.string("event_type", facts.event_type);
   line.string("event", facts.event);
   line.string("fingerprint", facts.fingerprint);
   line.boolean("is_unique_visit", facts.is_unique_visit);
-  line.string("ad_path", facts.ad_path);
+  line.string("ad_path", cut(facts.ad_path, BoundedField::ad_path));
   line.string("ip", facts.ip);
-  line.string("user_agent", facts.user_agent);
+  line.string("user_agent", cut(facts.user_agent, BoundedField::user_agent));
   line.string("browser", context.browser);
   // major.minor, without building a string
   {
@@ -303,6 +323,7 @@ void append_click_record(std::string& out, const rules::Decision& decision, cons
   line.boolean("is_bot", device.is_bot);
   line.number("decision_ns", static_cast<std::int64_t>(facts.decision_ns));
   line.finish();
+  return truncated;
 }
 
 }  // namespace traffic::lid

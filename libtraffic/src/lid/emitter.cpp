@@ -121,6 +121,7 @@ void Emitter::run(Runner& runner) {
   std::vector<SpoolPosition> positions = committed;
   std::vector<SpoolPosition> next = positions;
   std::string arena;              // the batch's records, back to back
+  bool batch_full = false;        // the batch stopped at its bound: more is waiting, read again at once
   std::vector<std::size_t> ends;  // where each record ends in `arena`
   std::vector<std::string_view> records;
   std::minstd_rand jitter(std::random_device{}());
@@ -179,12 +180,15 @@ void Emitter::run(Runner& runner) {
       arena.clear();
       next = positions;
       next.resize(spool_.lanes());
-      for (std::size_t lane = 0; lane < next.size() && ends.size() < runner.batch_records; ++lane) {
-        next[lane] = spool_.read(lane, next[lane], runner.batch_records - ends.size(), [&](std::string_view record) {
+      // Bounded by records and by bytes: a batch of long records must not hold gigabytes.
+      Spool::ReadBudget budget{.max_records = runner.batch_records, .max_bytes = settings_.batch_bytes};
+      for (std::size_t lane = 0; lane < next.size() && !budget.spent; ++lane) {
+        next[lane] = spool_.read(lane, next[lane], budget, [&](std::string_view record) {
           arena.append(record);
           ends.push_back(arena.size());
         });
       }
+      batch_full = budget.spent || ends.size() >= runner.batch_records;
     }
     Outcome outcome = Outcome::sink_failed;
     bool full = false;
@@ -210,7 +214,7 @@ void Emitter::run(Runner& runner) {
         }
         if (sink.deliver(records)) {
           positions = next;
-          full = ends.size() >= runner.batch_records;
+          full = batch_full;
           runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
           runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
           ends.clear();

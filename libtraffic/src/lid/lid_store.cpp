@@ -4,8 +4,22 @@
 
 namespace traffic::lid {
 
-InMemoryLidStore::InMemoryLidStore(std::size_t max_records, std::chrono::seconds ttl)
+namespace {
+// Puts `record` in `kept`, reusing its buffer unless that is far larger than the record
+// (an earlier long one): the byte bound counts capacity, and short records after a flood
+// of long ones must not keep the long ones' buffers.
+void keep(std::string& kept, std::string_view record) {
+  if (kept.capacity() > 4 * record.size()) {
+    std::string(record).swap(kept);  // a move assignment of a short string would keep the buffer
+  } else {
+    kept.assign(record);
+  }
+}
+}  // namespace
+
+InMemoryLidStore::InMemoryLidStore(std::size_t max_records, std::size_t max_bytes, std::chrono::seconds ttl)
     : max_records_(max_records == 0 ? 1 : max_records),
+      max_bytes_(max_bytes),
       ttl_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count()),
       ring_(2 * max_records_) {
   records_.reserve(max_records_);
@@ -37,9 +51,17 @@ InMemoryLidStore::Records::node_type InMemoryLidStore::evict_oldest() {
     ++oldest_sequence_;
     const auto it = records_.find(slot.lid);
     // A lid put again later has a newer sequence: this slot is stale, skip it.
-    if (it != records_.end() && it->second.sequence == slot.sequence) return records_.extract(it);
+    if (it != records_.end() && it->second.sequence == slot.sequence) {
+      bytes_ -= cost(it->first, it->second);
+      return records_.extract(it);
+    }
   }
   return {};
+}
+
+void InMemoryLidStore::erase(Records::iterator it) {
+  bytes_ -= cost(it->first, it->second);
+  records_.erase(it);
 }
 
 void InMemoryLidStore::put(std::string_view lid, std::string_view record, TimestampMs now) {
@@ -49,7 +71,7 @@ void InMemoryLidStore::put(std::string_view lid, std::string_view record, Timest
     const Slot& slot = ring_[oldest_sequence_ % ring_.size()];
     const auto it = records_.find(slot.lid);
     if (it != records_.end() && it->second.sequence == slot.sequence && it->second.stored_at + ttl_ms_ > now) break;
-    if (it != records_.end() && it->second.sequence == slot.sequence) records_.erase(it);
+    if (it != records_.end() && it->second.sequence == slot.sequence) erase(it);
     ++oldest_sequence_;
   }
   if (next_sequence_ - oldest_sequence_ == ring_.size()) compact();
@@ -59,22 +81,42 @@ void InMemoryLidStore::put(std::string_view lid, std::string_view record, Timest
   slot.sequence = sequence;
 
   if (const auto existing = records_.find(slot.lid); existing != records_.end()) {
-    existing->second.record.assign(record);
+    bytes_ -= cost(existing->first, existing->second);
+    keep(existing->second.record, record);
     existing->second.stored_at = now;
     existing->second.sequence = sequence;
+    bytes_ += cost(existing->first, existing->second);
+    trim();
     return;
   }
+  // The oldest records make room, by count and by bytes; the last one evicted lends its
+  // node and string capacity to the new record.
+  const std::size_t need = lid.size() + record.size() + kRecordOverheadBytes;
   Records::node_type node;
-  if (records_.size() >= max_records_) node = evict_oldest();
-  if (node.empty()) {
-    records_.emplace(slot.lid, Entry{std::string(record), now, sequence});
-    return;
+  while (!records_.empty() && (records_.size() >= max_records_ || bytes_ + need > max_bytes_)) {
+    node = evict_oldest();
+    if (node.empty()) break;
   }
-  node.key().assign(lid);  // reuse the evicted node and its string capacity
-  node.mapped().record.assign(record);
-  node.mapped().stored_at = now;
-  node.mapped().sequence = sequence;
-  records_.insert(std::move(node));
+  if (node.empty()) {
+    const auto it = records_.emplace(slot.lid, Entry{std::string(record), now, sequence}).first;
+    bytes_ += cost(it->first, it->second);
+  } else {
+    node.key().assign(lid);  // reuse the evicted node and its string capacity
+    keep(node.mapped().record, record);
+    node.mapped().stored_at = now;
+    node.mapped().sequence = sequence;
+    bytes_ += cost(node.key(), node.mapped());
+    records_.insert(std::move(node));
+  }
+  trim();
+}
+
+// A reused buffer may be larger than its record: older records go until the bytes are
+// within the bound. The newest record stays, even alone over it.
+void InMemoryLidStore::trim() {
+  while (bytes_ > max_bytes_ && records_.size() > 1) {
+    if (evict_oldest().empty()) break;
+  }
 }
 
 std::optional<std::string> InMemoryLidStore::get(std::string_view lid, TimestampMs now) {
@@ -105,6 +147,11 @@ void InMemoryLidStore::clear_converted(std::string_view lid) {
 std::size_t InMemoryLidStore::size() const {
   std::lock_guard lock(mutex_);
   return records_.size();
+}
+
+std::size_t InMemoryLidStore::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
 }
 
 bool LidStoreSink::deliver(std::span<const std::string_view> records) {

@@ -562,12 +562,11 @@ void Spool::prepare_spares() {
   }
 }
 
-SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_t max_records,
+SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, ReadBudget& budget,
                           const std::function<void(std::string_view)>& deliver) {
   State& s = *state_;
   Lane& lane = *s.lanes.at(lane_index);
   SpoolPosition pos = from;
-  std::size_t delivered = 0;
   std::string chunk;
 
   // The first segment at or after `seq` that still exists; 0 when none.
@@ -577,7 +576,7 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
     return it == lane.segments.end() ? 0 : it->first;
   };
 
-  while (delivered < max_records) {
+  while (!budget.spent) {
     // The segment to read (the first at or after the position that still exists), whether
     // it is the one being written, and then its committed size, all under the lane's mutex:
     // the writer resets the size and moves to the next segment under it, and read apart, a
@@ -605,7 +604,7 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
     // record ending by `limit` (a torn write, a flipped bit) makes the rest of it "torn".
     bool torn = false;
     std::size_t chunk_size = kReadChunk;
-    while (delivered < max_records && pos.offset < limit) {
+    while (!budget.spent && pos.offset < limit) {
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(limit - pos.offset, chunk_size));
       chunk.resize(want);
       const ssize_t got = ::pread(fd, chunk.data(), want, static_cast<off_t>(pos.offset));
@@ -614,7 +613,7 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
       const bool reaches_limit = pos.offset + available >= limit;
       std::size_t used = 0;
       std::size_t needed = 0;  // a record that does not fit in the chunk
-      while (delivered < max_records) {
+      for (;;) {
         const std::size_t rest = available - used;
         if (rest < kHeaderSize) {
           torn = rest > 0 && reaches_limit;
@@ -634,8 +633,13 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
           torn = true;
           break;
         }
+        if (!budget.admits(size)) {
+          budget.spent = true;
+          break;
+        }
         deliver(std::string_view(payload, size));
-        ++delivered;
+        ++budget.records;
+        budget.bytes += size;
         used += kHeaderSize + size;
       }
       pos.offset += used;
@@ -648,7 +652,7 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, std::size_
     ::close(fd);
 
     if (live && !torn) return pos;                // the writer may add more
-    if (pos.offset < limit && !torn) return pos;  // stopped by max_records
+    if (pos.offset < limit && !torn) return pos;  // stopped by the budget
     // Finished (or torn): move to the next segment, if there is one yet.
     const std::uint64_t next = segment_from(pos.segment + 1);
     if (next == 0) return pos;

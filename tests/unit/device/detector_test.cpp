@@ -241,6 +241,24 @@ TEST(DeviceDetector, CacheReturnsTheSameResultAndIsBounded) {
   EXPECT_EQ(small.cache_hits(), 1u);
 }
 
+// The cache holds agents up to the 512 bytes the regexes read, so its bytes are bounded
+// (docs/reliability.md); a longer agent is parsed each time, never kept.
+TEST(DeviceDetector, AgentsLongerThanWhatIsMatchedAreNotCached) {
+  DeviceDetector detector(std::string(kDefaultRegexesPath), 64);
+  const std::string base = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0 ";
+  const std::string longest_cached = base + std::string(512 - base.size(), 'x');
+  const std::string too_long = longest_cached + "x";
+  (void)detector.detect(longest_cached);
+  (void)detector.detect(longest_cached);
+  EXPECT_EQ(detector.cache_hits(), 1u);
+  const auto first = detector.detect(too_long);
+  const auto second = detector.detect(too_long);
+  EXPECT_NE(first.get(), second.get());
+  EXPECT_EQ(second->browser_family, "Firefox");
+  EXPECT_EQ(detector.cache_hits(), 1u);
+  EXPECT_EQ(detector.cache_misses(), 3u);
+}
+
 TEST(DeviceDetector, ConcurrentDetection) {
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};

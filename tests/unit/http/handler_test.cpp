@@ -271,7 +271,7 @@ class TestLidStore final : public lid::LidStore {
   void check() const {
     if (down) throw lid::LidStoreUnavailable("lid store: Connection refused");
   }
-  lid::InMemoryLidStore local_{1000, std::chrono::hours(24)};
+  lid::InMemoryLidStore local_{1000, SIZE_MAX, std::chrono::hours(24)};
 };
 
 TEST(Handler, ARecordedClickWaitsForItsCommit) {
@@ -311,6 +311,31 @@ TEST(Handler, ARecordedClickWaitsForItsCommit) {
   EXPECT_EQ(record.at("sub_campaign").as_string(), c.at("query").at("subid").as_string());
   EXPECT_NE(instance.metrics().render({}).find("trafficd_requests_total{route=\"pl\",status=\"302\"} 1"),
             std::string::npos);
+}
+
+// A click whose values pass their bounds is recorded with them cut (a 4 KB subid made
+// 25 KB records before), and each cut field is counted in /metrics.
+TEST(Handler, LongVisitorValuesAreCutInTheRecordAndCounted) {
+  test::TempDir dir("handler-spool");
+  lid::Spool spool(spool_settings(dir));
+  Instance instance(test_config(), nullptr, &spool);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  auto headers = visitor_headers(c);
+  const std::string host = std::string(300, 'h') + ".example";
+  headers.push_back({"Host", host});
+  const std::string target = click_target(c) + "&pad=" + std::string(3000, 'p');
+  Response response = instance.send("GET", target, headers);
+  ASSERT_EQ(response.status, 302U);
+  ASSERT_TRUE(instance.worker().commit_clicks());
+  const auto records = spooled(spool);
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].at("domain").as_string(), host.substr(0, 256));
+  EXPECT_EQ(records[0].at("ad_path").as_string(), target.substr(0, 2048));
+  EXPECT_EQ(records[0].at("sub_campaign").as_string(), c.at("query").at("subid").as_string());  // within its bound
+  const std::string metrics = instance.metrics().render({});
+  EXPECT_NE(metrics.find("trafficd_record_values_truncated_total{field=\"domain\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("trafficd_record_values_truncated_total{field=\"ad_path\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("trafficd_record_values_truncated_total{field=\"sub_campaign\"} 0"), std::string::npos);
 }
 
 TEST(Handler, TheFirstVisitOfADayIsUniqueUnlessTheLinkDisablesIt) {

@@ -176,7 +176,8 @@ TEST(ClickRecord, HostileTextStaysValidJson) {
 }
 
 // Fields far larger than the first reservation, at the worst escape ratio, after other
-// records in the same buffer (a spool batch): the buffer grows field by field.
+// records in the same buffer (a spool batch): the buffer grows field by field, and each
+// value is cut to its bound first.
 TEST(ClickRecord, HugeHostileFieldsGrowTheBufferAndStayValid) {
   Sample sample;
   const std::string controls(100'000, '\x01');  // each becomes \u0001: six bytes
@@ -191,8 +192,47 @@ TEST(ClickRecord, HugeHostileFieldsGrowTheBufferAndStayValid) {
   const auto newline = rest.find('\n');
   ASSERT_EQ(newline + 1 + newline + 1, rest.size());  // two equal lines, each ending in \n
   const json::object r = json::parse(rest.substr(0, newline)).as_object();
-  EXPECT_EQ(r.at("user_agent").as_string(), controls);
-  EXPECT_EQ(r.at("referer").as_string().size(), 50'000U * 3);  // U+FFFD is three bytes of UTF-8
+  const std::size_t ua_bound = kBoundedFieldBytes[static_cast<std::size_t>(BoundedField::user_agent)];
+  const std::size_t referer_bound = kBoundedFieldBytes[static_cast<std::size_t>(BoundedField::referer)];
+  EXPECT_EQ(r.at("user_agent").as_string(), controls.substr(0, ua_bound));
+  EXPECT_EQ(r.at("referer").as_string().size(), referer_bound * 3);  // U+FFFD is three bytes of UTF-8
+}
+
+// Every value a visitor controls is cut at its bound, never inside a UTF-8 character, and
+// the cut is reported for the metric; values within their bounds are kept whole.
+TEST(ClickRecord, VisitorValuesAreCutToTheirBoundsAndReported) {
+  Sample sample;
+  std::string long_values[kBoundedFields];
+  for (std::size_t f = 0; f < kBoundedFields; ++f) {
+    // "é" (two bytes) after an odd prefix: the bound falls inside a character.
+    long_values[f] = "x" + std::string(kBoundedFieldBytes[f] + 100, 'a');
+    for (std::size_t i = 1; i + 1 < long_values[f].size(); i += 2) long_values[f].replace(i, 2, "\xC3\xA9");
+  }
+  sample.facts.sub_campaign = long_values[0];
+  sample.facts.cid = long_values[1];
+  sample.facts.domain = long_values[2];
+  sample.facts.referer = long_values[3];
+  sample.facts.ad_path = long_values[4];
+  sample.facts.user_agent = long_values[5];
+  sample.facts.landing_page = long_values[6];
+  std::string out;
+  const TruncatedFields cut = append_click_record(out, sample.decision, sample.context, sample.device, sample.facts);
+  EXPECT_EQ(cut, (1U << kBoundedFields) - 1);
+  const json::object r = json::parse(out).as_object();
+  for (std::size_t f = 0; f < kBoundedFields; ++f) {
+    const std::string_view name = to_string(static_cast<BoundedField>(f));
+    const std::string_view value = r.at(name).as_string();
+    SCOPED_TRACE(std::string(name));
+    // Odd bounds end on a whole "é"; even ones lose the split one (one byte short).
+    EXPECT_EQ(value.size(), kBoundedFieldBytes[f] - (kBoundedFieldBytes[f] % 2 == 0 ? 1 : 0));
+    EXPECT_EQ(value, std::string_view(long_values[f]).substr(0, value.size()));
+    EXPECT_EQ(value.find("\xEF\xBF\xBD"), std::string_view::npos);  // no replacement character: nothing split
+  }
+
+  Sample within;
+  out.clear();
+  EXPECT_EQ(append_click_record(out, within.decision, within.context, within.device, within.facts), 0);
+  EXPECT_EQ(json::parse(out).as_object().at("sub_campaign").as_string(), "sub");
 }
 
 TEST(JsonString, InvalidUtf8BecomesReplacementCharacters) {

@@ -96,6 +96,36 @@ TEST_F(SpoolTest, RecordsOfEverySizeUpToTheMaximumComeBackWhole) {
   EXPECT_EQ(spool.stats().corrupt_tails, 0u);
 }
 
+// A byte budget bounds what one read delivers (a batch of long records must not hold
+// gigabytes), except that a first record larger than the budget still goes, alone; the
+// reads together deliver everything once, in order, across segments.
+TEST_F(SpoolTest, AByteBudgetBoundsEachReadAndLosesNothing) {
+  SpoolSettings s = settings();
+  s.segment_bytes = 16 * 1024;  // several segments
+  Spool spool(s);
+  std::vector<std::string> written;
+  for (int i = 0; i < 60; ++i) {
+    written.push_back(std::to_string(i) + ":" + std::string(static_cast<std::size_t>(i % 7 == 0 ? 9000 : 700), 'x'));
+    ASSERT_TRUE(put(spool, 0, written.back()));
+  }
+  constexpr std::size_t kMaxBytes = 4000;
+  std::vector<std::string> got;
+  SpoolPosition at;
+  for (int reads = 0; reads < 1000; ++reads) {
+    Spool::ReadBudget budget{.max_records = 100, .max_bytes = kMaxBytes};
+    std::vector<std::string> batch;
+    at = spool.read(0, at, budget, [&](std::string_view p) { batch.emplace_back(p); });
+    if (batch.empty()) break;
+    std::size_t bytes = 0;
+    for (const auto& record : batch) bytes += record.size();
+    EXPECT_EQ(budget.bytes, bytes);
+    EXPECT_TRUE(bytes <= kMaxBytes || batch.size() == 1) << bytes << " in " << batch.size();
+    EXPECT_EQ(budget.spent, got.size() + batch.size() < written.size());
+    got.insert(got.end(), batch.begin(), batch.end());
+  }
+  EXPECT_EQ(got, written);
+}
+
 TEST_F(SpoolTest, ReplayFromThePersistedCursorAfterRestart) {
   {
     Spool spool(settings());

@@ -87,6 +87,7 @@ struct Config {
   unsigned postback_window_seconds = 300;     ///< accepted |now - timestamp|
   unsigned lid_ttl_seconds = 30 * 86400;      ///< how long a click can be converted
   std::size_t lid_store_max = 200'000;        ///< in-process lid store bound (records)
+  std::size_t lid_store_max_mb = 512;         ///< in-process lid store bound (MiB of records)
   std::size_t unique_visits_max = 4'000'000;  ///< in-process unique-visit keys (~40 bytes each)
 
   /// Shared state (live counters, rotation; docs/shared-state.md): in Redis when REDIS_HOST

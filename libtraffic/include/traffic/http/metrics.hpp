@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "traffic/counters/redis_counters.hpp"
+#include "traffic/lid/click_record.hpp"
 #include "traffic/lid/spool.hpp"
 #include "traffic/lid/unique_visits.hpp"
 #include "traffic/rules/decision.hpp"
@@ -71,8 +72,9 @@ struct WorkerMetrics {
   std::array<Counter, kBlockReasons> blocks{};
   Counter head_requests{0};
   Counter debug_requests{0};
-  Counter unrecorded_clicks{0};                               ///< answered 503: the spool refused the record
-  std::array<Counter, kLatencyBuckets.size() + 1> latency{};  ///< last = +Inf
+  Counter unrecorded_clicks{0};                                 ///< answered 503: the spool refused the record
+  std::array<Counter, lid::kBoundedFields> truncated_values{};  ///< record values cut to their bound, by field
+  std::array<Counter, kLatencyBuckets.size() + 1> latency{};    ///< last = +Inf
   Counter latency_sum_ns{0};
   // The connection layer: counted by trafficd's server on this worker's loop thread.
   Counter connections_opened{0};
@@ -86,6 +88,7 @@ struct WorkerMetrics {
   void count_decision(std::string_view redirect_type) noexcept;
   void count_block(rules::BlockReason reason) noexcept;
   void observe_click(std::uint64_t nanoseconds) noexcept;
+  void count_truncations(lid::TruncatedFields fields) noexcept;
 };
 
 /// One sink's delivery state (the label is the sink's name, one per configured sink).

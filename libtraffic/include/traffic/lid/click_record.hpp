@@ -1,6 +1,7 @@
 #pragma once
 // The click record: one JSON object per click, the warehouse row (SPEC.md §9).
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -31,13 +32,26 @@ struct ClickFacts {
   std::string_view event_type = "click";
 };
 
+/// The values a visitor controls. Each is cut in the record at a byte bound (at a UTF-8
+/// character boundary), so that a record stays small whatever a request carries: a click
+/// with 4 KB subids would otherwise make a 25 KB record, kept by the spool, every sink's
+/// buffers and the lid store (docs/click-pipeline.md, "Bounded values").
+enum class BoundedField : std::uint8_t { sub_campaign, cid, domain, referer, ad_path, user_agent, landing_page };
+inline constexpr std::size_t kBoundedFields = 7;
+/// Bytes kept of each BoundedField, in its order.
+inline constexpr std::array<std::size_t, kBoundedFields> kBoundedFieldBytes = {1024, 1024, 256, 2048, 2048, 1024, 4096};
+[[nodiscard]] std::string_view to_string(BoundedField field) noexcept;
+/// The fields a record cut: bit `1 << BoundedField` for each.
+using TruncatedFields = std::uint8_t;
+
 /// Appends the record of a redirecting `decision` to `out` as one line of JSON with its
-/// trailing '\n'. Field names and meanings are the old service's (docs/click-records.md).
+/// trailing '\n'. Field names and meanings are the old service's (docs/click-pipeline.md).
 /// Strings are escaped and any byte sequence that is not UTF-8 becomes U+FFFD, so the line
 /// is valid JSON whatever a visitor sent. Money is printed exactly ("9.5", "0").
-/// Appends into the caller's buffer: no allocation once the buffer has grown.
-void append_click_record(std::string& out, const rules::Decision& decision, const rules::Context& context,
-                         const device::DeviceInfo& device, const ClickFacts& facts);
+/// Appends into the caller's buffer: no allocation once the buffer has grown. Returns the
+/// values it cut to their bound (for the metric).
+TruncatedFields append_click_record(std::string& out, const rules::Decision& decision, const rules::Context& context,
+                                    const device::DeviceInfo& device, const ClickFacts& facts);
 
 /// Appends `text` as a JSON string literal (quotes included), escaped as above.
 void append_json_string(std::string& out, std::string_view text);

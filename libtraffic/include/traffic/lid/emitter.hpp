@@ -17,6 +17,7 @@ namespace traffic::lid {
 
 struct EmitterSettings {
   std::size_t batch_records = 4096;               ///< most records per delivery
+  std::size_t batch_bytes = 4 << 20;              ///< most record bytes per delivery (a longer first record goes alone)
   std::chrono::milliseconds poll{100};            ///< how long records gather before a caught-up sink reads again
   std::chrono::milliseconds backoff_first{100};   ///< first wait after a failure
   std::chrono::milliseconds backoff_max{30'000};  ///< the wait doubles up to this

@@ -55,18 +55,26 @@ class LidStore {
   virtual void clear_converted(std::string_view lid) = 0;
 };
 
-/// Single-instance mode: a bounded in-process store (oldest records go first past
-/// `max_records`), records and marks expiring after `ttl`. Thread-safe. Lost on restart.
+/// Single-instance mode: an in-process store bounded by records and by bytes (the oldest
+/// records go first past either bound), records and marks expiring after `ttl`.
+/// Thread-safe. Lost on restart. It keeps what a conversion needs, the click record (the
+/// conversion is that record re-emitted), and nothing else.
 /// In steady state a new record reuses the evicted one's map node and string capacity: no
 /// allocation, no fresh pages (which cost this VM several µs per click when measured).
 class InMemoryLidStore final : public LidStore {
  public:
-  InMemoryLidStore(std::size_t max_records, std::chrono::seconds ttl);
+  /// What one record costs besides its lid's and record's capacity: the map node, its
+  /// bucket, its two slots in the insertion ring and the allocator's headers (x86-64,
+  /// libstdc++, glibc; docs/reliability.md has the measurement).
+  static constexpr std::size_t kRecordOverheadBytes = 320;
+  InMemoryLidStore(std::size_t max_records, std::size_t max_bytes, std::chrono::seconds ttl);
   void put(std::string_view lid, std::string_view record, TimestampMs now) override;
   std::optional<std::string> get(std::string_view lid, TimestampMs now) override;
   bool mark_converted(std::string_view lid, TimestampMs now) override;
   void clear_converted(std::string_view lid) override;
   [[nodiscard]] std::size_t size() const;
+  /// The bytes the records hold now, counted as the byte bound counts them.
+  [[nodiscard]] std::size_t bytes() const;
 
  private:
   struct Entry {
@@ -79,12 +87,19 @@ class InMemoryLidStore final : public LidStore {
     std::string lid;
     std::uint64_t sequence = 0;
   };
+  static std::size_t cost(const std::string& lid, const Entry& entry) noexcept {
+    return lid.capacity() + entry.record.capacity() + kRecordOverheadBytes;
+  }
   Records::node_type evict_oldest();
+  void erase(Records::iterator it);
+  void trim();
   void compact();
   std::size_t max_records_;
+  std::size_t max_bytes_;
   TimestampMs ttl_ms_;
   mutable std::mutex mutex_;
   Records records_;
+  std::size_t bytes_ = 0;  // cost() of every record in records_
   std::unordered_map<std::string, TimestampMs> converted_;
   std::vector<Slot> ring_;
   std::uint64_t next_sequence_ = 0;  // sequence of the next put; ring_[sequence % size]

@@ -107,12 +107,29 @@ class Spool {
   };
   Writer& writer(std::size_t lane);
 
-  /// Reads records of `lane` from `from` on, calling `deliver(payload)` for each, at most
-  /// `max_records`; returns the position after the last one delivered. Stops at the end of
-  /// what has been written; skips a torn or corrupt tail of a segment of an earlier run or
-  /// a finished one (counted in corrupt_tails).
-  SpoolPosition read(std::size_t lane, SpoolPosition from, std::size_t max_records,
+  /// How much reads may deliver; reads sharing one (a batch over every lane) take from it.
+  struct ReadBudget {
+    std::size_t max_records = SIZE_MAX;
+    std::size_t max_bytes = SIZE_MAX;  ///< of payloads; a first record larger than this is still delivered
+    std::size_t records = 0;           ///< delivered under this budget so far
+    std::size_t bytes = 0;
+    bool spent = false;  ///< a read stopped at the budget with more to read
+    [[nodiscard]] bool admits(std::size_t size) const noexcept {
+      return records < max_records && (records == 0 || bytes + size <= max_bytes);
+    }
+  };
+  /// Reads records of `lane` from `from` on, calling `deliver(payload)` for each while the
+  /// budget admits it; returns the position after the last one delivered. Stops at the end
+  /// of what has been written; skips a torn or corrupt tail of a segment of an earlier run
+  /// or a finished one (counted in corrupt_tails).
+  SpoolPosition read(std::size_t lane, SpoolPosition from, ReadBudget& budget,
                      const std::function<void(std::string_view)>& deliver);
+  /// As above, at most `max_records`.
+  SpoolPosition read(std::size_t lane, SpoolPosition from, std::size_t max_records,
+                     const std::function<void(std::string_view)>& deliver) {
+    ReadBudget budget{.max_records = max_records};
+    return read(lane, from, budget, deliver);
+  }
 
   /// A sink's persisted cursor (positions per lane); all zero for a new sink.
   std::vector<SpoolPosition> cursor(std::string_view sink) const;
