@@ -4,7 +4,7 @@ PRESET ?= dev
 JOBS ?= $(shell nproc)
 DEMO_KEY := 0123456789abcdef0123456789abcdef
 
-.PHONY: all deps configure build test test-asan test-tsan run bench bench-load fuzz format tidy clean
+.PHONY: all deps configure build test test-asan test-tsan chaos run bench bench-load fuzz format tidy clean
 
 all: build
 
@@ -25,6 +25,12 @@ test: build
 test-asan:
 	@$(MAKE) --no-print-directory build PRESET=asan
 	@scripts/run-tests.sh asan
+
+# The fault battery alone (docs/reliability.md; also part of `make test`): trafficd under
+# load while Redis, the collector, S3, the disk and descriptors fail; prints each case's
+# figures ("CHAOS …" lines). Mounting its small disk needs root.
+chaos: build
+	@build/$(PRESET)/tests/chaos_tests
 
 # The concurrent parts under ThreadSanitizer.
 test-tsan:

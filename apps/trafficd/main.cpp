@@ -78,7 +78,11 @@ traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url) {
                                                            : traffic::lid::HttpSink::Mode::ndjson_batch;
         return {url.name, std::make_unique<traffic::lid::HttpSink>(std::move(settings), mode), batch};
       }
-      case SinkKind::redis: break;
+      case SinkKind::redis: {
+        auto settings = traffic::lid::RedisSinkSettings::from_url(url);
+        const std::size_t batch = settings.batch;
+        return {url.name, std::make_unique<traffic::lid::RedisSink>(std::move(settings)), batch};
+      }
     }
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error("SINKS: sink '" + url.name + "': " + e.what());

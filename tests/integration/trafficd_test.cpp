@@ -237,21 +237,6 @@ TEST(Trafficd, ClicksReachAnHttpCollectorAndTheOldAggregatorApi) {
   EXPECT_EQ(aggregated.size(), lids.size());
 }
 
-std::string post(std::string_view target, std::string_view body) {
-  return "POST " + std::string(target) +
-         " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n\r\n" + std::string(body);
-}
-
-// A postback for `lid` now, with the old MD5 hash under "gateway-secret".
-std::string postback_body(const std::string& lid) {
-  const auto now =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  return R"({"lid":")" + lid + R"(","hash":")" + test::md5_hex(std::to_string(now) + "|gateway-secret") +
-         R"(","timestamp":)" + std::to_string(now) + "}";
-}
-
 // The records of a file sink's closed files whose event is `event`.
 std::vector<json::object> records_with_event(const std::filesystem::path& clicks, std::string_view event) {
   std::vector<json::object> out;
@@ -319,15 +304,6 @@ TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
 using test::eventually;
 
 // A counter of trafficd's /metrics (0 when absent).
-double metric(unsigned short port, std::string_view name) {
-  Connection connection(port);
-  connection.send(get("/metrics"));
-  const std::string body = connection.read_reply().body;
-  const std::string prefix = "\n" + std::string(name) + " ";
-  const auto at = body.find(prefix);
-  return at == std::string::npos ? 0 : std::stod(body.substr(at + prefix.size()));
-}
-
 std::string today_utc() {
   const auto now =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());

@@ -11,6 +11,7 @@
 #include <memory>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "traffic/redis/connection.hpp"
 
@@ -20,7 +21,10 @@ namespace traffic::test {
 
 class RedisServer {
  public:
-  explicit RedisServer(std::filesystem::path dir) : dir_(std::move(dir)) {
+  /// `extra_args` are added to the server's (e.g. {"--appendonly", "yes"} for data that
+  /// survives a kill and restart).
+  explicit RedisServer(std::filesystem::path dir, std::vector<std::string> extra_args = {})
+      : dir_(std::move(dir)), extra_args_(std::move(extra_args)) {
     std::filesystem::create_directories(dir_);
     // A free port: bind to 0, read it, release it (redis-server binds it right after).
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -37,11 +41,10 @@ class RedisServer {
   ~RedisServer() { stop(); }
 
   void start() {
-    process_ =
-        std::make_unique<Process>("/usr/bin/redis-server",
-                                  std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                                           "--save", "", "--appendonly", "no", "--dir", dir_.string()},
-                                  std::vector<std::string>{});
+    std::vector<std::string> args{"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
+                                  "",       "--appendonly",        "no",     "--dir",     dir_.string()};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());  // later arguments win
+    process_ = std::make_unique<Process>("/usr/bin/redis-server", args, std::vector<std::string>{});
     // Ready when it answers PING: a process start-up, not an event this test could await.
     for (int attempt = 0; attempt < 200; ++attempt) {
       if (ping()) return;
@@ -49,8 +52,9 @@ class RedisServer {
     }
     throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
   }
-  void stop() {
-    if (process_) process_->stop(SIGTERM);
+  /// Stops the server with `signal` (SIGKILL: a crash, nothing saved on the way out).
+  void stop(int signal = SIGTERM) {
+    if (process_) process_->stop(signal);
     process_.reset();
   }
   [[nodiscard]] int port() const noexcept { return port_; }
@@ -91,6 +95,7 @@ class RedisServer {
     return ok;
   }
   std::filesystem::path dir_;
+  std::vector<std::string> extra_args_;
   int port_ = 0;
   std::unique_ptr<Process> process_;
 };

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "digest.hpp"
 #include "process.hpp"
 #include "test_support.hpp"
 #include "traffic/url/redirect_url.hpp"
@@ -220,6 +221,32 @@ inline std::string click_target(const json::object& c, std::string_view extra = 
   return target + std::string(extra);
 }
 
+inline std::string post(std::string_view target, std::string_view body) {
+  return "POST " + std::string(target) +
+         " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + std::string(body);
+}
+
+// A postback for `lid` now, with the old MD5 hash under "gateway-secret".
+inline std::string postback_body(const std::string& lid) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return R"({"lid":")" + lid + R"(","hash":")" + md5_hex(std::to_string(now) + "|gateway-secret") +
+         R"(","timestamp":)" + std::to_string(now) + "}";
+}
+
+// The value of an unlabelled (or fully labelled: `name{…}`) metric of trafficd on `port`; 0
+// when absent.
+inline double metric(unsigned short port, std::string_view name) {
+  Connection connection(port);
+  connection.send(get("/metrics"));
+  const std::string body = connection.read_reply().body;
+  const std::string prefix = "\n" + std::string(name) + " ";
+  const auto at = body.find(prefix);
+  return at == std::string::npos ? 0 : std::stod(body.substr(at + prefix.size()));
+}
+
 // The lid a 302 sent, from its Location.
 inline std::string lid_of(const std::string& location) {
   static const std::regex lid_param(R"([?&]lid=([0-9a-f-]{36}))");
@@ -228,8 +255,9 @@ inline std::string lid_of(const std::string& location) {
 }
 
 // Every record of the file sink's closed files, by lid (a lid may appear more than once:
-// delivery is at-least-once).
-inline std::multiset<std::string> lids_in_file_sink(const std::filesystem::path& dir, std::size_t& invalid_lines) {
+// delivery is at-least-once); only those whose "event" is `event` unless it is empty.
+inline std::multiset<std::string> lids_in_file_sink(const std::filesystem::path& dir, std::size_t& invalid_lines,
+                                                    std::string_view event = {}) {
   std::multiset<std::string> lids;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (!entry.path().string().ends_with(".ndjson.gz")) continue;
@@ -241,6 +269,7 @@ inline std::multiset<std::string> lids_in_file_sink(const std::filesystem::path&
         ++invalid_lines;
         continue;
       }
+      if (!event.empty() && record.at("event") != json::string_view(event.data(), event.size())) continue;
       lids.insert(std::string(record.at("lid").as_string()));
     }
   }

@@ -212,6 +212,8 @@ std::string MetricsRegistry::render(const Gauges& g) const {
     counter("trafficd_spool_dropped_segments_total", "Unsent segments deleted at the disk bound (drop_oldest).",
             s.dropped_segments);
     counter("trafficd_spool_corrupt_tails_total", "Segments whose torn or corrupt end was skipped.", s.corrupt_tails);
+    counter("trafficd_spool_write_errors_total", "Failed writes of record batches (a full disk, an I/O error).",
+            s.write_errors);
     gauge("trafficd_spool_bytes", "Bytes of spool segments on disk.", s.bytes_on_disk);
     counter("trafficd_spool_fsyncs_total", "fdatasync calls of the spool since start.", s.fsyncs);
   }
