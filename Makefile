@@ -4,7 +4,7 @@ PRESET ?= dev
 JOBS ?= $(shell nproc)
 DEMO_KEY := 0123456789abcdef0123456789abcdef
 
-.PHONY: all deps configure build test test-asan test-tsan chaos run bench bench-load fuzz format tidy clean
+.PHONY: all deps configure build test test-asan test-tsan chaos run bench bench-load soak fuzz format tidy clean
 
 all: build
 
@@ -69,6 +69,14 @@ bench-load:
 LOAD_ROUNDS ?= 3
 LOAD_SECONDS ?= 10
 LOAD_CONNECTIONS ?= 64
+
+# The soak (docs/benchmarks.md): trafficd with its pipeline at half its measured capacity
+# for SOAK_MINUTES under random clicks; prints its resident memory minute by minute.
+SOAK_MINUTES ?= 30
+soak:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory build PRESET=release
+	@bench/soak.sh build/release $(SOAK_MINUTES)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
