@@ -58,7 +58,7 @@ request = function()
   return wrk.format("GET", path, { ["X-Forwarded-For"] = ip, ["User-Agent"] = agents[math.random(#agents)] .. math.random(0, 99999) })
 end
 LUA
-  [ -n "${1:-}" ] && echo "delay = function() return $1 end"
+  if [ -n "${1:-}" ]; then echo "delay = function() return $1 end"; fi
 }
 
 # Capacity: as fast as it goes for 10 s.
