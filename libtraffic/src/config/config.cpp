@@ -1,12 +1,15 @@
 #include "traffic/config/config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <thread>
+
+#include <unistd.h>  // environ
 
 #include "traffic/lid/sink.hpp"
 #include "traffic/link/link.hpp"
@@ -164,8 +167,11 @@ const std::vector<Option>& options() {
                                "where traffic goes when an exit offer is missing", &Config::default_offer_id, 1,
                                std::numeric_limits<std::int64_t>::max()),
       int_option<std::int64_t>("DEFAULT_CAMPAIGN_ID", "default-campaign-id",
-                               "campaign that inactive offers switch to (old production value: 1005032)",
+                               "campaign that inactive offers switch to (default with NODE_ENV=production: 1005032)",
                                &Config::default_campaign_id, 1, std::numeric_limits<std::int64_t>::max()),
+      string_option("NODE_ENV", "node-env",
+                    "the old service's mode: production selects its production DEFAULT_CAMPAIGN_ID (1005032)",
+                    &Config::node_env),
       string_option("FALLBACK_URL", "fallback-url", "last-resort landing page (none: 404)", &Config::fallback_url),
       string_option("ADMIN_TOKEN", "admin-token", "bearer token of the admin routes and debug answers",
                     &Config::admin_token, true),
@@ -187,6 +193,10 @@ const std::vector<Option>& options() {
       int_option<unsigned>("POSTBACK_WINDOW_SECONDS", "postback-window-seconds",
                            "accepted distance of a postback's timestamp from now", &Config::postback_window_seconds, 1,
                            kMaxSeconds),
+      int_option<unsigned>("POSTBACK_WAIT_MS", "postback-wait-ms",
+                           "with REDIS_HOST: how long a postback for a lid not yet in Redis waits for another "
+                           "instance's click to arrive before 'does not exist'",
+                           &Config::postback_wait_ms, 0, 10'000),
       int_option<unsigned>("LID_TTL_SECONDS", "lid-ttl-seconds", "how long a click can be converted",
                            &Config::lid_ttl_seconds, 60, 400 * kMaxSeconds),
       int_option<std::size_t>("LID_STORE_MAX", "lid-store-max", "clicks kept for postbacks in process (no Redis)",
@@ -353,6 +363,52 @@ bool load_dotenv(const std::string& path, std::string& error) {
   return true;
 }
 
+namespace {
+
+// The old service's variables that trafficd no longer reads, and what replaces each: set,
+// they get a start-up warning, never silence (an operator may be relying on them). A name
+// ending in '*' is a prefix.
+struct Retired {
+  std::string_view name;
+  std::string_view instead;
+};
+constexpr Retired kRetired[] = {
+    {"SOCKET_HOST",
+     "no socket server: each instance serves its own view (GET /metrics; the fleet view, docs/operations.md)"},
+    {"REDIS_URL", "REDIS_HOST, REDIS_PORT, REDIS_USERNAME, REDIS_PASSWORD and REDIS_DB"},
+    {"AWS_DYNAMODB_*", "the lid store: in Redis with REDIS_HOST, else in process (LID_STORE_MAX, LID_STORE_MAX_MB)"},
+    {"AWS_SQS_QUEUE_URL", "nothing yet: there is no SQS sink; records go to the sinks of SINKS"},
+    {"GRAFANA_*", "Prometheus metrics at GET /metrics"},
+    {"INFLUX*", "Prometheus metrics at GET /metrics"},
+};
+
+std::vector<std::string> retired_variables_set() {
+  std::vector<std::string> warnings;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view variable(*entry);
+    const std::string_view name = variable.substr(0, variable.find('='));
+    for (const Retired& retired : kRetired) {
+      const bool prefix = retired.name.ends_with('*');
+      const std::string_view stem = prefix ? retired.name.substr(0, retired.name.size() - 1) : retired.name;
+      if (prefix ? name.starts_with(stem) : name == stem) {
+        warnings.push_back(std::string(name) + " is set but no longer read; instead: " + std::string(retired.instead));
+      }
+    }
+  }
+  std::sort(warnings.begin(), warnings.end());
+  return warnings;
+}
+
+// Where an option was given a value (flag or environment), by its environment name.
+bool given(const std::vector<CLI::Option*>& cli_options, std::string_view env) {
+  for (std::size_t i = 0; i < options().size(); ++i) {
+    if (options()[i].env == env) return cli_options[i]->count() > 0;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string Config::recipe_source() const {
   if (!s3_bucket_name.empty()) return "s3";
   if (!offers_recipe_url.empty()) return "http";
@@ -409,11 +465,15 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_
       return outcome;
     }
   }
+  if (config.node_env == "production" && !given(cli_options, "DEFAULT_CAMPAIGN_ID")) {
+    config.default_campaign_id = kProductionDefaultCampaignId;  // as the old service did
+  }
   if (std::string problem = validate(config); !problem.empty()) {
     outcome.message = problem;
     outcome.exit_code = 2;
     return outcome;
   }
+  outcome.warnings = retired_variables_set();
   outcome.config = std::move(config);
   return outcome;
 }

@@ -59,6 +59,41 @@ TEST_F(ConfigTest, DefaultsWithTheRequiredVariables) {
   EXPECT_FALSE(c.debug_open);
 }
 
+// The old service chose its default campaign by NODE_ENV; DEFAULT_CAMPAIGN_ID still wins.
+TEST_F(ConfigTest, NodeEnvProductionSelectsTheProductionDefaultCampaign) {
+  required_env();
+  EXPECT_EQ(run({}).config->default_campaign_id, 1000976);
+  setenv("NODE_ENV", "development", 1);
+  EXPECT_EQ(run({}).config->default_campaign_id, 1000976);
+  setenv("NODE_ENV", "production", 1);
+  EXPECT_EQ(run({}).config->default_campaign_id, kProductionDefaultCampaignId);
+  EXPECT_EQ(kProductionDefaultCampaignId, 1005032);
+  EXPECT_EQ(run({"--default-campaign-id", "42"}).config->default_campaign_id, 42);
+  setenv("DEFAULT_CAMPAIGN_ID", "43", 1);
+  EXPECT_EQ(run({}).config->default_campaign_id, 43);
+}
+
+// Old variables that are no longer read are named at start-up with what replaces them.
+TEST_F(ConfigTest, OldVariablesNoLongerReadAreWarnedAboutOnceEach) {
+  required_env();
+  EXPECT_TRUE(run({}).warnings.empty());
+  setenv("SOCKET_HOST", "ws://old:3000", 1);
+  setenv("AWS_DYNAMODB_TABLE", "lids", 1);
+  setenv("AWS_DYNAMODB_REGION", "eu-west-1", 1);
+  setenv("REDIS_URL", "redis://old:6379", 1);
+  const auto outcome = run({});
+  unsetenv("SOCKET_HOST");
+  unsetenv("AWS_DYNAMODB_TABLE");
+  unsetenv("AWS_DYNAMODB_REGION");
+  unsetenv("REDIS_URL");
+  ASSERT_TRUE(outcome.config) << outcome.message;
+  ASSERT_EQ(outcome.warnings.size(), 4U);
+  EXPECT_TRUE(outcome.warnings[0].starts_with("AWS_DYNAMODB_REGION is set but no longer read; instead: the lid store"));
+  EXPECT_TRUE(outcome.warnings[1].starts_with("AWS_DYNAMODB_TABLE is set"));
+  EXPECT_NE(outcome.warnings[2].find("REDIS_URL is set but no longer read; instead: REDIS_HOST"), std::string::npos);
+  EXPECT_TRUE(outcome.warnings[3].starts_with("SOCKET_HOST is set"));
+}
+
 TEST_F(ConfigTest, OldNamesNewNamesAndFlagsOverTheEnvironment) {
   setenv("ENCRYPTION_KEY", kKey, 1);  // the correct spelling stands in for ENCRIPTION_KEY
   setenv("MAXMIND_PATH", "/a.mmdb", 1);

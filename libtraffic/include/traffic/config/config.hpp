@@ -66,7 +66,10 @@ struct Config {
   std::string network_id = "2";
 
   std::int64_t default_offer_id = 36303;
-  std::int64_t default_campaign_id = 1000976;
+  std::int64_t default_campaign_id = 1000976;  ///< kProductionDefaultCampaignId with NODE_ENV=production
+  /// The old service's deployment mode: "production" selects its production default
+  /// campaign unless DEFAULT_CAMPAIGN_ID is set.
+  std::string node_env;
   std::string fallback_url;
 
   std::string admin_token;  ///< Secret. Empty: admin routes and debug answers are closed.
@@ -85,6 +88,7 @@ struct Config {
   std::string gateway_api_secret;             ///< Secret. Postback MD5 authentication; empty: postbacks refused
   std::string postback_hmac_keys;             ///< Secret. Comma-separated HMAC-SHA256 keys for X-Signature
   unsigned postback_window_seconds = 300;     ///< accepted |now - timestamp|
+  unsigned postback_wait_ms = 250;            ///< a miss in a shared lid store is asked again this long
   unsigned lid_ttl_seconds = 30 * 86400;      ///< how long a click can be converted
   std::size_t lid_store_max = 200'000;        ///< in-process lid store bound (records)
   std::size_t lid_store_max_mb = 512;         ///< in-process lid store bound (MiB of records)
@@ -124,10 +128,16 @@ struct Config {
 
 /// What parsing produced: a configuration to run with, or a text to print and an exit code
 /// (`--help`: the option list and 0; a bad value: one line naming the variable and 2).
+/// The default campaign the old service used with NODE_ENV=production.
+inline constexpr std::int64_t kProductionDefaultCampaignId = 1005032;
+
 struct ParseOutcome {
   std::optional<Config> config;
   std::string message;
   int exit_code = 0;
+  /// One line per old variable that is set but no longer read, naming what replaces it
+  /// (docs/compatibility.md); trafficd logs each at start-up.
+  std::vector<std::string> warnings;
 };
 
 /// One option as `--help` and docs/configuration.md show it.
