@@ -57,6 +57,9 @@ traffic::redis::Endpoint redis_endpoint(const traffic::config::Config& config) {
 }
 
 // The click pipeline: the spool (one lane per request thread) and a thread per sink.
+// The spool cursor of the sink feeding the lid store.
+constexpr std::string_view kLidStore = "lidstore";
+
 struct Pipeline {
   std::unique_ptr<traffic::lid::LidStore> lid_store;
   std::unique_ptr<traffic::lid::UniqueVisits> unique_visits;
@@ -102,6 +105,13 @@ std::unique_ptr<traffic::lid::UniqueVisits> open_unique_visits(const traffic::co
   return shared;
 }
 
+// Read-your-writes for postbacks: a wait until the lid-store sink has taken every click
+// recorded so far; empty without a lid store.
+std::function<bool(std::chrono::milliseconds)> lid_store_catch_up(Pipeline& pipeline) {
+  if (!pipeline.lid_store || !pipeline.emitter) return {};
+  return [&pipeline](std::chrono::milliseconds limit) { return pipeline.emitter->await_taken(kLidStore, limit); };
+}
+
 Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clock& clock) {
   std::string error;
   const auto urls = traffic::lid::parse_sink_urls(config.sink_urls(), error);  // validated by the parser
@@ -121,7 +131,6 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   // authenticated at all: in Redis when REDIS_HOST is set (shared by every instance), else
   // in process — empty after a restart, so its cursor is not kept: it reads what the spool
   // still holds.
-  constexpr std::string_view kLidStore = "lidstore";
   const bool postbacks = !config.gateway_api_secret.empty() || !config.postback_hmac_keys.empty();
   if (postbacks) settings.sinks.emplace_back(kLidStore);
   Pipeline pipeline;
@@ -139,8 +148,12 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
         config.lid_store_max, config.lid_store_max_mb << 20, std::chrono::seconds(config.lid_ttl_seconds));
   }
   if (postbacks) {
-    sinks.push_back({std::string(kLidStore), std::make_unique<traffic::lid::LidStoreSink>(
-                                                 *pipeline.lid_store, [&clock] { return clock.now(); })});
+    // Shared through Redis, a click must reach the store soon for a postback to another
+    // instance (docs/click-pipeline.md): the sink looks every 10 ms, not every 100.
+    const auto poll = config.redis_host.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(10);
+    sinks.push_back(
+        {std::string(kLidStore),
+         std::make_unique<traffic::lid::LidStoreSink>(*pipeline.lid_store, [&clock] { return clock.now(); }), 0, poll});
   }
   pipeline.emitter = std::make_unique<traffic::lid::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();
@@ -224,7 +237,8 @@ int run(const traffic::config::Config& config) {
                           counters.shared ? std::function([&] { return counters.shared->stats(); })
                                           : std::function<traffic::counters::SyncStats()>(),
                           recipe.updates() ? std::function([&] { return recipe.updates()->stats(); })
-                                           : std::function<traffic::source::RecordUpdateStats()>()});
+                                           : std::function<traffic::source::RecordUpdateStats()>(),
+                          lid_store_catch_up(pipeline)});
 
   // Blocked since main() began, in every thread: taken here, synchronously.
   const sigset_t signals = control_signals();
@@ -303,6 +317,7 @@ int main(int argc, char** argv) {
     return outcome.exit_code;
   }
   trafficd::log::init(outcome.config->log_level);
+  for (const std::string& warning : outcome.warnings) trafficd::log::warn(warning);
   try {
     return run(*outcome.config);
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
+#include <thread>
 
 #include "traffic/common/system.hpp"
 #include "traffic/http/explain.hpp"
@@ -21,6 +22,11 @@ namespace {
 
 constexpr std::string_view kJson = "application/json; charset=utf-8";
 constexpr std::string_view kText = "text/plain; charset=utf-8";
+// A postback's wait for this instance's own clicks to reach the lid store: the sink is
+// woken at once, so this bounds a stalled sink, not the usual ~1 ms.
+constexpr std::chrono::milliseconds kOwnClicksWait{2'000};
+// How often a shared lid store is asked again for a click of another instance.
+constexpr std::chrono::milliseconds kSharedStorePoll{10};
 
 void answer_json(Response& response, unsigned status, const json::value& body) {
   response.status = status;
@@ -431,7 +437,8 @@ class Exchange {
     const TimestampMs window = static_cast<TimestampMs>(config.postback_window_seconds) * 1000;
     const bool fresh = postback->timestamp >= now - window && postback->timestamp <= now + window;
     if (!authentic || !fresh) return answer_lid(postback->lid, false, "Broken hash");
-    const auto stored = services.lid_store ? services.lid_store->get(postback->lid, now) : std::optional<std::string>();
+    const auto stored = find_click(postback->lid, now);
+    if (response_.offload) return;  // to look again where waiting is allowed
     if (!stored) return answer_lid(postback->lid, false, "Lid does not exists in dynamodb");
     // Everything that could fail comes before the de-duplication mark.
     const json::value click = json::parse(*stored);
@@ -446,6 +453,35 @@ class Exchange {
     }
     state_.conversions.push_back({postback->lid, offer, campaign, now});
     answer_lid(postback->lid, true, "Lid successfully created in redshift");
+  }
+
+  // The stored click of `lid`. A miss may be a click still on its way to the store, and an
+  // advertiser does not retry "does not exist": this instance's own clicks are awaited
+  // (its lid-store sink is woken and waited for), and with a store shared through Redis,
+  // another instance's for up to POSTBACK_WAIT_MS. Waiting needs a Worker that may block:
+  // elsewhere a miss sets response_.offload and the postback is handled again there.
+  std::optional<std::string> find_click(std::string_view lid, TimestampMs now) {
+    const auto& services = app_.services();
+    lid::LidStore* store = services.lid_store;
+    if (store == nullptr) return std::nullopt;
+    std::optional<std::string> stored = store->get(lid, now);
+    const bool may_wait = services.lid_store_catch_up || store->remote();
+    if (stored || !may_wait) return stored;
+    if (!state_.may_block) {
+      response_.offload = true;
+      return std::nullopt;
+    }
+    if (services.lid_store_catch_up && services.lid_store_catch_up(kOwnClicksWait)) {
+      stored = store->get(lid, services.clock.now());
+    }
+    if (stored || !store->remote()) return stored;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(app_.config().postback_wait_ms);
+    while (!stored && std::chrono::steady_clock::now() < deadline) {
+      // No event tells of another instance's write: the store is asked again, briefly.
+      std::this_thread::sleep_for(kSharedStorePoll);
+      stored = store->get(lid, services.clock.now());
+    }
+    return stored;
   }
 
   // Stages a derived record (conversion, resend) in this thread's spool lane: the answer
@@ -473,7 +509,8 @@ class Exchange {
       return answer_lid(lid, true, "Lid conversion mark deleted");
     }
     if (mode != "yes") return answer_error(response_, 400, "resendLid is yes or del");
-    const auto stored = services.lid_store->get(lid, services.clock.now());
+    const auto stored = find_click(lid, services.clock.now());
+    if (response_.offload) return;
     if (!stored) return answer_lid(lid, false, "Lid does not exists in dynamodb");
     if (!emit(derived_record(*stored, "traffic-manually", std::nullopt), Route::recipe_data)) return;
     answer_lid(lid, true, "Lid resent");

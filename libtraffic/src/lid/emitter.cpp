@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -22,12 +23,16 @@ struct Emitter::Runner {
   std::string name;
   std::unique_ptr<Sink> sink;
   std::size_t batch_records = 0;
+  std::chrono::milliseconds poll{0};
   std::thread thread;
 
   std::mutex mutex;
   std::condition_variable wake;
   bool stopping = false;
   std::chrono::steady_clock::time_point deadline;
+  bool hurry = false;                  // read now, do not wait out the poll: await_taken() waits
+  std::vector<SpoolPosition> taken;    // past every record the sink has taken
+  std::condition_variable progressed;  // `taken` moved
 
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> failures{0};
@@ -43,10 +48,19 @@ struct Emitter::Runner {
     last_error = std::move(reason);
   }
 
-  // Nothing to deliver: waits up to `pause`, returning early when stop() is called.
+  // Nothing to deliver: waits up to `pause`, returning early when stop() is called or
+  // someone awaits what was written.
   void wait_idle(std::chrono::milliseconds pause) {
     std::unique_lock lock(mutex);
-    wake.wait_for(lock, pause, [&] { return stopping; });
+    wake.wait_for(lock, pause, [&] { return stopping || hurry; });
+    hurry = false;
+  }
+  void note_taken(const std::vector<SpoolPosition>& positions) {
+    {
+      std::lock_guard lock(mutex);
+      taken = positions;
+    }
+    progressed.notify_all();
   }
   // After a failure: waits `pause` even while stopping (a down sink is not hammered during
   // the drain), but never past the drain deadline.
@@ -70,6 +84,7 @@ Emitter::Emitter(Spool& spool, std::vector<NamedSink> sinks, EmitterSettings set
     runner->name = std::move(named.name);
     runner->sink = std::move(named.sink);
     runner->batch_records = named.batch_records != 0 ? named.batch_records : settings_.batch_records;
+    runner->poll = named.poll.count() != 0 ? named.poll : settings_.poll;
     (void)spool_.cursor(runner->name);  // configured in the spool, or std::invalid_argument
     runners_.push_back(std::move(runner));
   }
@@ -198,11 +213,12 @@ void Emitter::run(Runner& runner) {
         // follows, so that they can be deleted even when no record comes after them (a
         // full disk, where deleting them is what makes room).
         positions = next;
+        runner.note_taken(positions);
         if (stopping && durable == committed) break;  // caught up
         outcome = sink.idle() ? settle() : sink_failed(sink.last_error());
         if (outcome == Outcome::ok) {
           if (stopping) break;
-          runner.wait_idle(settings_.poll);
+          runner.wait_idle(runner.poll);
           continue;
         }
       } else {
@@ -214,6 +230,7 @@ void Emitter::run(Runner& runner) {
         }
         if (sink.deliver(records)) {
           positions = next;
+          runner.note_taken(positions);
           full = batch_full;
           runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
           runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
@@ -231,7 +248,7 @@ void Emitter::run(Runner& runner) {
       // Caught up: let records gather for a poll interval. Each delivery costs the sink
       // its own durability (a file's fsync, an HTTP request) plus the cursor's fsyncs, so
       // under load a few large batches per second cost far less than many small ones.
-      if (!full && !stopping) runner.wait_idle(settings_.poll);
+      if (!full && !stopping) runner.wait_idle(runner.poll);
       continue;
     }
     runner.failures.fetch_add(1, std::memory_order_relaxed);
@@ -253,6 +270,25 @@ void Emitter::run(Runner& runner) {
   } catch (const std::exception&) {
     runner.failures.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+bool Emitter::await_taken(std::string_view name, std::chrono::milliseconds limit) {
+  const auto found = std::find_if(runners_.begin(), runners_.end(), [&](const auto& r) { return r->name == name; });
+  if (found == runners_.end()) return false;
+  Runner& runner = **found;
+  const std::vector<SpoolPosition> target = spool_.written();
+  const auto covers = [&] {
+    for (std::size_t lane = 0; lane < target.size(); ++lane) {
+      const SpoolPosition at = lane < runner.taken.size() ? runner.taken[lane] : SpoolPosition{};
+      if (at < target[lane]) return false;
+    }
+    return true;
+  };
+  std::unique_lock lock(runner.mutex);
+  if (covers()) return true;
+  runner.hurry = true;
+  runner.wake.notify_all();
+  return runner.progressed.wait_for(lock, limit, covers);
 }
 
 std::vector<SinkStats> Emitter::stats() const {

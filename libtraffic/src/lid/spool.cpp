@@ -734,6 +734,17 @@ std::uint64_t Spool::pending_bytes(const std::vector<SpoolPosition>& positions) 
   return pending;
 }
 
+std::vector<SpoolPosition> Spool::written() const {
+  const State& s = *state_;
+  std::vector<SpoolPosition> ends(s.lanes.size());
+  for (std::size_t i = 0; i < s.lanes.size(); ++i) {
+    Lane& lane = *s.lanes[i];
+    std::lock_guard lock(lane.mutex);  // the segment and its size together (see read())
+    ends[i] = {lane.current.load(std::memory_order_relaxed), lane.committed.load(std::memory_order_acquire)};
+  }
+  return ends;
+}
+
 std::size_t Spool::lanes() const noexcept {
   return state_->lanes.size();
 }

@@ -12,7 +12,9 @@
 #include "digest.hpp"
 #include "fake_clock.hpp"
 #include "test_support.hpp"
+#include "traffic/lid/emitter.hpp"
 #include "traffic/lid/lid.hpp"
+#include "traffic/lid/lid_store.hpp"
 #include "traffic/lid/spool.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/url/redirect_url.hpp"
@@ -66,7 +68,8 @@ config::Config test_config() {
 class Instance {
  public:
   explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr, lid::Spool* spool = nullptr,
-                    lid::LidStore* lid_store = nullptr, lid::UniqueVisits* unique_visits = nullptr)
+                    lid::LidStore* lid_store = nullptr, lid::UniqueVisits* unique_visits = nullptr,
+                    std::function<bool(std::chrono::milliseconds)> lid_store_catch_up = {})
       : app_(config, App::Services{store ? *store : Shared::get().store,
                                    *Shared::get().geo,
                                    *Shared::get().device,
@@ -81,7 +84,8 @@ class Instance {
                                    lid_store,
                                    unique_visits,
                                    {},
-                                   {}}),
+                                   {},
+                                   std::move(lid_store_catch_up)}),
         worker_(app_) {}
 
   Response send(std::string_view method, std::string target, std::vector<Header> headers = {},
@@ -504,6 +508,58 @@ TEST_F(PostbackFlow, ConvertOnceThenEveryRefusal) {
   EXPECT_EQ(instance_.send("GET", "/lid").status, 405U);
   EXPECT_EQ(all_records().size(), 2U);  // the conversion record is there once
   EXPECT_EQ(sales(), 1);
+}
+
+// Read-your-writes: a postback sent the moment its click's 302 left, before the lid
+// store's sink has run (it starts only after the first attempt here), misses on the request
+// thread, is handed to a Worker that may block, which waits for the sink and converts the
+// click. (That the wait wakes a sink in its poll: EmitterTest.AwaitTaken….)
+TEST(Handler, APostbackRightAfterItsClickAwaitsTheLidStoreAndConverts) {
+  test::TempDir dir("postback-ryw");
+  lid::Spool spool(spool_settings(dir));
+  lid::InMemoryLidStore store(1000, SIZE_MAX, std::chrono::hours(24));
+  test::FakeClock* clock = nullptr;
+  std::vector<lid::Emitter::NamedSink> sinks;
+  sinks.push_back({"file", std::make_unique<lid::LidStoreSink>(store, [&] { return clock->now(); })});
+  lid::EmitterSettings slow;
+  slow.poll = std::chrono::seconds(10);
+  lid::Emitter emitter(spool, std::move(sinks), slow);
+  config::Config config = test_config();
+  config.gateway_api_secret = "gateway-secret";
+  Instance instance(config, nullptr, &spool, &store, nullptr,
+                    [&](std::chrono::milliseconds limit) { return emitter.await_taken("file", limit); });
+  clock = &instance.clock();
+
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  Response click = instance.send("GET", click_target(c), visitor_headers(c));
+  ASSERT_EQ(click.status, 302U);
+  instance.worker().complete(click, instance.worker().commit_clicks());
+  const std::string lid = test::split_url(click.location).params.at("lid");
+  const std::string t = std::to_string(instance.clock().now());
+  const std::string body =
+      R"({"lid":")" + lid + R"(","hash":")" + test::md5_hex(t + "|gateway-secret") + R"(","timestamp":)" + t + "}";
+
+  Response handed = instance.send("POST", "/lid", {}, body);
+  EXPECT_TRUE(handed.offload);  // not in the store yet: not "does not exist"
+  emitter.start();
+  Worker blocking(instance.app(), 1, /*may_block=*/true);
+  Request request;
+  request.method = "POST";
+  request.target = "/lid";
+  request.body = body;
+  Response answer;
+  blocking.handle(request, answer);
+  ASSERT_TRUE(answer.awaits_commit) << answer.body;
+  blocking.complete(answer, blocking.commit_clicks());
+  EXPECT_NE(answer.body.find("Lid successfully created in redshift"), std::string::npos) << answer.body;
+
+  // A lid that is nowhere: the sink has caught up, so "does not exist" comes at once.
+  const std::string unknown = R"({"lid":"00000000-0000-4000-8000-000000000000","hash":")" +
+                              test::md5_hex(t + "|gateway-secret") + R"(","timestamp":)" + t + "}";
+  request.body = unknown;  // a view
+  blocking.handle(request, answer);
+  EXPECT_NE(answer.body.find("Lid does not exists in dynamodb"), std::string::npos) << answer.body;
+  emitter.stop(std::chrono::milliseconds(0));
 }
 
 // With the lid store in Redis a request thread does nothing for a postback but say so; a

@@ -476,5 +476,32 @@ TEST_F(EmitterTest, TwoSinksEachGetEverything) {
   EXPECT_EQ(all_closed_lines(file.directory), expected);
 }
 
+// await_taken: a sink that would otherwise wait out its poll (10 s here) is woken and
+// awaited; when it returns the sink has every record written before the call. An unknown
+// sink, or one that refuses, is a false after the limit, never a hang.
+TEST_F(EmitterTest, AwaitTakenWakesTheSinkAndReturnsOnceItHasEverythingWritten) {
+  Spool spool(spool_settings());
+  test::MemorySink::Shared shared;
+  EmitterSettings slow = fast();
+  slow.poll = std::chrono::seconds(10);
+  Emitter emitter(spool, memory_sink(shared), slow);
+  emitter.start();
+  EXPECT_TRUE(emitter.await_taken("memory", std::chrono::seconds(5)));  // nothing written: caught up
+  for (int round = 0; round < 20; ++round) {
+    put(spool, static_cast<std::size_t>(round % 2), "{\"n\":" + std::to_string(round) + "}\n");
+    ASSERT_TRUE(emitter.await_taken("memory", std::chrono::seconds(5))) << round;
+    std::lock_guard lock(shared.mutex);
+    ASSERT_EQ(shared.records.size(), static_cast<std::size_t>(round + 1));
+  }
+  EXPECT_FALSE(emitter.await_taken("no-such-sink", std::chrono::milliseconds(10)));
+  {
+    std::lock_guard lock(shared.mutex);
+    shared.fail_next = 1'000'000;
+  }
+  put(spool, 0, "{\"n\":\"refused\"}\n");
+  EXPECT_FALSE(emitter.await_taken("memory", std::chrono::milliseconds(50)));
+  emitter.stop(std::chrono::milliseconds(0));
+}
+
 }  // namespace
 }  // namespace traffic::lid

@@ -58,6 +58,10 @@ class App {
     std::function<::traffic::counters::SyncStats()> shared_state;
     /// Live record updates from Redis pub/sub, for /metrics; empty function: not subscribed.
     std::function<source::RecordUpdateStats()> recipe_updates;
+    /// Waits until the lid store has every click this instance recorded before the call, at
+    /// most the given time; true when it has (read-your-writes for postbacks). Empty: the
+    /// store is not fed by this instance's spool.
+    std::function<bool(std::chrono::milliseconds)> lid_store_catch_up;
   };
 
   /// Throws std::invalid_argument for a configuration the parser should have refused.

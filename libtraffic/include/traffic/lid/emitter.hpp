@@ -40,7 +40,8 @@ class Emitter {
   struct NamedSink {
     std::string name;  ///< the spool cursor's name (configured in SpoolSettings::sinks)
     std::unique_ptr<Sink> sink;
-    std::size_t batch_records = 0;  ///< most records per delivery; 0: EmitterSettings::batch_records
+    std::size_t batch_records = 0;      ///< most records per delivery; 0: EmitterSettings::batch_records
+    std::chrono::milliseconds poll{0};  ///< how long records gather when caught up; 0: EmitterSettings::poll
   };
   Emitter(Spool& spool, std::vector<NamedSink> sinks, EmitterSettings settings = {});
   ~Emitter();  ///< stop() with no drain time, if still running
@@ -54,6 +55,12 @@ class Emitter {
   void stop(std::chrono::milliseconds drain);
 
   [[nodiscard]] std::vector<SinkStats> stats() const;
+
+  /// Waits until sink `name` has taken every record written to the spool before the call —
+  /// waking it to read at once rather than after its poll — at most `limit`. True when it
+  /// has; false on timeout, for an unknown sink, or when the sink is failing. Read-your-
+  /// writes for postbacks: the lid store sink has a click as soon as this returns.
+  bool await_taken(std::string_view name, std::chrono::milliseconds limit);
 
  private:
   struct Runner;

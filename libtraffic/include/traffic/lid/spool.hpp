@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <compare>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -44,6 +45,7 @@ struct SpoolPosition {
   std::uint64_t segment = 0;  ///< sequence number; 0 = before the first segment
   std::uint64_t offset = 0;   ///< bytes into the segment
   friend bool operator==(const SpoolPosition&, const SpoolPosition&) = default;
+  friend auto operator<=>(const SpoolPosition&, const SpoolPosition&) = default;  ///< later segments, then offsets
 };
 
 struct SpoolStats {
@@ -138,6 +140,9 @@ class Spool {
 
   /// Bytes written to the spool after `positions` (a sink's lag).
   [[nodiscard]] std::uint64_t pending_bytes(const std::vector<SpoolPosition>& positions) const;
+  /// Where each lane's written records end now: a reader at or past these positions has
+  /// read every record written before the call.
+  [[nodiscard]] std::vector<SpoolPosition> written() const;
 
   /// Flushes written records to disk now (the fsync thread does it every interval), and
   /// returns once they are there, waiting for a flush already under way.
