@@ -755,6 +755,44 @@ TEST(Trafficd, AMalformedSinkStopsStartUpWithOneLine) {
   EXPECT_NE(line.find("SINKS: sink 'ftp://x/y': unknown kind"), std::string::npos) << line;
 }
 
+// SINKS=redis://…: every click reaches the Redis Stream (lid and record fields), which
+// Redis keeps near its MAXLEN bound; a malformed option stops start-up naming SINKS. (It
+// stopped start-up with "unknown sink kind" before: the sink was never built.)
+TEST(Trafficd, ClicksReachARedisStreamBoundedByMaxlen) {
+  test::TempDir dir("trafficd-redis-sink");
+  test::RedisServer redis(dir.path() / "redis");
+  const std::string sink = "redis://127.0.0.1:" + std::to_string(redis.port()) + "/clicks";
+  test::Process bad(TRAFFICD_PATH, concat_args({"--sinks", sink + "#maxlen=lots"}), base_env());
+  EXPECT_EQ(bad.wait(), 2);
+  EXPECT_NE(bad.read_to_end().find("trafficd: SINKS: sink 'redis': maxlen"), std::string::npos) << bad.output();
+
+  Daemon daemon({"--spool-dir", (dir.path() / "spool").string(), "--sinks", sink + "#maxlen=100&batch=50"});
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  Connection connection(daemon.port());
+  std::vector<std::string> lids;
+  for (int i = 0; i < 1000; ++i) {
+    connection.send(get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())}));
+    const auto reply = connection.read_reply();
+    ASSERT_EQ(reply.status, 302);
+    lids.push_back(lid_of(reply.headers.at("location")));
+  }
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();  // drains the sink
+  const long long length = std::stoll(redis.command("XLEN clicks"));
+  // MAXLEN ~ trims whole radix-tree nodes (100 entries each by default): near the bound.
+  EXPECT_GE(length, 100);
+  EXPECT_LE(length, 300);
+  // The newest entry is the last click, its record whole.
+  auto c2 = redis.connect();
+  auto* reply = static_cast<redisReply*>(redisCommand(c2.get(), "XREVRANGE clicks + - COUNT 1"));
+  ASSERT_TRUE(reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1);
+  const redisReply* fields = reply->element[0]->element[1];
+  ASSERT_EQ(fields->elements, 4U);
+  EXPECT_EQ(std::string(fields->element[0]->str), "lid");
+  EXPECT_EQ(std::string(fields->element[1]->str), lids.back());
+  EXPECT_EQ(json::parse(fields->element[3]->str).at("lid").as_string(), lids.back());
+  freeReplyObject(reply);
+}
+
 // Waits for a log line whose "msg" is `message` (the daemon's own event, not a sleep).
 json::object await_log(test::Process& process, std::string_view message) {
   for (std::string line = process.read_line(); !line.empty(); line = process.read_line()) {
