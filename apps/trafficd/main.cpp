@@ -67,7 +67,7 @@ struct Pipeline {
   std::unique_ptr<traffic::lid::Emitter> emitter;
 };
 
-traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url) {
+traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url, const traffic::config::Config& config) {
   using traffic::lid::SinkKind;
   try {
     switch (url.kind) {
@@ -76,6 +76,7 @@ traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url) {
       case SinkKind::http:
       case SinkKind::aggregator: {
         auto settings = traffic::lid::HttpSinkSettings::from_url(url);
+        settings.bonus_secret = config.gateway_api_secret;  // signs conversions to /lidBonus
         const std::size_t batch = settings.batch;
         const auto mode = url.kind == SinkKind::aggregator ? traffic::lid::HttpSink::Mode::aggregator
                                                            : traffic::lid::HttpSink::Mode::ndjson_batch;
@@ -138,7 +139,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   pipeline.unique_visits = open_unique_visits(config, clock);
   std::vector<traffic::lid::Emitter::NamedSink> sinks;
   sinks.reserve(urls.size());
-  for (const auto& url : urls) sinks.push_back(make_sink(url));
+  for (const auto& url : urls) sinks.push_back(make_sink(url, config));
   if (postbacks && !config.redis_host.empty()) {
     pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(redis_endpoint(config), config.redis_key_prefix,
                                                                        std::chrono::seconds(config.lid_ttl_seconds));

@@ -33,6 +33,11 @@ class HttpCollector {
   [[nodiscard]] std::string url(std::string_view path = "/") const { return server_.url(path); }
   /// The status of the next answers (200 unless told otherwise).
   void answer_with(int status) { status_ = status; }
+  /// The body of the next answers ("ok" unless told otherwise).
+  void answer_body(std::string body) {
+    std::lock_guard lock(mutex_);
+    body_ = std::move(body);
+  }
 
   /// Waits until `ready(requests)` holds, at most 20 s; false on timeout.
   template <class Predicate>
@@ -58,16 +63,19 @@ class HttpCollector {
  private:
   HttpServer::Response answer(const HttpServer::Request& request) {
     const int status = status_.load();
+    std::string body;
     {
       std::lock_guard lock(mutex_);
       ++attempts_;
       if (status >= 200 && status < 300) received_.push_back({request.target, request.body});
+      body = body_;
     }
     changed_.notify_all();
-    return {status, {}, "ok"};
+    return {status, {}, body};
   }
 
   std::atomic<int> status_{200};
+  std::string body_ = "ok";
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Received> received_;

@@ -1,5 +1,7 @@
 #include "traffic/common/hex.hpp"
 
+#include <openssl/evp.h>
+
 namespace traffic {
 
 std::string to_hex(const void* data, std::size_t size) {
@@ -11,6 +13,13 @@ std::string to_hex(const void* data, std::size_t size) {
     out[2 * i + 1] = kDigits[bytes[i] & 0xF];
   }
   return out;
+}
+
+std::string md5_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_md5(), nullptr) != 1) return {};
+  return to_hex(digest, size);
 }
 
 }  // namespace traffic

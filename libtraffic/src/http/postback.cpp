@@ -73,11 +73,8 @@ std::optional<Postback> parse_postback(std::string_view body, std::string& error
 
 bool md5_hash_matches(const Postback& postback, std::string_view secret) {
   if (secret.empty() || postback.hash.empty()) return false;
-  const std::string input = postback.timestamp_text + "|" + std::string(secret);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned size = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_md5(), nullptr) != 1) return false;
-  return equal_in_constant_time(lower(postback.hash), to_hex(digest, size));
+  const std::string expected = md5_hex(postback.timestamp_text + "|" + std::string(secret));
+  return !expected.empty() && equal_in_constant_time(lower(postback.hash), expected);
 }
 
 bool signature_matches(std::string_view signature, const Postback& postback, std::string_view body,

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "digest.hpp"
 #include "http_collector.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/emitter.hpp"
@@ -90,6 +91,41 @@ TEST(HttpSink, TheAggregatorGetsEachRecordBase64dAsTheOldServiceSentIt) {
   collector.answer_with(500);
   EXPECT_FALSE(deliver(sink, lines));
   EXPECT_EQ(sink.last_error(), "HTTP 500");
+}
+
+// As the old service: a conversion goes to /lidBonus as {"stats", "timestamp", "hash":
+// md5("<timestamp>|<GATEWAY_API_SECRET>")} and counts only if the answer says success;
+// clicks still go to /offer.
+TEST(HttpSink, TheAggregatorGetsConversionsAtLidBonusAndNeedsSuccess) {
+  test::HttpCollector collector;
+  collector.answer_body(R"({"success":true})");
+  HttpSinkSettings settings = settings_for(collector.url("/api/"));
+  settings.bonus_secret = "gateway-secret";
+  HttpSink sink(settings, HttpSink::Mode::aggregator);
+  const std::string conversion = R"({"lid":"l-9","event":"traffic-bonus","date_added":1700000000009,"payout":0.8})";
+  const auto before =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  ASSERT_TRUE(deliver(sink, {record(1), conversion + "\n"})) << sink.last_error();
+  const auto received = collector.received();
+  ASSERT_EQ(received.size(), 2U);
+  const auto bonus =
+      std::find_if(received.begin(), received.end(), [](const auto& r) { return r.target == "/api/lidBonus"; });
+  ASSERT_NE(bonus, received.end());
+  EXPECT_EQ(std::count_if(received.begin(), received.end(), [](const auto& r) { return r.target == "/api/offer"; }), 1);
+  const json::object body = json::parse(bonus->body).as_object();
+  EXPECT_EQ(body.at("stats"), json::parse(conversion));
+  const std::int64_t timestamp = body.at("timestamp").as_int64();
+  EXPECT_GE(timestamp, before);
+  EXPECT_LE(timestamp, before + 60'000);
+  EXPECT_EQ(body.at("hash").as_string(), test::md5_hex(std::to_string(timestamp) + "|gateway-secret"));
+
+  for (const std::string answer : {R"({"success":false})", "ok", R"({"success":"yes"})"}) {
+    collector.answer_body(answer);
+    EXPECT_FALSE(deliver(sink, {conversion})) << answer;
+    EXPECT_EQ(sink.last_error(), "lidBonus answered without success");
+  }
+  EXPECT_TRUE(deliver(sink, {record(2)}));  // clicks need only a 2xx
 }
 
 TEST(HttpSink, BadOptionsAreRefused) {

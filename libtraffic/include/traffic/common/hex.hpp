@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace traffic {
 
@@ -25,5 +26,9 @@ inline constexpr std::array<std::int8_t, 256> kHexValues = [] {
 
 /// Lower-case hex of `size` bytes.
 [[nodiscard]] std::string to_hex(const void* data, std::size_t size);
+
+/// Lower-case hex of the MD5 digest of `text` (the old service's hashes: postbacks and the
+/// aggregator's /lidBonus), "" if OpenSSL cannot compute it.
+[[nodiscard]] std::string md5_hex(std::string_view text);
 
 }  // namespace traffic

@@ -21,6 +21,7 @@ struct HttpSinkSettings {
   std::chrono::milliseconds timeout{10'000};
   std::size_t concurrency = 8;  ///< aggregator: requests in flight
   std::size_t batch = 500;      ///< records per delivery (the emitter's batch for this sink)
+  std::string bonus_secret;     ///< aggregator: GATEWAY_API_SECRET, which signs /lidBonus requests. Secret.
 
   /// From an `http(s)://` or `aggregator+http(s)://` sink URL: options `timeout_ms`,
   /// `concurrency`, `batch`. Throws std::invalid_argument naming a malformed option.
@@ -43,8 +44,11 @@ class HttpSink final : public Sink {
  private:
   bool post_batch(std::span<const std::string_view> records);
   bool post_each(std::span<const std::string_view> records);
+  void aggregator_request(std::size_t slot, std::string_view record);
   struct Curl;
   HttpSinkSettings settings_;
+  std::string offer_url_;  // aggregator: clicks (and resends)
+  std::string bonus_url_;  // aggregator: conversions
   Mode mode_;
   std::unique_ptr<Curl> curl_;
   std::string last_error_;
