@@ -508,6 +508,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // A request we refuse before the handler sees it; the connection closes after the answer.
   void fail(unsigned status, std::string_view reason) {
     answer_.reset();
+    loop_.worker.assign_request_id(answer_);  // the request's own may not have been read
     answer_.status = status;
     answer_.content_type = "application/json; charset=utf-8";
     answer_.body = std::string(R"({"error":")") + std::string(reason) + "\"}";

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -210,6 +211,7 @@ TEST(TrafficdFaults, EveryRequestLinePastTheLimitIsA414) {
       bool timed_out = false;
       const std::string answer = connection.read_to_end(&timed_out);
       EXPECT_EQ(status_of(answer), 414) << length << " in pieces of " << piece << ": " << answer.substr(0, 80);
+      EXPECT_TRUE(std::regex_search(answer, std::regex("\r\nX-Request-Id: [0-9a-f-]{36}\r\n"))) << answer;
     }
   }
   EXPECT_EQ(daemon.process().stop(SIGTERM), 0);

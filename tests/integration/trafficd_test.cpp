@@ -102,6 +102,8 @@ TEST(Trafficd, HostileInputGetsAClearAnswerAndTheServerKeepsServing) {
     ASSERT_GE(answer.size(), 12U) << hostile.name;
     EXPECT_EQ(std::stoi(answer.substr(9, 3)), hostile.status) << hostile.name << "\n" << answer;
     EXPECT_EQ(answer.find("exception"), std::string::npos) << hostile.name;
+    // Refused by the server before the handler: still an id to find it by in logs.
+    EXPECT_TRUE(std::regex_search(answer, std::regex("\r\nX-Request-Id: [0-9a-f-]{36}\r\n"))) << hostile.name;
   }
   {  // Slow headers: the header deadline (1 s here) closes the connection.
     Connection slow(daemon.port());

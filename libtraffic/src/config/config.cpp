@@ -253,8 +253,6 @@ const std::vector<Option>& options() {
                              &HttpLimits::read_timeout_seconds, 1, kMaxSeconds),
       limit_option<unsigned>("IDLE_TIMEOUT_SECONDS", "idle-timeout-seconds", "keep-alive idle time",
                              &HttpLimits::idle_timeout_seconds, 1, kMaxSeconds),
-      limit_option<unsigned>("MAX_PIPELINED", "max-pipelined", "requests in flight per connection",
-                             &HttpLimits::max_pipelined, 1, 1024),
       limit_option<std::size_t>("MAX_CONNECTIONS", "max-connections",
                                 "open connections beyond which new ones get 503 and are closed (0: the fd limit "
                                 "less a reserve)",
@@ -380,6 +378,9 @@ constexpr Retired kRetired[] = {
     {"AWS_SQS_QUEUE_URL", "nothing yet: there is no SQS sink; records go to the sinks of SINKS"},
     {"GRAFANA_*", "Prometheus metrics at GET /metrics"},
     {"INFLUX*", "Prometheus metrics at GET /metrics"},
+    {"MAX_PIPELINED",
+     "nothing: a connection's requests are answered one at a time, and those waiting behind one are "
+     "bounded by the read buffer (MAX_HEADER_BYTES and a little more)"},
 };
 
 std::vector<std::string> retired_variables_set() {

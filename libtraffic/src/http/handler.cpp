@@ -523,12 +523,14 @@ class Exchange {
 
   // ---- health and readiness ----
   void health() {
+    if (!allow("GET", "HEAD", "GET, HEAD")) return;
     response_.status = 200;
     response_.content_type = kText;
     response_.body = "Ok";
   }
 
   void ready() {
+    if (!allow("GET", "HEAD", "GET, HEAD")) return;
     std::string reason;
     if (app_.ready(reason)) {
       answer_json(response_, 200,
@@ -539,6 +541,7 @@ class Exchange {
   }
 
   void metrics() {
+    if (!allow("GET", "HEAD", "GET, HEAD")) return;
     response_.status = 200;
     response_.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response_.body = app_.services().metrics.render(app_.gauges());
@@ -658,16 +661,19 @@ void Worker::complete(Response& response, bool recorded) noexcept {
   metrics_.count_request(static_cast<Route>(response.commit_route), response.status);
 }
 
+void Worker::assign_request_id(Response& response, std::string_view given) noexcept {
+  if (echoable_request_id(given)) {
+    response.request_id.assign(given);
+  } else {
+    response.request_id.assign(lid::new_lid(state_->random).view());
+  }
+}
+
 void Worker::handle(const Request& request, Response& response) noexcept {
   Route route = Route::other;
   try {
     response.reset();
-    const std::string_view given_id = request.header("X-Request-Id");
-    if (echoable_request_id(given_id)) {
-      response.request_id.assign(given_id);
-    } else {
-      response.request_id.assign(lid::new_lid(state_->random).view());
-    }
+    assign_request_id(response, request.header("X-Request-Id"));
     route = Exchange(app_, *state_, metrics_, request, response).route();
   } catch (const lid::LidStoreUnavailable&) {
     // Redis cannot answer now: a 503 the advertiser retries (the old texts mean "final").

@@ -54,7 +54,6 @@ TEST_F(ConfigTest, DefaultsWithTheRequiredVariables) {
   EXPECT_EQ(c.default_offer_id, 36303);
   EXPECT_EQ(c.limits.max_request_line, 8192U);
   EXPECT_EQ(c.limits.max_header_fields, 100U);
-  EXPECT_EQ(c.limits.max_pipelined, 8U);
   EXPECT_EQ(c.encryption_key, kKey);
   EXPECT_FALSE(c.debug_open);
 }

@@ -202,6 +202,20 @@ TEST(Handler, OnlyGetAndHeadClick) {
   EXPECT_EQ(r.allow, "GET, HEAD");
 }
 
+// Health, readiness and metrics are read, never written: other methods get 405 with Allow.
+TEST(Handler, HealthReadyAndMetricsAnswerGetAndHeadOnly) {
+  Instance instance;
+  for (const std::string path : {"/api/v1/health", "/ready", "/metrics"}) {
+    EXPECT_NE(instance.send("GET", path).status, 405U) << path;
+    EXPECT_NE(instance.send("HEAD", path).status, 405U) << path;
+    for (const std::string method : {"POST", "PUT", "DELETE", "OPTIONS", "PATCH"}) {
+      const Response r = instance.send(method, path);
+      EXPECT_EQ(r.status, 405U) << method << " " << path;
+      EXPECT_EQ(r.allow, "GET, HEAD") << method << " " << path;
+    }
+  }
+}
+
 TEST(Handler, FirstQueryValueWins) {
   Instance instance;
   const auto& c = cases_file().at("cases").as_array()[0].as_object();

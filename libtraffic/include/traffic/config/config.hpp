@@ -19,7 +19,6 @@ struct HttpLimits {
   unsigned header_timeout_seconds = 10;
   unsigned read_timeout_seconds = 5;
   unsigned idle_timeout_seconds = 60;
-  unsigned max_pipelined = 8;
   /// Open connections beyond which new ones get a 503 and are closed; 0 = the process's
   /// file-descriptor limit less a reserve for the spool, sinks and Redis (docs/reliability.md).
   std::size_t max_connections = 0;

@@ -123,6 +123,11 @@ class Worker {
   /// of a click (or conversion) that could not be recorded. Counts it in the request metrics.
   void complete(Response& response, bool recorded) noexcept;
 
+  /// Sets `response.request_id`: `given` (the request's X-Request-Id) when it is safe to
+  /// echo, else a new id. For answers the server gives without the handler (400, 413, 414,
+  /// 431) as well as the handler's own.
+  void assign_request_id(Response& response, std::string_view given = {}) noexcept;
+
   [[nodiscard]] WorkerMetrics& metrics() noexcept { return metrics_; }
 
   struct State;  ///< per-thread caches and buffers (handler.cpp)
