@@ -209,7 +209,9 @@ struct Worker::State {
   };
   std::vector<StagedConversion> conversions;
   // Scratch buffers reused by every request of this thread.
-  std::string o, subid, cid, debugging, value;
+  std::string o, subid, cid, ad_domain, debugging, value;
+  // The device of the current click refined by its Client Hints (docs/context.md).
+  device::DeviceInfo hinted;
 };
 
 Worker::Worker(App& app, std::size_t lane, bool may_block)
@@ -289,9 +291,26 @@ class Exchange {
     rules::Context context;
   };
 
-  Visitor look_up(const link::LinkIds& ids, const net::IpAddress& ip, std::string_view user_agent) {
+  // A click's Client Hints (Chromium sends the first three on HTTPS by default).
+  device::ClientHints client_hints() const {
+    return {.brands = request_.header("Sec-CH-UA"),
+            .mobile = request_.header("Sec-CH-UA-Mobile"),
+            .platform = request_.header("Sec-CH-UA-Platform"),
+            .platform_version = request_.header("Sec-CH-UA-Platform-Version"),
+            .model = request_.header("Sec-CH-UA-Model")};
+  }
+
+  // The visitor: its device from the agent (cached), refined by `hints` when there are any
+  // (a copy in this thread's State, not cached: hints vary per visitor), and its geo.
+  Visitor look_up(const link::LinkIds& ids, const net::IpAddress& ip, std::string_view user_agent,
+                  const device::ClientHints& hints = {}) {
     Visitor v;
-    v.what = app_.services().device.detect(user_agent);
+    if (hints.empty()) {
+      v.what = app_.services().device.detect(user_agent);
+    } else {
+      state_.hinted = app_.services().device.detect(user_agent, hints);
+      v.what = std::shared_ptr<const device::DeviceInfo>(std::shared_ptr<void>(), &state_.hinted);  // not owned
+    }
     v.context = rules::make_context(ids.offer_id, ids.campaign_id, state_.geo.lookup(ip), *v.what);
     return v;
   }
@@ -306,7 +325,7 @@ class Exchange {
     if (!ids) return blocked(0);
 
     const net::IpAddress ip = net::client_ip(request_.peer, request_.header("X-Forwarded-For"), app_.trust_proxy());
-    const Visitor visitor = look_up(*ids, ip, request_.header("User-Agent"));
+    const Visitor visitor = look_up(*ids, ip, request_.header("User-Agent"), client_hints());
     const bool debug = param("debugging", state_.debugging) == "debugging" && (app_.config().debug_open || is_admin());
     const auto& services = app_.services();
     const recipe::Snapshot& snapshot = state_.snapshots.get();
@@ -314,6 +333,9 @@ class Exchange {
                                                           state_.random, {.dry_run = debug || head});
     if (decision.outcome == rules::Outcome::blocked) return blocked(static_cast<std::size_t>(decision.block));
     if (decision.outcome != rules::Outcome::redirect) return blocked(0);
+    // Served although the campaign names another offer than the link (not STRICT_LINK_PAIR):
+    // counted, and marked in the record.
+    if (decision.link_mismatch && !head && !debug) WorkerMetrics::bump(metrics_.link_mismatches);
 
     const lid::Lid lid = lid::new_lid(state_.random);
     const Passed passed{lid.view(), param("subid", state_.subid), param("cid", state_.cid)};
@@ -367,6 +389,7 @@ class Exchange {
     facts.sub_campaign = passed.subid;
     facts.cid = passed.cid;
     facts.domain = request_.header("Host");
+    facts.ad_domain = param("ad_domain", state_.ad_domain);
     facts.ad_path = request_.target;
     facts.ip = std::string_view(ip_text, ip.format(ip_text));
     facts.user_agent = request_.header("User-Agent");

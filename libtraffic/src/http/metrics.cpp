@@ -123,6 +123,10 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   out += "# TYPE trafficd_unrecorded_clicks_total counter\n";
   out += fmt::format("trafficd_unrecorded_clicks_total {}\n",
                      sum([](const WorkerMetrics& w) -> auto& { return w.unrecorded_clicks; }));
+  out += "# HELP trafficd_link_mismatches_total Clicks served whose campaign names another offer than the link.\n";
+  out += "# TYPE trafficd_link_mismatches_total counter\n";
+  out += fmt::format("trafficd_link_mismatches_total {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.link_mismatches; }));
   out += "# HELP trafficd_record_values_truncated_total Click record values cut to their bound, by field.\n";
   out += "# TYPE trafficd_record_values_truncated_total counter\n";
   for (std::size_t f = 0; f < lid::kBoundedFields; ++f) {

@@ -181,7 +181,7 @@ std::string_view bounded(std::string_view value, BoundedField field, TruncatedFi
 
 std::string_view to_string(BoundedField field) noexcept {
   static constexpr std::array<std::string_view, kBoundedFields> kNames = {
-      "sub_campaign", "cid", "domain", "referer", "ad_path", "user_agent", "landing_page"};
+      "sub_campaign", "cid", "domain", "referer", "ad_path", "user_agent", "landing_page", "ad_domain"};
   return kNames[static_cast<std::size_t>(field)];
 }
 
@@ -282,6 +282,7 @@ TruncatedFields append_click_record(std::string& out, const rules::Decision& dec
   line.string("fingerprint", facts.fingerprint);
   line.boolean("is_unique_visit", facts.is_unique_visit);
   line.string("ad_path", cut(facts.ad_path, BoundedField::ad_path));
+  line.string("ad_domain", cut(facts.ad_domain, BoundedField::ad_domain));
   line.string("ip", facts.ip);
   line.string("user_agent", cut(facts.user_agent, BoundedField::user_agent));
   line.string("browser", context.browser);
@@ -321,6 +322,7 @@ TruncatedFields append_click_record(std::string& out, const rules::Decision& dec
   line.number("origin_affiliate_id", origin_campaign.affiliate_id);
   line.number("recipe_version", static_cast<std::int64_t>(decision.recipe_version));
   line.boolean("is_bot", device.is_bot);
+  line.boolean("link_mismatch", decision.link_mismatch);
   line.number("decision_ns", static_cast<std::int64_t>(facts.decision_ns));
   line.finish();
   return truncated;

@@ -16,6 +16,7 @@
 #include "traffic/lid/lid.hpp"
 #include "traffic/lid/lid_store.hpp"
 #include "traffic/lid/spool.hpp"
+#include "traffic/link/link.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/url/redirect_url.hpp"
 
@@ -354,6 +355,44 @@ TEST(Handler, LongVisitorValuesAreCutInTheRecordAndCounted) {
   EXPECT_NE(metrics.find("trafficd_record_values_truncated_total{field=\"domain\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("trafficd_record_values_truncated_total{field=\"ad_path\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("trafficd_record_values_truncated_total{field=\"sub_campaign\"} 0"), std::string::npos);
+}
+
+// The request context a record carries (issue: it was ignored): Client Hints refine the
+// device (a desktop Linux agent whose hints say Android and mobile is an Android
+// smartphone); `ad_domain` is recorded; a link whose campaign names another offer is
+// served (STRICT_LINK_PAIR off), marked `link_mismatch` and counted.
+TEST(Handler, HintsAdDomainAndAMismatchedLinkAreRecorded) {
+  test::TempDir dir("handler-context");
+  lid::Spool spool(spool_settings(dir));
+  Instance instance(test_config(), nullptr, &spool);
+  const auto& c = cases_file().at("cases").as_array()[0].as_object();
+  const std::string agent =
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+  const std::string ip(c.at("ip").as_string());
+  auto click = [&](const std::string& target, std::vector<Header> headers) {
+    headers.push_back({"X-Forwarded-For", ip});
+    headers.push_back({"User-Agent", agent});
+    Response r = instance.send("GET", target, headers);
+    EXPECT_EQ(r.status, 302U) << r.body;
+    instance.worker().complete(r, instance.worker().commit_clicks());
+  };
+  click(click_target(c), {});
+  click(click_target(c) + "&ad_domain=news.example",
+        {{"Sec-CH-UA-Platform", "\"Android\""}, {"Sec-CH-UA-Mobile", "?1"}, {"Sec-CH-UA-Model", "\"Pixel 8\""}});
+  const std::string mismatched = link::encode_v1({.offer_id = 110, .campaign_id = 10}, instance.app().keys());
+  click("/pl?o=" + encode_component(mismatched), {});
+  const auto records = spooled(spool);
+  ASSERT_EQ(records.size(), 3U);
+  EXPECT_EQ(records[0].at("os").as_string(), "Linux");
+  EXPECT_EQ(records[0].at("device").as_string(), "desktop");
+  EXPECT_EQ(records[0].at("ad_domain").as_string(), "");
+  EXPECT_FALSE(records[0].at("link_mismatch").as_bool());
+  EXPECT_EQ(records[1].at("os").as_string(), "Android");
+  EXPECT_EQ(records[1].at("device").as_string(), "smartphone");
+  EXPECT_EQ(records[1].at("ad_domain").as_string(), "news.example");
+  EXPECT_TRUE(records[2].at("link_mismatch").as_bool());
+  EXPECT_EQ(records[2].at("origin_offer_id").as_int64(), 110);  // the link's offer
+  EXPECT_NE(instance.metrics().render({}).find("trafficd_link_mismatches_total 1\n"), std::string::npos);
 }
 
 TEST(Handler, TheFirstVisitOfADayIsUniqueUnlessTheLinkDisablesIt) {

@@ -123,6 +123,7 @@ TEST(ClickRecord, EveryFieldOfTheSpecInOneJsonLine) {
                             "fingerprint",
                             "is_unique_visit",
                             "ad_path",
+                            "ad_domain",
                             "ip",
                             "user_agent",
                             "browser",
@@ -137,10 +138,11 @@ TEST(ClickRecord, EveryFieldOfTheSpecInOneJsonLine) {
                             "origin_affiliate_id",
                             "recipe_version",
                             "is_bot",
+                            "link_mismatch",
                             "decision_ns"}) {
     EXPECT_TRUE(r.contains(field)) << field;
   }
-  EXPECT_EQ(r.size(), 59u);
+  EXPECT_EQ(r.size(), 61u);
 }
 
 TEST(ClickRecord, ValuesAreTheDecisionsAndTheRequests) {
@@ -215,6 +217,7 @@ TEST(ClickRecord, VisitorValuesAreCutToTheirBoundsAndReported) {
   sample.facts.ad_path = long_values[4];
   sample.facts.user_agent = long_values[5];
   sample.facts.landing_page = long_values[6];
+  sample.facts.ad_domain = long_values[7];
   std::string out;
   const TruncatedFields cut = append_click_record(out, sample.decision, sample.context, sample.device, sample.facts);
   EXPECT_EQ(cut, (1U << kBoundedFields) - 1);

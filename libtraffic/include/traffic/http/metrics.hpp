@@ -72,7 +72,8 @@ struct WorkerMetrics {
   std::array<Counter, kBlockReasons> blocks{};
   Counter head_requests{0};
   Counter debug_requests{0};
-  Counter unrecorded_clicks{0};                                 ///< answered 503: the spool refused the record
+  Counter unrecorded_clicks{0};  ///< answered 503: the spool refused the record
+  Counter link_mismatches{0};    ///< clicks served whose campaign names another offer (STRICT_LINK_PAIR off)
   std::array<Counter, lid::kBoundedFields> truncated_values{};  ///< record values cut to their bound, by field
   std::array<Counter, kLatencyBuckets.size() + 1> latency{};    ///< last = +Inf
   Counter latency_sum_ns{0};

@@ -19,9 +19,10 @@ struct ClickFacts {
   std::string_view landing_page;  ///< the redirect URL as sent in `Location`
   std::string_view sub_campaign;  ///< `subid`
   std::string_view cid;
-  std::string_view domain;   ///< `Host`
-  std::string_view ad_path;  ///< request target: path and query
-  std::string_view ip;       ///< the client address, as text
+  std::string_view domain;     ///< `Host`
+  std::string_view ad_domain;  ///< the `ad_domain` query parameter: where the ad ran, as the publisher says
+  std::string_view ad_path;    ///< request target: path and query
+  std::string_view ip;         ///< the client address, as text
   std::string_view user_agent;
   std::string_view referer;
   std::string_view fingerprint;  ///< empty when unique-visit tracking is off
@@ -36,10 +37,20 @@ struct ClickFacts {
 /// character boundary), so that a record stays small whatever a request carries: a click
 /// with 4 KB subids would otherwise make a 25 KB record, kept by the spool, every sink's
 /// buffers and the lid store (docs/click-pipeline.md, "Bounded values").
-enum class BoundedField : std::uint8_t { sub_campaign, cid, domain, referer, ad_path, user_agent, landing_page };
-inline constexpr std::size_t kBoundedFields = 7;
+enum class BoundedField : std::uint8_t {
+  sub_campaign,
+  cid,
+  domain,
+  referer,
+  ad_path,
+  user_agent,
+  landing_page,
+  ad_domain,
+};
+inline constexpr std::size_t kBoundedFields = 8;  // at most 8: TruncatedFields has a bit for each
 /// Bytes kept of each BoundedField, in its order.
-inline constexpr std::array<std::size_t, kBoundedFields> kBoundedFieldBytes = {1024, 1024, 256, 2048, 2048, 1024, 4096};
+inline constexpr std::array<std::size_t, kBoundedFields> kBoundedFieldBytes = {1024, 1024, 256,  2048,
+                                                                               2048, 1024, 4096, 256};
 [[nodiscard]] std::string_view to_string(BoundedField field) noexcept;
 /// The fields a record cut: bit `1 << BoundedField` for each.
 using TruncatedFields = std::uint8_t;
