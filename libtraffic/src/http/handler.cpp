@@ -208,6 +208,8 @@ struct Worker::State {
     TimestampMs at;
   };
   std::vector<StagedConversion> conversions;
+  // Resends staged with them: their marks are undone if the write fails.
+  std::vector<std::string> resends;
   // Scratch buffers reused by every request of this thread.
   std::string o, subid, cid, ad_domain, debugging, value;
   // The device of the current click refined by its Client Hints (docs/context.md).
@@ -468,10 +470,10 @@ class Exchange {
     const recipe::RecordId offer = click.at("offer_id").to_number<recipe::RecordId>();
     const recipe::RecordId campaign = click.at("campaign_id").to_number<recipe::RecordId>();
     const std::string conversion = derived_record(*stored, "traffic-bonus", now);
-    if (!services.lid_store->mark_converted(postback->lid, now))
+    if (!services.lid_store->mark(postback->lid, lid::LidMark::converted, now))
       return answer_lid(postback->lid, false, "LID already added");
     if (!emit(conversion, Route::lid)) {
-      services.lid_store->clear_converted(postback->lid);
+      services.lid_store->clear_mark(postback->lid, lid::LidMark::converted);
       return;
     }
     state_.conversions.push_back({postback->lid, offer, campaign, now});
@@ -519,8 +521,8 @@ class Exchange {
   }
 
   // /getRecipeData?resendLid=yes&lid=…: the stored click once more with event
-  // "traffic-manually" (its own date_added kept); resendLid=del: forget the lid's
-  // conversion mark so the advertiser can convert it again.
+  // "traffic-manually", once (SPEC §9; a resend mark like the conversion's); resendLid=del:
+  // forget the lid's conversion and resend marks, so it can be converted and resent again.
   void resend_lid(std::string_view mode) {
     if (offloaded()) return;
     std::string lid;
@@ -528,14 +530,23 @@ class Exchange {
     const auto& services = app_.services();
     if (services.lid_store == nullptr) return answer_lid(lid, false, "Lid does not exists in dynamodb");
     if (mode == "del") {
-      services.lid_store->clear_converted(lid);
+      services.lid_store->clear_mark(lid, lid::LidMark::converted);
+      services.lid_store->clear_mark(lid, lid::LidMark::resent);
       return answer_lid(lid, true, "Lid conversion mark deleted");
     }
     if (mode != "yes") return answer_error(response_, 400, "resendLid is yes or del");
     const auto stored = find_click(lid, services.clock.now());
     if (response_.offload) return;
     if (!stored) return answer_lid(lid, false, "Lid does not exists in dynamodb");
-    if (!emit(derived_record(*stored, "traffic-manually", std::nullopt), Route::recipe_data)) return;
+    const std::string resend = derived_record(*stored, "traffic-manually", services.clock.now());
+    if (!services.lid_store->mark(lid, lid::LidMark::resent, services.clock.now())) {
+      return answer_lid(lid, false, "Lid already resent");
+    }
+    if (!emit(resend, Route::recipe_data)) {
+      services.lid_store->clear_mark(lid, lid::LidMark::resent);
+      return;
+    }
+    state_.resends.push_back(lid);
     answer_lid(lid, true, "Lid resent");
   }
 
@@ -664,17 +675,22 @@ bool Worker::commit_clicks() noexcept {
     for (const auto& click : state.staged) services.counters.record_click(click.offer, click.campaign, click.at);
     for (const auto& sale : state.conversions) services.counters.record_sale(sale.offer, sale.campaign, sale.at);
   } else {
-    for (const auto& sale : state.conversions) {
+    // The marks of what was not written are undone, so the advertiser's (or operator's)
+    // retry is taken.
+    const auto undo = [&](const std::string& lid, lid::LidMark mark) {
       try {
-        services.lid_store->clear_converted(sale.lid);
+        services.lid_store->clear_mark(lid, mark);
       } catch (const lid::LidStoreUnavailable&) {
-        // Redis down as well: the mark stays and a retry is answered "LID already added";
-        // `resendLid=del` clears it (docs/shared-state.md).
+        // Redis down as well: the mark stays and a retry is answered "LID already added"
+        // (or "already resent"); `resendLid=del` clears it (docs/shared-state.md).
       }
-    }
+    };
+    for (const auto& sale : state.conversions) undo(sale.lid, lid::LidMark::converted);
+    for (const auto& resent : state.resends) undo(resent, lid::LidMark::resent);
   }
   state.staged.clear();
   state.conversions.clear();
+  state.resends.clear();
   return written;
 }
 

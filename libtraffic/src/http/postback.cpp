@@ -164,10 +164,9 @@ void set_field(std::string& line, std::string_view key, std::string_view value_j
 
 }  // namespace
 
-std::string derived_record(std::string_view click_record, std::string_view event,
-                           std::optional<TimestampMs> date_added) {
+std::string derived_record(std::string_view click_record, std::string_view event, TimestampMs now) {
   boost::system::error_code ec;
-  const json::value value = json::parse(click_record, ec);  // validation only
+  const json::value value = json::parse(click_record, ec);
   if (ec || !value.is_object()) throw std::invalid_argument("stored click record is not a JSON object");
   std::string line(click_record);
   while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
@@ -176,7 +175,12 @@ std::string derived_record(std::string_view click_record, std::string_view event
     set_field(line, "event_type", "\"conversion\"");
     set_field(line, "click", "0");
   }
-  if (date_added) set_field(line, "date_added", std::to_string(*date_added));
+  // The record's own time is when it happened (a conversion, a resend); the click's stays
+  // beside it for attribution.
+  if (const json::value* clicked = value.as_object().if_contains("date_added"); clicked && clicked->is_int64()) {
+    set_field(line, "click_date_added", std::to_string(clicked->as_int64()));
+  }
+  set_field(line, "date_added", std::to_string(now));
   return line + "\n";
 }
 

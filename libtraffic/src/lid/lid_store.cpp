@@ -126,12 +126,13 @@ std::optional<std::string> InMemoryLidStore::get(std::string_view lid, Timestamp
   return it->second.record;
 }
 
-bool InMemoryLidStore::mark_converted(std::string_view lid, TimestampMs now) {
+bool InMemoryLidStore::mark(std::string_view lid, LidMark mark, TimestampMs now) {
   std::lock_guard lock(mutex_);
-  if (converted_.size() >= max_records_) {  // bounded like the records: expired marks go
-    std::erase_if(converted_, [&](const auto& mark) { return mark.second + ttl_ms_ <= now; });
+  auto& marks = marks_[static_cast<std::size_t>(mark)];
+  if (marks.size() >= max_records_) {  // bounded like the records: expired marks go
+    std::erase_if(marks, [&](const auto& m) { return m.second + ttl_ms_ <= now; });
   }
-  auto [it, inserted] = converted_.try_emplace(std::string(lid), now);
+  auto [it, inserted] = marks.try_emplace(std::string(lid), now);
   if (!inserted && it->second + ttl_ms_ <= now) {  // an expired mark counts as none
     it->second = now;
     return true;
@@ -139,9 +140,9 @@ bool InMemoryLidStore::mark_converted(std::string_view lid, TimestampMs now) {
   return inserted;
 }
 
-void InMemoryLidStore::clear_converted(std::string_view lid) {
+void InMemoryLidStore::clear_mark(std::string_view lid, LidMark mark) {
   std::lock_guard lock(mutex_);
-  converted_.erase(std::string(lid));
+  marks_[static_cast<std::size_t>(mark)].erase(std::string(lid));
 }
 
 std::size_t InMemoryLidStore::size() const {

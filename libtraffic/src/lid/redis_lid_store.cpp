@@ -52,13 +52,19 @@ std::optional<std::string> RedisLidStore::get(std::string_view lid, TimestampMs)
   return std::move(reply.text);
 }
 
-bool RedisLidStore::mark_converted(std::string_view lid, TimestampMs) {
+namespace {
+std::string_view mark_suffix(LidMark mark) noexcept {
+  return mark == LidMark::converted ? ":converted" : ":resent";
+}
+}  // namespace
+
+bool RedisLidStore::mark(std::string_view lid, LidMark mark, TimestampMs) {
   // SET NX answers OK to the first caller only, across every instance.
-  return lookup({"SET", key(lid, ":converted"), "1", "NX", "EX", ttl_seconds_}).type == redis::Reply::Type::status;
+  return lookup({"SET", key(lid, mark_suffix(mark)), "1", "NX", "EX", ttl_seconds_}).type == redis::Reply::Type::status;
 }
 
-void RedisLidStore::clear_converted(std::string_view lid) {
-  (void)lookup({"DEL", key(lid, ":converted")});
+void RedisLidStore::clear_mark(std::string_view lid, LidMark mark) {
+  (void)lookup({"DEL", key(lid, mark_suffix(mark))});
 }
 
 std::string RedisLidStore::last_error() const {

@@ -276,13 +276,13 @@ class TestLidStore final : public lid::LidStore {
     check();
     return local_.get(lid, now);
   }
-  bool mark_converted(std::string_view lid, TimestampMs now) override {
+  bool mark(std::string_view lid, lid::LidMark which, TimestampMs now) override {
     check();
-    return local_.mark_converted(lid, now);
+    return local_.mark(lid, which, now);
   }
-  void clear_converted(std::string_view lid) override {
+  void clear_mark(std::string_view lid, lid::LidMark which) override {
     check();
-    local_.clear_converted(lid);
+    local_.clear_mark(lid, which);
   }
   [[nodiscard]] bool remote() const noexcept override { return is_remote; }
 
@@ -661,7 +661,7 @@ TEST_F(PostbackFlow, HmacSignatureInsteadOfTheHash) {
   EXPECT_NE(post(body, {{"X-Signature", right}}).body.find("successfully"), std::string::npos);
 }
 
-TEST_F(PostbackFlow, ResendLidEmitsTheClickAgainAndDelAllowsAnotherConversion) {
+TEST_F(PostbackFlow, ResendLidEmitsTheClickOnceAndDelAllowsAnotherConversionAndResend) {
   const std::string lid = click();
   const TimestampMs now = instance_.clock().now();
   ASSERT_NE(post(signed_body(lid, now)).body.find("successfully"), std::string::npos);
@@ -675,13 +675,21 @@ TEST_F(PostbackFlow, ResendLidEmitsTheClickAgainAndDelAllowsAnotherConversion) {
   auto records = all_records();
   ASSERT_EQ(records.size(), 3U);
   EXPECT_EQ(records[2].at("event").as_string(), "traffic-manually");
-  EXPECT_EQ(records[2].at("date_added").as_int64(), records[0].at("date_added").as_int64());
+  EXPECT_EQ(records[2].at("click_date_added").as_int64(), records[0].at("date_added").as_int64());
+  // Once (SPEC §9): a second resend is refused and writes nothing.
+  Response again = instance_.send("GET", "/getRecipeData?resendLid=yes&lid=" + lid, admin);
+  commit(again);
+  EXPECT_EQ(json::parse(again.body).at("errors").as_string(), "Lid already resent") << again.body;
+  EXPECT_EQ(all_records().size(), 3U);
 
   EXPECT_NE(post(signed_body(lid, now)).body.find("LID already added"), std::string::npos);
   Response del = instance_.send("GET", "/getRecipeData?resendLid=del&lid=" + lid, admin);
   EXPECT_EQ(json::parse(del.body).at("success").as_bool(), true);
   EXPECT_NE(post(signed_body(lid, now)).body.find("successfully"), std::string::npos);
   EXPECT_EQ(sales(), 2);
+  Response after_del = instance_.send("GET", "/getRecipeData?resendLid=yes&lid=" + lid, admin);  // del cleared it too
+  commit(after_del);
+  EXPECT_NE(after_del.body.find("Lid resent"), std::string::npos) << after_del.body;
   EXPECT_EQ(instance_.send("GET", "/getRecipeData?resendLid=maybe&lid=" + lid, admin).status, 400U);
 }
 
@@ -699,7 +707,7 @@ TEST_F(PostbackFlow, AConversionTheSpoolRefusesCanBeRetried) {
       R"({"lid":")" + lid + R"(","hash":")" + test::md5_hex(t + "|gateway-secret") + R"(","timestamp":)" + t + "}";
   const Response refused = instance.send("POST", "/lid", {}, body);
   EXPECT_EQ(refused.status, 503U);
-  EXPECT_TRUE(store_.mark_converted(lid, instance.clock().now()));  // the mark was undone
+  EXPECT_TRUE(store_.mark(lid, lid::LidMark::converted, instance.clock().now()));  // the mark was undone
 }
 
 TEST(Handler, DebugCanBeOpenedForDevelopment) {

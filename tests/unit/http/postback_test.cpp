@@ -71,6 +71,8 @@ TEST(Postback, HmacSignatureUnderAnyOfSeveralKeys) {
   EXPECT_FALSE(signature_matches("", *p, body, keys));
 }
 
+// A derived record is dated when it happened (a conversion, a resend: it was the click's
+// date before, so a resend landed on the click's day), with the click's time beside it.
 TEST(Postback, DerivedRecordsChangeOnlyTheEventFields) {
   const std::string click =
       R"({"lid":"l","offer_id":100,"click":1,"ua":"x\",\"click\":7","event_type":"click","event":"traffic-api",)"
@@ -80,15 +82,17 @@ TEST(Postback, DerivedRecordsChangeOnlyTheEventFields) {
   EXPECT_EQ(conversion.at("event_type").as_string(), "conversion");
   EXPECT_EQ(conversion.at("click").as_int64(), 0);
   EXPECT_EQ(conversion.at("date_added").as_int64(), 99);
+  EXPECT_EQ(conversion.at("click_date_added").as_int64(), 5);
   EXPECT_EQ(conversion.at("offer_id").as_int64(), 100);
   const std::string text = derived_record(click, "traffic-bonus", 99);
   EXPECT_NE(text.find(R"("payout":0.8)"), std::string::npos) << text;  // money stays exact text
-  const std::string resent = derived_record(click, "traffic-manually", std::nullopt);
+  const std::string resent = derived_record(click, "traffic-manually", 120);
   EXPECT_EQ(resent.back(), '\n');
   const auto again = boost::json::parse(resent).as_object();
   EXPECT_EQ(again.at("event").as_string(), "traffic-manually");
   EXPECT_EQ(again.at("click").as_int64(), 1);
-  EXPECT_EQ(again.at("date_added").as_int64(), 5);
+  EXPECT_EQ(again.at("date_added").as_int64(), 120);  // when it was resent
+  EXPECT_EQ(again.at("click_date_added").as_int64(), 5);
   EXPECT_EQ(again.at("ua").as_string(), "x\",\"click\":7");  // a look-alike inside a string is left alone
   EXPECT_THROW((void)derived_record("not json", "traffic-bonus", 1), std::invalid_argument);
 }

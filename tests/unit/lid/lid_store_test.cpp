@@ -103,11 +103,11 @@ TEST(LidStore, AReplacedRecordIsCountedAtItsNewSize) {
 
 TEST(LidStore, AConversionMarkIsTakenOnceUntilClearedOrExpired) {
   InMemoryLidStore store(10, kNoByteBound, seconds(60));
-  EXPECT_TRUE(store.mark_converted("a", 1000));
-  EXPECT_FALSE(store.mark_converted("a", 2000));
-  store.clear_converted("a");
-  EXPECT_TRUE(store.mark_converted("a", 3000));
-  EXPECT_TRUE(store.mark_converted("a", 63'000));  // the mark expired with the TTL
+  EXPECT_TRUE(store.mark("a", LidMark::converted, 1000));
+  EXPECT_FALSE(store.mark("a", LidMark::converted, 2000));
+  store.clear_mark("a", LidMark::converted);
+  EXPECT_TRUE(store.mark("a", LidMark::converted, 3000));
+  EXPECT_TRUE(store.mark("a", LidMark::converted, 63'000));  // the mark expired with the TTL
 }
 
 TEST(LidStore, TheSinkStoresClicksOnly) {

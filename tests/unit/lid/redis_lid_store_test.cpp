@@ -37,10 +37,10 @@ TEST(RedisLidStore, AClickStoredByOneInstanceIsConvertedOnceAcrossInstances) {
   EXPECT_TRUE(b.remote());
   EXPECT_EQ(b.get("lid-2", 0), R"({"lid":"lid-2","offer_id":2})");
   EXPECT_EQ(b.get("lid-3", 0), std::nullopt);
-  EXPECT_TRUE(b.mark_converted("lid-1", 0));
-  EXPECT_FALSE(a.mark_converted("lid-1", 0));  // the other instance's mark counts
-  a.clear_converted("lid-1");
-  EXPECT_TRUE(a.mark_converted("lid-1", 0));
+  EXPECT_TRUE(b.mark("lid-1", LidMark::converted, 0));
+  EXPECT_FALSE(a.mark("lid-1", LidMark::converted, 0));  // the other instance's mark counts
+  a.clear_mark("lid-1", LidMark::converted);
+  EXPECT_TRUE(a.mark("lid-1", LidMark::converted, 0));
   const long long ttl = ttl_of(redis, "n1:lid:lid-1");
   EXPECT_GT(ttl, 86'000);
   EXPECT_LE(ttl, 86'400);
@@ -65,7 +65,7 @@ TEST(RedisLidStore, TheSinkFeedsItAndRedisDownIsRetriedOrAnswered503) {
   EXPECT_FALSE(sink.deliver(records));  // the emitter retries it later
   EXPECT_FALSE(store.last_error().empty());
   EXPECT_THROW((void)store.get("lid-9", 0), LidStoreUnavailable);
-  EXPECT_THROW((void)store.mark_converted("lid-9", 0), LidStoreUnavailable);
+  EXPECT_THROW((void)store.mark("lid-9", LidMark::converted, 0), LidStoreUnavailable);
   redis.start();
   EXPECT_TRUE(sink.deliver(records));
   EXPECT_TRUE(store.get("lid-9", 0).has_value());

@@ -33,11 +33,10 @@ bool signature_matches(std::string_view signature, const Postback& postback, std
                        const std::vector<std::string>& keys);
 
 /// The record to emit for a stored click record: the same fields with `event` replaced,
-/// `event_type` "conversion" and `click` 0 for conversions, and `date_added` replaced when
-/// given. One JSON line with its '\n'. Throws std::invalid_argument for a record that is
-/// not a JSON object.
-std::string derived_record(std::string_view click_record, std::string_view event,
-                           std::optional<TimestampMs> date_added);
+/// `event_type` "conversion" and `click` 0 for conversions, `date_added` = `now` and the
+/// click's own time kept as `click_date_added`. One JSON line with its '\n'. Throws
+/// std::invalid_argument for a record that is not a JSON object.
+std::string derived_record(std::string_view click_record, std::string_view event, TimestampMs now);
 
 /// The comma-separated keys of POSTBACK_HMAC_KEYS.
 std::vector<std::string> split_keys(std::string_view list);

@@ -3,6 +3,7 @@
 // de-duplication keys. The request path never writes it: a `LidStoreSink` fed by the
 // spool like any other sink puts each click in, a poll interval after the click.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +29,13 @@ class LidStoreUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The once-only marks a lid can carry, each expiring with the lid.
+enum class LidMark : std::uint8_t {
+  converted,  ///< a conversion was recorded (the atomic de-duplication of postbacks)
+  resent,     ///< the click was re-emitted (`resendLid=yes`, once)
+};
+inline constexpr std::size_t kLidMarks = 2;
+
 /// One click for the store: its lid and its record (one JSON line, no newline).
 struct LidRecord {
   std::string_view lid;
@@ -49,10 +57,11 @@ class LidStore {
   [[nodiscard]] virtual bool remote() const noexcept { return false; }
   /// The record of `lid`, if kept and not expired.
   [[nodiscard]] virtual std::optional<std::string> get(std::string_view lid, TimestampMs now) = 0;
-  /// Marks `lid` converted; true only for the first call (the atomic de-duplication).
-  virtual bool mark_converted(std::string_view lid, TimestampMs now) = 0;
-  /// Forgets the conversion mark (resendLid=del, or a conversion that could not be recorded).
-  virtual void clear_converted(std::string_view lid) = 0;
+  /// Puts `mark` on `lid`; true only for the first call, across every instance sharing the
+  /// store (the atomic de-duplication of conversions and resends).
+  virtual bool mark(std::string_view lid, LidMark mark, TimestampMs now) = 0;
+  /// Forgets a mark (resendLid=del, or a conversion or resend that could not be recorded).
+  virtual void clear_mark(std::string_view lid, LidMark mark) = 0;
 };
 
 /// Single-instance mode: an in-process store bounded by records and by bytes (the oldest
@@ -70,8 +79,8 @@ class InMemoryLidStore final : public LidStore {
   InMemoryLidStore(std::size_t max_records, std::size_t max_bytes, std::chrono::seconds ttl);
   void put(std::string_view lid, std::string_view record, TimestampMs now) override;
   std::optional<std::string> get(std::string_view lid, TimestampMs now) override;
-  bool mark_converted(std::string_view lid, TimestampMs now) override;
-  void clear_converted(std::string_view lid) override;
+  bool mark(std::string_view lid, LidMark mark, TimestampMs now) override;
+  void clear_mark(std::string_view lid, LidMark mark) override;
   [[nodiscard]] std::size_t size() const;
   /// The bytes the records hold now, counted as the byte bound counts them.
   [[nodiscard]] std::size_t bytes() const;
@@ -99,8 +108,8 @@ class InMemoryLidStore final : public LidStore {
   TimestampMs ttl_ms_;
   mutable std::mutex mutex_;
   Records records_;
-  std::size_t bytes_ = 0;  // cost() of every record in records_
-  std::unordered_map<std::string, TimestampMs> converted_;
+  std::size_t bytes_ = 0;                                                      // cost() of every record in records_
+  std::array<std::unordered_map<std::string, TimestampMs>, kLidMarks> marks_;  // by LidMark
   std::vector<Slot> ring_;
   std::uint64_t next_sequence_ = 0;  // sequence of the next put; ring_[sequence % size]
   std::uint64_t oldest_sequence_ = 0;

@@ -3,6 +3,7 @@
 // finds the click whichever instance took it.
 //   <prefix>lid:<lid>            the click record (one JSON line), SET … EX ttl
 //   <prefix>lid:<lid>:converted  the conversion mark, SET … NX EX ttl (the atomic de-dup)
+//   <prefix>lid:<lid>:resent     the resend mark (resendLid=yes once), likewise
 // Filled by a LidStoreSink (pipelined SETs, one exchange per delivery); read by postbacks on
 // the thread trafficd gives to blocking work, never on a request thread.
 
@@ -17,7 +18,7 @@ namespace traffic::lid {
 
 /// Thread-safety: all methods may be called from any thread; the sink's batches and the
 /// postbacks' lookups use separate connections, each behind its own mutex. get(),
-/// mark_converted() and clear_converted() throw LidStoreUnavailable when Redis cannot be
+/// mark() and clear_mark() throw LidStoreUnavailable when Redis cannot be
 /// reached; put_many() returns false instead (the emitter retries it).
 class RedisLidStore final : public LidStore {
  public:
@@ -26,8 +27,8 @@ class RedisLidStore final : public LidStore {
   void put(std::string_view lid, std::string_view record, TimestampMs now) override;
   bool put_many(std::span<const LidRecord> records, TimestampMs now) override;
   std::optional<std::string> get(std::string_view lid, TimestampMs now) override;
-  bool mark_converted(std::string_view lid, TimestampMs now) override;
-  void clear_converted(std::string_view lid) override;
+  bool mark(std::string_view lid, LidMark mark, TimestampMs now) override;
+  void clear_mark(std::string_view lid, LidMark mark) override;
   [[nodiscard]] bool remote() const noexcept override { return true; }
 
   /// The last failure of the sink's connection ("" after a success), for logs.
