@@ -36,6 +36,9 @@ class FakeCounters final : public rules::CountersView {
     picks_.push_back({campaign, {children.begin(), children.end()}, tie_breaker, count_pick});
     return rotation_.pick_least_served(campaign, children, tie_breaker, count_pick);
   }
+  void return_pick(recipe::RecordId campaign, recipe::RecordId child) override {
+    rotation_.return_pick(campaign, child);
+  }
 
   void record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override {
     recorded_clicks_.push_back({offer, campaign, at});

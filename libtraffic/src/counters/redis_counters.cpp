@@ -209,6 +209,12 @@ std::size_t RedisCounters::pick_least_served(recipe::RecordId campaign, std::spa
   return pick;
 }
 
+void RedisCounters::return_pick(recipe::RecordId campaign, recipe::RecordId child) {
+  State::Shard& s = state_->shard(campaign, 2);
+  std::lock_guard lock(s.mutex);
+  --s.entries[Key{campaign, child, Series::rotation, Span::none}].unsynced;  // sent as a negative increment
+}
+
 void RedisCounters::record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) {
   state_->add(CounterScope::offer, offer, Metric::clicks, at);
   state_->add(CounterScope::campaign, campaign, Metric::clicks, at);

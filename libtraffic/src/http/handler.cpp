@@ -199,6 +199,8 @@ struct Worker::State {
     TimestampMs at;
   };
   std::vector<StagedClick> staged;
+  // Their rotation picks, given back if the write fails (rotation counts served clicks).
+  std::vector<rules::RotationPick> staged_picks;
   // Conversions staged with them: their sales counters move once written; their
   // de-duplication marks are undone if the write fails (the advertiser retries).
   struct StagedConversion {
@@ -412,8 +414,13 @@ class Exchange {
         cut != 0) [[unlikely]] {
       metrics_.count_truncations(cut);
     }
-    if (!stage(*records, Route::pl)) return false;
+    if (!stage(*records, Route::pl)) {  // refused with a 503: its rotation turn goes back
+      for (const auto& pick : decision.rotation_picks) app_.services().counters.return_pick(pick.campaign, pick.child);
+      return false;
+    }
     state_.staged.push_back({decision.offer->id, decision.campaign->id, decision.decided_at});
+    state_.staged_picks.insert(state_.staged_picks.end(), decision.rotation_picks.begin(),
+                               decision.rotation_picks.end());
     return true;
   }
 
@@ -685,10 +692,12 @@ bool Worker::commit_clicks() noexcept {
         // (or "already resent"); `resendLid=del` clears it (docs/shared-state.md).
       }
     };
+    for (const auto& pick : state.staged_picks) services.counters.return_pick(pick.campaign, pick.child);
     for (const auto& sale : state.conversions) undo(sale.lid, lid::LidMark::converted);
     for (const auto& resent : state.resends) undo(resent, lid::LidMark::resent);
   }
   state.staged.clear();
+  state.staged_picks.clear();
   state.conversions.clear();
   state.resends.clear();
   return written;

@@ -131,6 +131,13 @@ std::size_t InMemoryCounters::pick_least_served(recipe::RecordId campaign, std::
   return pick;
 }
 
+void InMemoryCounters::return_pick(recipe::RecordId campaign, recipe::RecordId child) {
+  auto& shard = shards_->of(static_cast<std::uint64_t>(campaign));
+  std::lock_guard lock(shard.mutex);
+  const auto it = shard.rotation.find(RotationKey{campaign, child});
+  if (it != shard.rotation.end() && it->second > 0) --it->second;
+}
+
 std::int64_t InMemoryCounters::served(recipe::RecordId campaign, recipe::RecordId child) const {
   const auto& shard = shards_->of(static_cast<std::uint64_t>(campaign));
   std::lock_guard lock(shard.mutex);

@@ -237,6 +237,7 @@ class Decider {
     const std::size_t index =
         counters_.pick_least_served(decision_.campaign->id, eligible, random_.next(), !options_.dry_run);
     const RecordId picked = eligible[index < eligible.size() ? index : 0];
+    if (!options_.dry_run) decision_.rotation_picks.push({decision_.campaign->id, picked});
     trace(Step::aggregated, Note::child_picked, aggregated.id, picked, static_cast<std::int64_t>(eligible.size()));
     return snapshot_.offer(picked);
   }

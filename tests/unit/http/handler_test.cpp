@@ -451,6 +451,32 @@ TEST(Handler, ClicksOfOneTurnShareOneWriteInOrder) {
   EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 5);
 }
 
+// Rotation counts served clicks: a click the spool refuses (503) gives its turn back; a
+// recorded one keeps it.
+TEST(Handler, ARefusedClickGivesItsRotationTurnBack) {
+  const auto& c = cases_file().at("cases").as_array()[22].as_object();  // an aggregated offer's rotation
+  ASSERT_EQ(c.at("expect").at("sequence"), "rotation");
+  auto turns = [&](Instance& instance) {
+    const auto ids = link::decode(c.at("o").as_string(), instance.app().keys(), true);
+    return instance.counters().served(ids->campaign_id, 130) + instance.counters().served(ids->campaign_id, 131);
+  };
+  test::TempDir full_dir("handler-full-spool");
+  lid::SpoolSettings full = spool_settings(full_dir);
+  full.max_bytes = 100;  // smaller than any click record; policy reject
+  lid::Spool full_spool(full);
+  Instance refusing(test_config(), nullptr, &full_spool);
+  EXPECT_EQ(refusing.send("GET", click_target(c), visitor_headers(c)).status, 503U);
+  EXPECT_EQ(turns(refusing), 0);
+
+  test::TempDir dir("handler-spool");
+  lid::Spool spool(spool_settings(dir));
+  Instance serving(test_config(), nullptr, &spool);
+  Response served = serving.send("GET", click_target(c), visitor_headers(c));
+  ASSERT_EQ(served.status, 302U);
+  serving.worker().complete(served, serving.worker().commit_clicks());
+  EXPECT_EQ(turns(serving), 1);
+}
+
 TEST(Handler, AClickTheSpoolRefusesIsNotAcknowledged) {
   test::TempDir dir("handler-spool");
   lid::SpoolSettings settings = spool_settings(dir);

@@ -59,6 +59,7 @@ class RedisCounters final : public rules::CountersView {
                                               TimestampMs at) const override;
   std::size_t pick_least_served(recipe::RecordId campaign, std::span<const recipe::RecordId> children,
                                 std::uint64_t tie_breaker, bool count_pick) override;
+  void return_pick(recipe::RecordId campaign, recipe::RecordId child) override;
   void record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override;
   void record_sale(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override;
 

@@ -59,6 +59,10 @@ class CountersView {
   virtual std::size_t pick_least_served(recipe::RecordId campaign, std::span<const recipe::RecordId> children,
                                         std::uint64_t tie_breaker, bool count_pick) = 0;
 
+  /// A pick counted by pick_least_served whose click was then not recorded (refused with a
+  /// 503): it goes back, so rotation balances the clicks served.
+  virtual void return_pick(recipe::RecordId campaign, recipe::RecordId child) = 0;
+
   /// A recorded click counts for the offer it was booked on and for its campaign, in the
   /// periods containing `at`. (The engine never calls these: recording is the caller's.)
   virtual void record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) = 0;
@@ -105,6 +109,7 @@ class InMemoryCounters final : public CountersView {
   [[nodiscard]] LiveCounts live_counts(CounterScope scope, recipe::RecordId id, TimestampMs at) const override;
   std::size_t pick_least_served(recipe::RecordId campaign, std::span<const recipe::RecordId> children,
                                 std::uint64_t tie_breaker, bool count_pick) override;
+  void return_pick(recipe::RecordId campaign, recipe::RecordId child) override;
 
   /// Adds `n` to the day, week and month counters of `id` that contain `at`.
   void add(CounterScope scope, recipe::RecordId id, Metric metric, TimestampMs at, std::int64_t n = 1);

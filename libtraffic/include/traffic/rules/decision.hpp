@@ -176,6 +176,28 @@ class ExitSteps {
   std::size_t size_ = 0;
 };
 
+/// The rotation picks a decision counted (§7.3): a campaign and the child it sent the
+/// click to, one per aggregated offer the click went through. Given back when the click is
+/// not recorded (CountersView::return_pick), so rotation counts served clicks only.
+struct RotationPick {
+  recipe::RecordId campaign = 0;
+  recipe::RecordId child = 0;
+};
+class RotationPicks {
+ public:
+  static constexpr std::size_t kCapacity = ExitSteps::kCapacity;  // at most one per offer of the chain
+  void push(RotationPick pick) noexcept {
+    if (size_ < kCapacity) picks_[size_++] = pick;
+  }
+  [[nodiscard]] const RotationPick* begin() const noexcept { return picks_.data(); }
+  [[nodiscard]] const RotationPick* end() const noexcept { return picks_.data() + size_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::array<RotationPick, kCapacity> picks_{};
+  std::size_t size_ = 0;
+};
+
 /// A short text held inline (redirect reasons such as "geoRestriction by country:US").
 class ShortText {
  public:
@@ -229,6 +251,7 @@ struct Decision {
   CapsVerdict offer_caps = CapsVerdict::not_evaluated;
   recipe::RecordId cap_override_offer_id = 0;  ///< where offer caps sent the click, 0 if they did not
   ExitSteps exit_steps;
+  RotationPicks rotation_picks;  ///< counted picks (none in a dry run)
 
   TimestampMs decided_at = 0;        ///< the clock reading the rules used
   std::uint64_t recipe_version = 0;  ///< the snapshot's version
