@@ -194,8 +194,13 @@ void open_listener(Acceptor& acceptor, const tcp::endpoint& endpoint) {
   if (setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
     throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
   }
-  acceptor.bind(endpoint);
-  acceptor.listen(asio::socket_base::max_listen_connections);
+  beast::error_code ec;
+  acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {  // one line naming the settings, not Asio's source location
+    throw std::runtime_error("HOST/PORT: cannot listen on " + endpoint.address().to_string() + ":" +
+                             std::to_string(endpoint.port()) + ": " + ec.message());
+  }
 }
 
 // Two memchr scans: string_view::find_first_of("\r\n") calls memchr over the two-byte set

@@ -853,6 +853,28 @@ TEST(Trafficd, BadConfigurationStopsStartUpWithOneLine) {
   const std::string db_line = bad_db.read_line();
   EXPECT_EQ(bad_db.wait(), 2);
   EXPECT_EQ(db_line.rfind("trafficd: MAXMIND_PATH", 0), 0U) << db_line;
+
+  // A port another program holds (without SO_REUSEPORT, which trafficd's own loops share):
+  // the settings named, no library's source location.
+  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  ::getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+  std::vector<std::string> args = base_args();
+  *(std::find(args.begin(), args.end(), "--port") + 1) = port;
+  test::Process taken(TRAFFICD_PATH, args, base_env());
+  EXPECT_EQ(taken.wait(), 2);
+  ::close(holder);
+  const std::string output = taken.read_to_end();
+  EXPECT_NE(output.find("trafficd: HOST/PORT: cannot listen on 127.0.0.1:" + port + ": Address already in use"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(output.find(".hpp"), std::string::npos) << output;
 }
 
 TEST(Trafficd, HelpAndTheConfigurationReferenceListTheSameOptions) {
