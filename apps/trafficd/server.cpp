@@ -425,6 +425,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Handled again, start to end, by the blocking thread's Worker (the request's views stay
   // valid: this session reads nothing until it has answered).
   void offload() {
+    // No read or idle deadline while the server works on it (a postback may wait for the lid
+    // store, or behind others): the answer's write sets its own.
+    deadline_ = std::numeric_limits<std::uint64_t>::max();
     loop_.offload.submit([self = shared_from_this()](traffic::http::Worker& worker) mutable {
       worker.handle(self->view_, self->answer_);
       if (self->answer_.awaits_commit) worker.complete(self->answer_, worker.commit_clicks());

@@ -93,6 +93,8 @@ std::string random_click(std::mt19937_64& random) {
               "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120." + std::to_string(random() % 5000)});
 }
 
+constexpr int kConnections = 4;  // of every load
+
 // Click load that rides out faults: N keep-alive connections, each opened again when the
 // server closes it; every answer counted by status, the lids of the 302s kept.
 class Load {
@@ -107,7 +109,7 @@ class Load {
     std::map<int, std::size_t> unexpected_statuses;
   };
 
-  Load(unsigned short port, Request request, int connections = 4) {
+  Load(unsigned short port, Request request, int connections = kConnections) {
     for (int i = 0; i < connections; ++i) {
       threads_.emplace_back([this, port, request, i] { run(port, request, static_cast<unsigned>(i)); });
     }
@@ -265,24 +267,23 @@ void expect_policy_kept(const Load::Tally& tally) {
   EXPECT_EQ(tally.hung, 0U);
 }
 
-// Every acknowledged click is in the file sink's closed files exactly once, and nothing
-// else is there as a click; `conversions` conversion records, one per converted lid.
-void check_file_sink(const fs::path& clicks, const std::vector<std::string>& acknowledged,
-                     std::size_t conversions = 0) {
+// Every acknowledged click is in the file sink's closed files, and no click is there twice;
+// besides them only clicks whose answer was lost (at most `unanswered`: requests in flight
+// when the process was killed; their records may be written, their 302s never sent).
+// `conversions` conversion records, one per converted lid.
+void check_file_sink(const fs::path& clicks, const std::vector<std::string>& acknowledged, std::size_t conversions = 0,
+                     std::size_t unanswered = 0) {
   std::size_t invalid_lines = 0;
   const std::multiset<std::string> recorded = lids_in_file_sink(clicks, invalid_lines, "traffic-api");
   const std::multiset<std::string> converted = lids_in_file_sink(clicks, invalid_lines, "traffic-bonus");
   EXPECT_EQ(invalid_lines, 0U);
   std::size_t missing = 0;
-  std::size_t duplicated = 0;
-  for (const std::string& lid : acknowledged) {
-    const std::size_t n = recorded.count(lid);
-    if (n == 0) ++missing;
-    if (n > 1) ++duplicated;
-  }
+  for (const std::string& lid : acknowledged) missing += recorded.contains(lid) ? 0 : 1;
+  const std::set<std::string> distinct(recorded.begin(), recorded.end());
   EXPECT_EQ(missing, 0U) << "of " << acknowledged.size() << " acknowledged clicks";
-  EXPECT_EQ(duplicated, 0U);
-  EXPECT_EQ(recorded.size(), acknowledged.size());  // nothing recorded that was not acknowledged, nor twice
+  EXPECT_EQ(distinct.size(), recorded.size()) << recorded.size() - distinct.size() << " clicks recorded twice";
+  EXPECT_GE(recorded.size(), acknowledged.size());
+  EXPECT_LE(recorded.size(), acknowledged.size() + unanswered);
   EXPECT_EQ(converted.size(), conversions);
   EXPECT_EQ(std::set<std::string>(converted.begin(), converted.end()).size(), converted.size());
 }
@@ -627,7 +628,8 @@ TEST(Chaos, SigkillThenSigtermMidFlight) {
   expect_policy_kept(first_tally);
   expect_policy_kept(load.tally());
   EXPECT_LT(peak, kDefaultPeakMb);
-  check_file_sink(clicks, acknowledged);
+  check_file_sink(clicks, acknowledged, 0,
+                  static_cast<std::size_t>(kConnections));  // the killed run's requests in flight
   Load::Tally both = load.tally();
   both.acknowledged = acknowledged.size();
   both.refused += first_tally.refused;

@@ -402,6 +402,24 @@ TEST(Trafficd, AClickTakenByOneInstanceIsConvertedThroughAnother) {
   EXPECT_EQ(records_with_event(dir.path() / "b" / "clicks", "traffic-bonus").size(), 1U);  // in b's sink, once
 }
 
+// A postback handled by the blocking thread is answered however long it takes there: the
+// read timeout (1 s here) does not cut a request the server is working on. (A lid that is
+// nowhere is asked of Redis for POSTBACK_WAIT_MS, 2.5 s here; the connection was closed
+// at the read timeout before, and the answer lost.)
+TEST(Trafficd, APostbackTheServerWorksOnIsAnsweredPastTheReadTimeout) {
+  test::TempDir dir("trafficd-slow-postback");
+  test::RedisServer redis(dir.path() / "redis");
+  Daemon daemon({"--redis-host", "127.0.0.1", "--redis-port", std::to_string(redis.port()), "--spool-dir",
+                 (dir.path() / "spool").string(), "--sinks", "file://" + (dir.path() / "clicks").string(),
+                 "--gateway-api-secret", "gateway-secret", "--postback-wait-ms", "2500"});
+  Connection connection(daemon.port());
+  connection.send(post("/lid", postback_body("00000000-0000-4000-8000-000000000000")));
+  const auto answer = connection.read_reply();
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_NE(answer.body.find("Lid does not exists in dynamodb"), std::string::npos) << answer.body;
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
+}
+
 // The recipe from S3 (the fake checks every signature): served, followed when it changes,
 // a broken upload refused with the last good recipe still serving, an admin reload.
 TEST(Trafficd, TheRecipeComesFromS3AndFollowsItsChanges) {

@@ -32,6 +32,7 @@ struct Emitter::Runner {
   std::chrono::steady_clock::time_point deadline;
   bool hurry = false;                  // read now, do not wait out the poll: await_taken() waits
   std::vector<SpoolPosition> taken;    // past every record the sink has taken
+  bool failing = false;                // the last delivery failed: await_taken() does not wait
   std::condition_variable progressed;  // `taken` moved
 
   std::atomic<std::uint64_t> delivered{0};
@@ -54,6 +55,14 @@ struct Emitter::Runner {
     std::unique_lock lock(mutex);
     wake.wait_for(lock, pause, [&] { return stopping || hurry; });
     hurry = false;
+  }
+  void note_failing(bool now_failing) {
+    {
+      std::lock_guard lock(mutex);
+      if (failing == now_failing) return;
+      failing = now_failing;
+    }
+    progressed.notify_all();
   }
   void note_taken(const std::vector<SpoolPosition>& positions) {
     {
@@ -243,6 +252,7 @@ void Emitter::run(Runner& runner) {
     } catch (const std::exception& e) {
       outcome = sink_failed(e.what());  // offered again, counted below
     }
+    runner.note_failing(outcome == Outcome::sink_failed);
     if (outcome == Outcome::ok) {
       backoff = settings_.backoff_first;
       // Caught up: let records gather for a poll interval. Each delivery costs the sink
@@ -286,9 +296,11 @@ bool Emitter::await_taken(std::string_view name, std::chrono::milliseconds limit
   };
   std::unique_lock lock(runner.mutex);
   if (covers()) return true;
+  if (runner.failing) return false;  // a sink that cannot deliver now is not waited for
   runner.hurry = true;
   runner.wake.notify_all();
-  return runner.progressed.wait_for(lock, limit, covers);
+  runner.progressed.wait_for(lock, limit, [&] { return covers() || runner.failing; });
+  return covers();
 }
 
 std::vector<SinkStats> Emitter::stats() const {
