@@ -432,29 +432,10 @@ TEST(Chaos, TheS3SourceDownDuringARecipeChange) {
   s3.put("recipes", "prod/offers.json.gz", read_data("recipes/offersRecipe.json.gz"), 1'795'000'000);
   s3.put("recipes", "prod/campaigns.json.gz", read_data("recipes/campaignsRecipe.json.gz"), 1'795'000'000);
   const fs::path clicks = dir.path() / "clicks";
-  Daemon daemon({"--offers-recipe-path",
-                 (dir.path() / "offers.json.gz").string(),
-                 "--campaigns-recipe-path",
-                 (dir.path() / "campaigns.json.gz").string(),
-                 "--s3-bucket-name",
-                 "recipes",
-                 "--s3-offers-recipe-path",
-                 "prod/offers.json.gz",
-                 "--s3-campaigns-recipe-path",
-                 "prod/campaigns.json.gz",
-                 "--s3-endpoint",
-                 s3.endpoint(),
-                 "--s3-path-style=true",
-                 "--aws-access-key-id",
-                 credentials.access_key_id,
-                 "--aws-secret-access-key",
-                 credentials.secret_access_key,
-                 "--recipe-poll-seconds",
-                 "1",
-                 "--spool-dir",
-                 (dir.path() / "spool").string(),
-                 "--sinks",
-                 "file://" + clicks.string()});
+  std::vector<std::string> args = s3.trafficd_args(dir.path(), "prod/");
+  args.insert(args.end(), {"--recipe-poll-seconds", "1", "--spool-dir", (dir.path() / "spool").string(), "--sinks",
+                           "file://" + clicks.string()});
+  Daemon daemon(args);
   MemoryWatch memory(daemon.process().pid());
   Load load(daemon.port(), random_click);
   ASSERT_TRUE(load.await_more(300));

@@ -429,11 +429,9 @@ TEST(Trafficd, TheRecipeComesFromS3AndFollowsItsChanges) {
   const std::string offers = test::read_data("recipes/offersRecipe.json.gz");
   s3.put("recipes", "prod/offers.json.gz", offers, 1'795'000'000);
   s3.put("recipes", "prod/campaigns.json.gz", test::read_data("recipes/campaignsRecipe.json.gz"), 1'795'000'000);
-  Daemon daemon({"--offers-recipe-path", (dir.path() / "offers.json.gz").string(), "--campaigns-recipe-path",
-                 (dir.path() / "campaigns.json.gz").string(), "--s3-bucket-name", "recipes", "--s3-offers-recipe-path",
-                 "prod/offers.json.gz", "--s3-campaigns-recipe-path", "prod/campaigns.json.gz", "--s3-endpoint",
-                 s3.endpoint(), "--s3-path-style=true", "--aws-access-key-id", credentials.access_key_id,
-                 "--aws-secret-access-key", credentials.secret_access_key, "--recipe-poll-seconds", "1"});
+  std::vector<std::string> args = s3.trafficd_args(dir.path(), "prod/");
+  args.insert(args.end(), {"--recipe-poll-seconds", "1"});
+  Daemon daemon(args);
   const json::object& c = cases_file().at("cases").as_array()[0].as_object();
   auto click = [&] {
     Connection connection(daemon.port());
@@ -484,29 +482,10 @@ TEST(Trafficd, AnInstanceBootsFromTheRedisMirrorWhenTheSourcesAreDown) {
   s3.put("recipes", "offers.json.gz", test::read_data("recipes/offersRecipe.json.gz"), 1'795'000'000);
   s3.put("recipes", "campaigns.json.gz", test::read_data("recipes/campaignsRecipe.json.gz"), 1'795'000'000);
   auto instance_args = [&](const std::string& name) {
-    return std::vector<std::string>{"--offers-recipe-path",
-                                    (dir.path() / name / "offers.json.gz").string(),
-                                    "--campaigns-recipe-path",
-                                    (dir.path() / name / "campaigns.json.gz").string(),
-                                    "--s3-bucket-name",
-                                    "recipes",
-                                    "--s3-offers-recipe-path",
-                                    "offers.json.gz",
-                                    "--s3-campaigns-recipe-path",
-                                    "campaigns.json.gz",
-                                    "--s3-endpoint",
-                                    s3.endpoint(),
-                                    "--s3-path-style=true",
-                                    "--aws-access-key-id",
-                                    credentials.access_key_id,
-                                    "--aws-secret-access-key",
-                                    credentials.secret_access_key,
-                                    "--redis-host",
-                                    "127.0.0.1",
-                                    "--redis-port",
-                                    std::to_string(redis.port()),
-                                    "--recipe-fetch-timeout-seconds",
-                                    "2"};
+    std::vector<std::string> args = s3.trafficd_args(dir.path() / name);
+    args.insert(args.end(), {"--redis-host", "127.0.0.1", "--redis-port", std::to_string(redis.port()),
+                             "--recipe-fetch-timeout-seconds", "2"});
+    return args;
   };
   std::filesystem::create_directories(dir.path() / "a");
   std::filesystem::create_directories(dir.path() / "b");

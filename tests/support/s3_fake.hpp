@@ -5,9 +5,11 @@
 // wire with the signer checked against Amazon's test vectors. Path-style URLs.
 
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "digest.hpp"
 #include "http_server.hpp"
@@ -36,6 +38,30 @@ class S3Fake {
   void truncate_downloads(bool on) { truncate_ = on; }
 
   [[nodiscard]] std::string endpoint() const { return server_.url(""); }
+
+  /// trafficd's flags for a recipe from this fake: bucket "recipes", keys
+  /// `<prefix>offers.json.gz` and `<prefix>campaigns.json.gz`, downloads kept in
+  /// `download_dir`, signed with this fake's credentials.
+  [[nodiscard]] std::vector<std::string> trafficd_args(const std::filesystem::path& download_dir,
+                                                       const std::string& prefix = {}) const {
+    return {"--offers-recipe-path",
+            (download_dir / "offers.json.gz").string(),
+            "--campaigns-recipe-path",
+            (download_dir / "campaigns.json.gz").string(),
+            "--s3-bucket-name",
+            "recipes",
+            "--s3-offers-recipe-path",
+            prefix + "offers.json.gz",
+            "--s3-campaigns-recipe-path",
+            prefix + "campaigns.json.gz",
+            "--s3-endpoint",
+            endpoint(),
+            "--s3-path-style=true",
+            "--aws-access-key-id",
+            credentials_.access_key_id,
+            "--aws-secret-access-key",
+            credentials_.secret_access_key};
+  }
   void stop() { server_.stop(); }
   void start() { server_.start(port_); }
 

@@ -589,6 +589,19 @@ TEST_F(PostbackFlow, ConvertOnceThenEveryRefusal) {
   EXPECT_EQ(sales(), 1);
 }
 
+// A POST /lid handled by a Worker that may block (trafficd's http-blocking thread), its
+// records committed as the server would.
+Response post_on(Worker& blocking, std::string_view body) {
+  Request request;
+  request.method = "POST";
+  request.target = "/lid";
+  request.body = body;
+  Response answer;
+  blocking.handle(request, answer);
+  if (answer.awaits_commit) blocking.complete(answer, blocking.commit_clicks());
+  return answer;
+}
+
 // Read-your-writes: a postback sent the moment its click's 302 left, before the lid
 // store's sink has run (it starts only after the first attempt here), misses on the request
 // thread, is handed to a Worker that may block, which waits for the sink and converts the
@@ -622,22 +635,13 @@ TEST(Handler, APostbackRightAfterItsClickAwaitsTheLidStoreAndConverts) {
   EXPECT_TRUE(handed.offload);  // not in the store yet: not "does not exist"
   emitter.start();
   Worker blocking(instance.app(), 1, /*may_block=*/true);
-  Request request;
-  request.method = "POST";
-  request.target = "/lid";
-  request.body = body;
-  Response answer;
-  blocking.handle(request, answer);
-  ASSERT_TRUE(answer.awaits_commit) << answer.body;
-  blocking.complete(answer, blocking.commit_clicks());
+  const Response answer = post_on(blocking, body);
   EXPECT_NE(answer.body.find("Lid successfully created in redshift"), std::string::npos) << answer.body;
 
   // A lid that is nowhere: the sink has caught up, so "does not exist" comes at once.
   const std::string unknown = R"({"lid":"00000000-0000-4000-8000-000000000000","hash":")" +
                               test::md5_hex(t + "|gateway-secret") + R"(","timestamp":)" + t + "}";
-  request.body = unknown;  // a view
-  blocking.handle(request, answer);
-  EXPECT_NE(answer.body.find("Lid does not exists in dynamodb"), std::string::npos) << answer.body;
+  EXPECT_NE(post_on(blocking, unknown).body.find("Lid does not exists in dynamodb"), std::string::npos);
   emitter.stop(std::chrono::milliseconds(0));
 }
 
