@@ -6,6 +6,7 @@
 
 #include "traffic/common/clock.hpp"
 #include "traffic/common/file.hpp"
+#include "traffic/config/config.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/explain.hpp"
@@ -72,19 +73,32 @@ void ExplainOptions::add_to(CLI::App& command) {
   command.add_option("--key", v1_key, "v1 link key (default: $ENCRIPTION_KEY)");
   command.add_option("--v2-keys", v2_keys, "v2 link keys (default: $LINK_KEYS_V2)");
   command.add_option("--url-hash-secret", hash_secret, "URL hash secret (default: $URL_HASH_SECRET)");
-  command.add_option("--default-offer", default_offer, "default offer id")->capture_default_str();
-  command.add_option("--default-campaign", default_campaign, "default campaign id")->capture_default_str();
-  command.add_option("--fallback-url", fallback_url, "last-resort landing page");
+  command.add_option("--default-offer", default_offer, "default offer id (default: $DEFAULT_OFFER_ID, as trafficd)");
+  command.add_option("--default-campaign", default_campaign,
+                     "default campaign id (default: $DEFAULT_CAMPAIGN_ID and NODE_ENV, as trafficd)");
+  command.add_option("--fallback-url", fallback_url, "last-resort landing page (default: $FALLBACK_URL)");
   command.add_flag("--json", json, "print JSON (what /admin/explain answers)");
 }
 
 int explain(const ExplainOptions& o) {
+  // trafficd's own configuration (NETWORK_ID, URL_HASH_MODE, STRICT_LINK_PAIR, …), the
+  // flags on top: the same settings, assembled by the same functions, as /admin/explain.
+  auto environment = traffic::config::from_environment();
+  if (!environment.config) {
+    std::cerr << environment.message << "\n";
+    return 2;
+  }
+  traffic::config::Config config = std::move(*environment.config);
+  if (!o.hash_secret.empty()) config.url_hash_secret = o.hash_secret;
+  if (o.default_offer > 0) config.default_offer_id = o.default_offer;
+  if (o.default_campaign > 0) config.default_campaign_id = o.default_campaign;
+  if (!o.fallback_url.empty()) config.fallback_url = o.fallback_url;
   const auto snapshot = load_recipe(o.offers_path, o.campaigns_path);
 
   traffic::rules::Context context;
   if (!o.link.empty()) {
-    const auto keys = traffic::link::LinkKeys::from_config(!o.v1_key.empty() ? o.v1_key : configured_v1_key(),
-                                                           o.v2_keys.empty() ? env_or("LINK_KEYS_V2") : o.v2_keys);
+    const auto keys = traffic::link::LinkKeys::from_config(o.v1_key.empty() ? config.encryption_key : o.v1_key,
+                                                           o.v2_keys.empty() ? config.link_keys_v2 : o.v2_keys);
     auto ids = traffic::link::decode(o.link, keys);
     if (!ids) {
       std::cerr << "invalid link (a visitor would get the 404)\n";
@@ -102,8 +116,8 @@ int explain(const ExplainOptions& o) {
 
   // Geo: the real databases when configured, --country on top.
   traffic::geo::GeoPaths paths;
-  paths.city = o.city_db.empty() ? env_or("MAXMIND_PATH") : o.city_db;
-  paths.isp = o.isp_db.empty() ? env_or("MAXMIND_PATH_ISP") : o.isp_db;
+  paths.city = o.city_db.empty() ? config.maxmind_path : o.city_db;
+  paths.isp = o.isp_db.empty() ? config.maxmind_path_isp : o.isp_db;
   std::unique_ptr<traffic::geo::GeoResolver> resolver;
   std::shared_ptr<const traffic::geo::Databases> hold;
   traffic::geo::GeoInfo where;
@@ -146,18 +160,12 @@ int explain(const ExplainOptions& o) {
     at = *parsed;
   }
 
-  traffic::rules::EngineSettings settings;
-  settings.default_offer_id = o.default_offer;
-  settings.default_campaign_id = o.default_campaign;
-  settings.fallback_url = o.fallback_url;
-  const traffic::rules::Engine engine(settings);
+  const traffic::rules::Engine engine(traffic::config::engine_settings(config));
   // Offline there are no live counts: caps use the recipe's `current` values.
   traffic::rules::InMemoryCounters counters;
   traffic::FastRandom random;
   const FixedClock clock(at);
-  traffic::url::UrlSettings url_settings;
-  url_settings.hash_secret = o.hash_secret.empty() ? env_or("URL_HASH_SECRET") : o.hash_secret;
-  const traffic::url::UrlBuilder urls(url_settings);
+  const traffic::url::UrlBuilder urls(traffic::config::url_settings(config));
   const auto explanation =
       traffic::http::explain_click(engine, urls, *snapshot, counters, clock, random, context, o.subid, o.cid);
   if (o.json) {

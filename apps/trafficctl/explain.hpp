@@ -28,10 +28,12 @@ struct ExplainOptions {
   std::string ua_regexes;
   std::string v1_key;
   std::string v2_keys;
-  std::string hash_secret;  ///< default $URL_HASH_SECRET
-  std::int64_t default_offer = 36303;
-  std::int64_t default_campaign = 1000976;
-  std::string fallback_url;
+  // The rest default to trafficd's configuration from the environment (and .env), read as
+  // trafficd reads it (config::from_environment), so both decide alike.
+  std::string hash_secret;            ///< default $URL_HASH_SECRET
+  std::int64_t default_offer = 0;     ///< default $DEFAULT_OFFER_ID
+  std::int64_t default_campaign = 0;  ///< default $DEFAULT_CAMPAIGN_ID (NODE_ENV=production included)
+  std::string fallback_url;           ///< default $FALLBACK_URL
   bool json = false;
 
   void add_to(CLI::App& command);

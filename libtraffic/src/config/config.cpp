@@ -400,6 +400,22 @@ std::vector<std::string> retired_variables_set() {
   return warnings;
 }
 
+// ENCRYPTION_KEY (correct spelling) stands in for the old ENCRIPTION_KEY when only it is set.
+void alias_encryption_key() {
+  // NOLINTBEGIN(concurrency-mt-unsafe): the configuration is read at start, before any thread
+  if (!std::getenv("ENCRIPTION_KEY")) {
+    if (const char* key = std::getenv("ENCRYPTION_KEY")) setenv("ENCRIPTION_KEY", key, 0);
+  }
+  // NOLINTEND(concurrency-mt-unsafe)
+}
+
+// The old service's NODE_ENV=production default campaign, unless one was given.
+void apply_node_env(Config& config, bool default_campaign_given) {
+  if (config.node_env == "production" && !default_campaign_given) {
+    config.default_campaign_id = kProductionDefaultCampaignId;
+  }
+}
+
 // Where an option was given a value (flag or environment), by its environment name.
 bool given(const std::vector<CLI::Option*>& cli_options, std::string_view env) {
   for (std::size_t i = 0; i < options().size(); ++i) {
@@ -424,13 +440,7 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_
     outcome.exit_code = 2;
     return outcome;
   }
-  // ENCRYPTION_KEY (correct spelling) stands in for the old ENCRIPTION_KEY when only it is set.
-  // NOLINTBEGIN(concurrency-mt-unsafe): the configuration is read at start, before any thread
-  if (!std::getenv("ENCRIPTION_KEY")) {
-    if (const char* key = std::getenv("ENCRYPTION_KEY")) setenv("ENCRIPTION_KEY", key, 0);
-  }
-  // NOLINTEND(concurrency-mt-unsafe)
-
+  alias_encryption_key();
   const Config defaults;
   CLI::App app{
       "trafficd — the traffic server: decodes click links, applies the recipe's rules, records the click "
@@ -466,9 +476,7 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_
       return outcome;
     }
   }
-  if (config.node_env == "production" && !given(cli_options, "DEFAULT_CAMPAIGN_ID")) {
-    config.default_campaign_id = kProductionDefaultCampaignId;  // as the old service did
-  }
+  apply_node_env(config, given(cli_options, "DEFAULT_CAMPAIGN_ID"));
   if (std::string problem = validate(config); !problem.empty()) {
     outcome.message = problem;
     outcome.exit_code = 2;
@@ -477,6 +485,47 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_
   outcome.warnings = retired_variables_set();
   outcome.config = std::move(config);
   return outcome;
+}
+
+ParseOutcome from_environment(const std::string& dotenv_path) {
+  ParseOutcome outcome;
+  std::string error;
+  if (!load_dotenv(dotenv_path, error)) {
+    outcome.message = error;
+    outcome.exit_code = 2;
+    return outcome;
+  }
+  alias_encryption_key();
+  Config config;
+  for (const Option& o : options()) {
+    const char* value = std::getenv(o.env);  // NOLINT(concurrency-mt-unsafe): read at start
+    if (value == nullptr) continue;
+    if (std::string problem = o.apply(config, value); !problem.empty()) {
+      outcome.message = std::string(o.env) + ": " + problem;
+      outcome.exit_code = 2;
+      return outcome;
+    }
+  }
+  apply_node_env(config, std::getenv("DEFAULT_CAMPAIGN_ID") != nullptr);  // NOLINT(concurrency-mt-unsafe)
+  outcome.config = std::move(config);
+  return outcome;
+}
+
+rules::EngineSettings engine_settings(const Config& config) {
+  rules::EngineSettings settings;
+  settings.default_offer_id = config.default_offer_id;
+  settings.default_campaign_id = config.default_campaign_id;
+  settings.fallback_url = config.fallback_url;
+  settings.strict_link_pair = config.strict_link_pair;
+  return settings;
+}
+
+url::UrlSettings url_settings(const Config& config) {
+  url::UrlSettings settings;
+  settings.network_id = config.network_id;
+  settings.hash_secret = config.url_hash_secret;
+  settings.hash_mode = config.url_hash_mode == "hmac-sha256" ? url::HashMode::hmac_sha256 : url::HashMode::md5;
+  return settings;
 }
 
 std::vector<OptionInfo> list_options() {

@@ -59,23 +59,6 @@ void unrecorded(Response& response, WorkerMetrics& metrics) {
   answer_unavailable(response);
 }
 
-url::UrlSettings url_settings(const config::Config& c) {
-  url::UrlSettings settings;
-  settings.network_id = c.network_id;
-  settings.hash_secret = c.url_hash_secret;
-  settings.hash_mode = c.url_hash_mode == "hmac-sha256" ? url::HashMode::hmac_sha256 : url::HashMode::md5;
-  return settings;
-}
-
-rules::EngineSettings engine_settings(const config::Config& c) {
-  rules::EngineSettings settings;
-  settings.default_offer_id = c.default_offer_id;
-  settings.default_campaign_id = c.default_campaign_id;
-  settings.fallback_url = c.fallback_url;
-  settings.strict_link_pair = c.strict_link_pair;
-  return settings;
-}
-
 // An X-Request-Id worth echoing: short and made of characters safe in any log or header.
 bool echoable_request_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > 128) return false;
@@ -120,8 +103,8 @@ App::App(const config::Config& config, Services services)
     : config_(config),
       services_(std::move(services)),
       keys_(link::LinkKeys::from_config(config.encryption_key, config.link_keys_v2)),
-      engine_(engine_settings(config)),
-      urls_(url_settings(config)),
+      engine_(config::engine_settings(config)),
+      urls_(config::url_settings(config)),
       trust_proxy_(net::TrustProxy::parse(config.trust_proxy)),
       postback_keys_(split_keys(config.postback_hmac_keys)) {}
 

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "traffic/rules/engine.hpp"
+#include "traffic/url/redirect_url.hpp"
+
 namespace traffic::config {
 
 /// HTTP limits and timeouts (SPEC §2).
@@ -62,10 +65,12 @@ struct Config {
 
   std::string url_hash_secret;  ///< Secret.
   std::string url_hash_mode = "md5";
-  std::string network_id = "2";
+  std::string network_id = url::UrlSettings{}.network_id;
 
-  std::int64_t default_offer_id = 36303;
-  std::int64_t default_campaign_id = 1000976;  ///< kProductionDefaultCampaignId with NODE_ENV=production
+  // The defaults are the components' own, written once there.
+  std::int64_t default_offer_id = rules::EngineSettings{}.default_offer_id;
+  std::int64_t default_campaign_id =
+      rules::EngineSettings{}.default_campaign_id;  ///< kProductionDefaultCampaignId with NODE_ENV=production
   /// The old service's deployment mode: "production" selects its production default
   /// campaign unless DEFAULT_CAMPAIGN_ID is set.
   std::string node_env;
@@ -138,6 +143,18 @@ struct ParseOutcome {
   /// (docs/compatibility.md); trafficd logs each at start-up.
   std::vector<std::string> warnings;
 };
+
+/// The configuration from the environment (and the `.env` file at `dotenv_path`) alone,
+/// with the same names, parsing and NODE_ENV rule as parse() but without its checks of
+/// what trafficd needs: for tools that read trafficd's variables and add flags of their
+/// own (`trafficctl explain`). `config` is empty and `message` names the variable when a
+/// value does not parse.
+[[nodiscard]] ParseOutcome from_environment(const std::string& dotenv_path = ".env");
+
+/// Each component's settings from the configuration: assembled here only, so that trafficd
+/// and trafficctl decide and build URLs alike.
+[[nodiscard]] rules::EngineSettings engine_settings(const Config& config);
+[[nodiscard]] url::UrlSettings url_settings(const Config& config);
 
 /// One option as `--help` and docs/configuration.md show it.
 struct OptionInfo {
