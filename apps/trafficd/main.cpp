@@ -227,19 +227,26 @@ int run(const traffic::config::Config& config) {
   Pipeline pipeline = open_pipeline(config, clock);
   Counters counters = open_counters(config, clock);
   traffic::http::MetricsRegistry metrics;
-  traffic::http::App app(config,
-                         {store, geo, *device, counters.view(), clock, metrics, [&] { return recipe.reload(); },
-                          [&] { return recipe.stats(); }, [&] { return geo_installed_at.load(); }, pipeline.spool.get(),
-                          [&]() -> std::vector<traffic::http::SinkGauges> {
-                            if (!pipeline.emitter) return {};
-                            return sink_gauges(*pipeline.emitter);
-                          },
-                          pipeline.lid_store.get(), pipeline.unique_visits.get(),
-                          counters.shared ? std::function([&] { return counters.shared->stats(); })
-                                          : std::function<traffic::counters::SyncStats()>(),
-                          recipe.updates() ? std::function([&] { return recipe.updates()->stats(); })
-                                           : std::function<traffic::source::RecordUpdateStats()>(),
-                          lid_store_catch_up(pipeline)});
+  traffic::http::App::Services services{.store = store,
+                                        .geo = geo,
+                                        .device = *device,
+                                        .counters = counters.view(),
+                                        .clock = clock,
+                                        .metrics = metrics,
+                                        .reload_recipe = [&] { return recipe.reload(); },
+                                        .recipe_sync = [&] { return recipe.stats(); },
+                                        .geo_installed_at = [&] { return geo_installed_at.load(); },
+                                        .spool = pipeline.spool.get(),
+                                        .sink_gauges = [&]() -> std::vector<traffic::http::SinkGauges> {
+                                          if (!pipeline.emitter) return {};
+                                          return sink_gauges(*pipeline.emitter);
+                                        },
+                                        .lid_store = pipeline.lid_store.get(),
+                                        .unique_visits = pipeline.unique_visits.get(),
+                                        .lid_store_catch_up = lid_store_catch_up(pipeline)};
+  if (counters.shared) services.shared_state = [&] { return counters.shared->stats(); };
+  if (recipe.updates()) services.recipe_updates = [&] { return recipe.updates()->stats(); };
+  traffic::http::App app(config, std::move(services));
 
   // Blocked since main() began, in every thread: taken here, synchronously.
   const sigset_t signals = control_signals();

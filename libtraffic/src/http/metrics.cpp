@@ -14,7 +14,7 @@ std::size_t status_index(unsigned status) noexcept {
   return kStatuses.size() - 1;
 }
 
-constexpr std::size_t kOtherType = kRedirectTypes.size() - 1;
+constexpr std::size_t kOtherType = rules::kRedirectTypes.size();  // the last label, "other"
 
 }  // namespace
 
@@ -39,16 +39,12 @@ void WorkerMetrics::count_request(Route route, unsigned status) noexcept {
 void WorkerMetrics::count_decision(std::string_view redirect_type) noexcept {
   std::size_t index = kOtherType;
   for (std::size_t i = 0; i < kOtherType; ++i) {
-    if (kRedirectTypes[i] == redirect_type) {
+    if (rules::kRedirectTypes[i] == redirect_type) {
       index = i;
       break;
     }
   }
   bump(decisions[index]);
-}
-
-void WorkerMetrics::count_block(rules::BlockReason reason) noexcept {
-  bump(blocks[std::min<std::size_t>(static_cast<std::size_t>(reason), kBlockReasons - 1)]);
 }
 
 void WorkerMetrics::observe_click(std::uint64_t nanoseconds) noexcept {
@@ -100,7 +96,8 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   out += "# HELP trafficd_decisions_total Clicks redirected, by redirect type.\n";
   out += "# TYPE trafficd_decisions_total counter\n";
   for (std::size_t t = 0; t <= kOtherType; ++t) {
-    out += fmt::format("trafficd_decisions_total{{redirect_type=\"{}\"}} {}\n", kRedirectTypes[t],
+    out += fmt::format("trafficd_decisions_total{{redirect_type=\"{}\"}} {}\n",
+                       t < kOtherType ? rules::kRedirectTypes[t] : std::string_view("other"),
                        sum([&](const WorkerMetrics& w) -> auto& { return w.decisions[t]; }));
   }
   out += "# HELP trafficd_blocked_clicks_total Clicks answered 404, by reason.\n";

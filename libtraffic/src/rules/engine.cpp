@@ -17,28 +17,15 @@ using recipe::RecordId;
 // byte-for-byte because reports group by them; the reasons it never had are documented in
 // docs/rules.md.
 namespace text {
-constexpr std::string_view kDefault = "defaultRedirection";
+using namespace redirect_types;  // the types (kDefault, kGeo, …); their reasons below
 constexpr std::string_view kDefaultReason = "defaultRedirection-no-rules";
-constexpr std::string_view kAggregatedBest = "offerAggregatedBestOffer";
 constexpr std::string_view kAggregatedBestReason = "Offers Aggregated";
-constexpr std::string_view kAggregatedNone = "offerAggregatedExitTrafficTpRegularOffer";  // sic
 constexpr std::string_view kAggregatedNoneReason = "Offers Aggregated exit traffic to regular offer";
-constexpr std::string_view kToAggregated = "offerAggregatedExitTrafficToAggregatedOffer";
 constexpr std::string_view kToAggregatedReason = "Offers Aggregated exit traffic to aggregatedOffer";
-constexpr std::string_view kDateWindow = "OfferStartEndDataRangeNotPass";  // sic
 constexpr std::string_view kDateWindowReason = "OfferStartEndDataRangeNotPass by date:";
-constexpr std::string_view kGeo = "offerGeoRestriction";
 constexpr std::string_view kGeoReason = "geoRestriction by country:";
-constexpr std::string_view kCustomLp = "customLandingPages";
 constexpr std::string_view kCustomLpReason = "customLandingPages by country:";
-constexpr std::string_view kCampaignOver = "capsCampaignOverLimit";
-constexpr std::string_view kCampaignUnder = "capsCampaignUnderLimit";
-constexpr std::string_view kOfferClicksOver = "capsOffersClicksOverLimit";
-constexpr std::string_view kOfferSalesOver = "capsOffersSalesOverLimit";
-constexpr std::string_view kOfferUnder = "capsOfferUnderLimit";
-constexpr std::string_view kPerGeo = "customPayOutPerGeo";
 constexpr std::string_view kPerGeoReason = "customPayOutPerGeo by country:";
-constexpr std::string_view kTargetRules = "campaignTargetRules";
 constexpr std::string_view kTargetRulesReason = "campaignTargetRules rule:";
 }  // namespace text
 

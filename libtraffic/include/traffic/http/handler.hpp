@@ -33,6 +33,8 @@ inline constexpr std::string_view kCampaignNotFound = "\"404 Campaign not found\
 /// Built once at start-up; thread-safe to share (its parts are).
 class App {
  public:
+  /// What the handler uses, filled by name (`{.store = …, .geo = …}`); the optional ones
+  /// (functions, pointers) may be left out.
   struct Services {
     recipe::Store& store;
     geo::GeoResolver& geo;
@@ -41,27 +43,27 @@ class App {
     const Clock& clock;
     MetricsRegistry& metrics;
     /// Reloads the recipe files now (admin route); returns a one-line outcome.
-    std::function<std::string()> reload_recipe;
+    std::function<std::string()> reload_recipe{};
     /// How the recipe sync is doing (last change, failures, refusals), for gauges.
-    std::function<source::RecipeSyncStats()> recipe_sync;
+    std::function<source::RecipeSyncStats()> recipe_sync{};
     /// When the geo databases were last installed (ms), for gauges.
-    std::function<TimestampMs()> geo_installed_at;
+    std::function<TimestampMs()> geo_installed_at{};
     /// Where clicks are recorded; nullptr: not recorded (no sink configured).
     lid::Spool* spool = nullptr;
     /// Delivery state of the sinks, for /metrics.
-    std::function<std::vector<SinkGauges>()> sink_gauges;
+    std::function<std::vector<SinkGauges>()> sink_gauges{};
     /// Click records by lid, for postbacks; nullptr: postbacks find no lid.
     lid::LidStore* lid_store = nullptr;
     /// First visits per fingerprint and campaign; nullptr: no fingerprint in the records.
     lid::UniqueVisits* unique_visits = nullptr;
     /// State of the exchanges with Redis, for /metrics; empty function: no Redis.
-    std::function<::traffic::counters::SyncStats()> shared_state;
+    std::function<::traffic::counters::SyncStats()> shared_state{};
     /// Live record updates from Redis pub/sub, for /metrics; empty function: not subscribed.
-    std::function<source::RecordUpdateStats()> recipe_updates;
+    std::function<source::RecordUpdateStats()> recipe_updates{};
     /// Waits until the lid store has every click this instance recorded before the call, at
     /// most the given time; true when it has (read-your-writes for postbacks). Empty: the
     /// store is not fed by this instance's spool.
-    std::function<bool(std::chrono::milliseconds)> lid_store_catch_up;
+    std::function<bool(std::chrono::milliseconds)> lid_store_catch_up{};
   };
 
   /// Throws std::invalid_argument for a configuration the parser should have refused.

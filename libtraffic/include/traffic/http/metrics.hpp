@@ -32,25 +32,9 @@ std::string_view to_string(Route route) noexcept;
 inline constexpr std::array<unsigned, 14> kStatuses = {200, 204, 302, 400, 401, 404, 405,
                                                        413, 414, 417, 431, 500, 503, 0};
 
-/// The redirect types the engine emits, for the decisions metric (docs/rules.md).
-/// The last entry, "other", counts anything else (it should stay at zero).
-inline constexpr std::array<std::string_view, 15> kRedirectTypes = {
-    "defaultRedirection",
-    "offerAggregatedBestOffer",
-    "offerAggregatedExitTrafficTpRegularOffer",
-    "offerAggregatedExitTrafficToAggregatedOffer",
-    "OfferStartEndDataRangeNotPass",
-    "offerGeoRestriction",
-    "customLandingPages",
-    "capsCampaignOverLimit",
-    "capsCampaignUnderLimit",
-    "capsOffersClicksOverLimit",
-    "capsOffersSalesOverLimit",
-    "capsOfferUnderLimit",
-    "customPayOutPerGeo",
-    "campaignTargetRules",
-    "other",
-};
+/// The decisions metric's label values: the engine's redirect types, then "other" (which
+/// should stay at zero).
+inline constexpr std::size_t kRedirectTypeLabels = rules::kRedirectTypes.size() + 1;
 /// Index 0 counts undecodable links; the others are rules::BlockReason values.
 inline constexpr std::size_t kBlockReasons = 7;
 
@@ -68,7 +52,7 @@ struct WorkerMetrics {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   std::array<std::array<Counter, kStatuses.size()>, kRoutes> requests{};
-  std::array<Counter, kRedirectTypes.size()> decisions{};
+  std::array<Counter, kRedirectTypeLabels> decisions{};
   std::array<Counter, kBlockReasons> blocks{};
   Counter head_requests{0};
   Counter debug_requests{0};
@@ -87,7 +71,6 @@ struct WorkerMetrics {
 
   void count_request(Route route, unsigned status) noexcept;
   void count_decision(std::string_view redirect_type) noexcept;
-  void count_block(rules::BlockReason reason) noexcept;
   void observe_click(std::uint64_t nanoseconds) noexcept;
   void count_truncations(lid::TruncatedFields fields) noexcept;
 };

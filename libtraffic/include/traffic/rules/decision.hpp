@@ -14,6 +14,31 @@
 
 namespace traffic::rules {
 
+/// The redirect types the engine writes: the old service's texts, byte for byte, because
+/// reports group by them (docs/rules.md). Kept here once for the engine and the metrics.
+namespace redirect_types {
+inline constexpr std::string_view kDefault = "defaultRedirection";
+inline constexpr std::string_view kAggregatedBest = "offerAggregatedBestOffer";
+inline constexpr std::string_view kAggregatedNone = "offerAggregatedExitTrafficTpRegularOffer";  // sic
+inline constexpr std::string_view kToAggregated = "offerAggregatedExitTrafficToAggregatedOffer";
+inline constexpr std::string_view kDateWindow = "OfferStartEndDataRangeNotPass";  // sic
+inline constexpr std::string_view kGeo = "offerGeoRestriction";
+inline constexpr std::string_view kCustomLp = "customLandingPages";
+inline constexpr std::string_view kCampaignOver = "capsCampaignOverLimit";
+inline constexpr std::string_view kCampaignUnder = "capsCampaignUnderLimit";
+inline constexpr std::string_view kOfferClicksOver = "capsOffersClicksOverLimit";
+inline constexpr std::string_view kOfferSalesOver = "capsOffersSalesOverLimit";
+inline constexpr std::string_view kOfferUnder = "capsOfferUnderLimit";
+inline constexpr std::string_view kPerGeo = "customPayOutPerGeo";
+inline constexpr std::string_view kTargetRules = "campaignTargetRules";
+}  // namespace redirect_types
+inline constexpr std::array<std::string_view, 14> kRedirectTypes = {
+    redirect_types::kDefault,         redirect_types::kAggregatedBest, redirect_types::kAggregatedNone,
+    redirect_types::kToAggregated,    redirect_types::kDateWindow,     redirect_types::kGeo,
+    redirect_types::kCustomLp,        redirect_types::kCampaignOver,   redirect_types::kCampaignUnder,
+    redirect_types::kOfferClicksOver, redirect_types::kOfferSalesOver, redirect_types::kOfferUnder,
+    redirect_types::kPerGeo,          redirect_types::kTargetRules};
+
 enum class Outcome : std::uint8_t {
   redirect,         ///< 302 to the landing page
   blocked,          ///< 404 "Campaign not found"; not recorded as a click (§4.1)
