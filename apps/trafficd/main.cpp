@@ -124,8 +124,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   settings.directory = config.spool_dir;
   settings.lanes = config.thread_count() + 1;  // + the thread of blocking work (postbacks)
   settings.max_bytes = config.spool_max_mb << 20;
-  settings.full_policy = config.spool_full_policy == "drop_oldest" ? traffic::lid::SpoolFullPolicy::drop_oldest
-                                                                   : traffic::lid::SpoolFullPolicy::reject;
+  settings.full_policy = config.spool_full_policy;
   settings.fsync_interval = std::chrono::milliseconds(config.spool_fsync_ms);
   for (const auto& url : urls) settings.sinks.push_back(url.name);
   // The lid store for postbacks is fed like a sink, and only when postbacks can be

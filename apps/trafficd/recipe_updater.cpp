@@ -17,7 +17,8 @@ std::unique_ptr<traffic::source::ObjectSource> source_for(const traffic::config:
                                                           const std::string& s3_key, const std::string& url,
                                                           const traffic::Clock& clock) {
   const std::chrono::seconds timeout(config.recipe_fetch_timeout_seconds);
-  if (config.recipe_source() == "s3") {
+  using Source = traffic::config::Config::RecipeSource;
+  if (config.recipe_source() == Source::s3) {
     traffic::source::S3Settings s3;
     s3.bucket = config.s3_bucket_name;
     s3.key = s3_key;
@@ -28,7 +29,7 @@ std::unique_ptr<traffic::source::ObjectSource> source_for(const traffic::config:
     s3.timeout = timeout;
     return traffic::source::s3_source(s3, clock);
   }
-  if (config.recipe_source() == "http") return traffic::source::http_source({url, timeout});
+  if (config.recipe_source() == Source::http) return traffic::source::http_source({url, timeout});
   return nullptr;  // the local file itself
 }
 

@@ -69,6 +69,33 @@ Option limit_option(const char* env, const char* flag, const char* help, Int Htt
           [=](const Config& c) { return std::to_string(c.limits.*field); }};
 }
 
+// A closed set of words parsed into an enum once, here: the rest of the program compares
+// values, never text. `names` pairs each word with its value; the first is listed first.
+template <class Enum>
+Option enum_option(const char* env, const char* flag, const char* help, Enum Config::*field,
+                   std::vector<std::pair<std::string, Enum>> names) {
+  return {env, flag, help,
+          [=](Config& c, const std::string& v) {
+            for (const auto& [name, value] : names) {
+              if (name == v) {
+                c.*field = value;
+                return std::string();
+              }
+            }
+            std::string expected;
+            for (std::size_t i = 0; i < names.size(); ++i) {
+              expected += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i].first;
+            }
+            return "must be " + expected + ", not '" + v + "'";
+          },
+          [=](const Config& c) {
+            for (const auto& [name, value] : names) {
+              if (value == c.*field) return name;
+            }
+            return std::string();
+          }};
+}
+
 Option string_option(const char* env, const char* flag, const char* help, std::string Config::*field,
                      bool secret = false) {
   return {env,
@@ -161,7 +188,9 @@ const std::vector<Option>& options() {
                   &Config::strict_link_pair),
       string_option("URL_HASH_SECRET", "url-hash-secret", "secret of the landing-page URL hash (none: no hash)",
                     &Config::url_hash_secret, true),
-      string_option("URL_HASH_MODE", "url-hash-mode", "md5 (compatible) or hmac-sha256", &Config::url_hash_mode),
+      enum_option<url::HashMode>("URL_HASH_MODE", "url-hash-mode", "md5 (compatible) or hmac-sha256",
+                                 &Config::url_hash_mode,
+                                 {{"md5", url::HashMode::md5}, {"hmac-sha256", url::HashMode::hmac_sha256}}),
       string_option("NETWORK_ID", "network-id", "the network id sent as 'ap'", &Config::network_id),
       int_option<std::int64_t>("DEFAULT_OFFER_ID", "default-offer-id",
                                "where traffic goes when an exit offer is missing", &Config::default_offer_id, 1,
@@ -234,9 +263,10 @@ const std::vector<Option>& options() {
                     &Config::spool_dir),
       int_option<std::uint64_t>("SPOOL_MAX_MB", "spool-max-mb", "disk bound of the spool in MiB", &Config::spool_max_mb,
                                 1, std::uint64_t{1} << 30),
-      string_option("SPOOL_FULL_POLICY", "spool-full-policy",
-                    "at the disk bound: reject (answer 503) or drop_oldest (delete unsent clicks)",
-                    &Config::spool_full_policy),
+      enum_option<lid::SpoolFullPolicy>(
+          "SPOOL_FULL_POLICY", "spool-full-policy",
+          "at the disk bound: reject (answer 503) or drop_oldest (delete unsent clicks)", &Config::spool_full_policy,
+          {{"reject", lid::SpoolFullPolicy::reject}, {"drop_oldest", lid::SpoolFullPolicy::drop_oldest}}),
       int_option<unsigned>("SPOOL_FSYNC_MS", "spool-fsync-ms", "interval of the spool's fsync (0: every write)",
                            &Config::spool_fsync_ms, 0, 60000),
       limit_option<std::size_t>("MAX_REQUEST_LINE", "max-request-line", "longest request line (414)",
@@ -278,9 +308,6 @@ std::string validate(const Config& c) {
     return e.what();  // names ENCRIPTION_KEY or LINK_KEYS_V2
   }
   if (c.maxmind_path.empty()) return "MAXMIND_PATH: required (a GeoIP2/GeoLite2 City or Country database)";
-  if (c.url_hash_mode != "md5" && c.url_hash_mode != "hmac-sha256") {
-    return "URL_HASH_MODE: must be md5 or hmac-sha256, not '" + c.url_hash_mode + "'";
-  }
   try {
     (void)net::TrustProxy::parse(c.trust_proxy);
   } catch (const std::exception& e) {
@@ -292,9 +319,6 @@ std::string validate(const Config& c) {
   static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
     return "LOG_LEVEL: must be trace, debug, info, warn, error or off";
-  }
-  if (c.spool_full_policy != "reject" && c.spool_full_policy != "drop_oldest") {
-    return "SPOOL_FULL_POLICY: must be reject or drop_oldest, not '" + c.spool_full_policy + "'";
   }
   std::string sink_error;
   const auto sinks = lid::parse_sink_urls(c.sink_urls(), sink_error);
@@ -426,10 +450,10 @@ bool given(const std::vector<CLI::Option*>& cli_options, std::string_view env) {
 
 }  // namespace
 
-std::string Config::recipe_source() const {
-  if (!s3_bucket_name.empty()) return "s3";
-  if (!offers_recipe_url.empty()) return "http";
-  return "file";
+Config::RecipeSource Config::recipe_source() const {
+  if (!s3_bucket_name.empty()) return RecipeSource::s3;
+  if (!offers_recipe_url.empty()) return RecipeSource::http;
+  return RecipeSource::file;
 }
 
 ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_path) {
@@ -524,7 +548,7 @@ url::UrlSettings url_settings(const Config& config) {
   url::UrlSettings settings;
   settings.network_id = config.network_id;
   settings.hash_secret = config.url_hash_secret;
-  settings.hash_mode = config.url_hash_mode == "hmac-sha256" ? url::HashMode::hmac_sha256 : url::HashMode::md5;
+  settings.hash_mode = config.url_hash_mode;
   return settings;
 }
 

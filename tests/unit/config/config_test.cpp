@@ -134,6 +134,7 @@ TEST_F(ConfigTest, EachBadValueStopsWithOneLineNamingTheVariable) {
       {{"--encryption-key", "short"}, "ENCRIPTION_KEY"},
       {{"--link-keys-v2", "x"}, "LINK_KEYS_V2"},
       {{"--url-hash-mode", "sha1"}, "URL_HASH_MODE: must be md5 or hmac-sha256, not 'sha1'"},
+      {{"--spool-full-policy", "wait"}, "SPOOL_FULL_POLICY: must be reject or drop_oldest, not 'wait'"},
       {{"--trust-proxy", "10.0.0.0/99"}, "TRUST_PROXY: "},
       {{"--fallback-url", "example.com/x"}, "FALLBACK_URL: must be an absolute URL"},
       {{"--log-level", "loud"}, "LOG_LEVEL: must be"},
@@ -150,6 +151,23 @@ TEST_F(ConfigTest, EachBadValueStopsWithOneLineNamingTheVariable) {
     EXPECT_NE(outcome.message.find(expected), std::string::npos) << outcome.message;
     EXPECT_EQ(outcome.message.find(kKey), std::string::npos) << "secret in " << outcome.message;
   }
+}
+
+// Closed sets of words are parsed into enums once, when the configuration is read.
+TEST_F(ConfigTest, WordsBecomeTypedValues) {
+  required_env();
+  const auto outcome =
+      run({"--url-hash-mode", "hmac-sha256", "--spool-full-policy", "drop_oldest", "--offers-recipe-url",
+           "https://recipes.example/o.json.gz", "--campaigns-recipe-url", "https://recipes.example/c.json.gz"});
+  ASSERT_TRUE(outcome.config) << outcome.message;
+  EXPECT_EQ(outcome.config->url_hash_mode, url::HashMode::hmac_sha256);
+  EXPECT_EQ(outcome.config->spool_full_policy, lid::SpoolFullPolicy::drop_oldest);
+  EXPECT_EQ(outcome.config->recipe_source(), Config::RecipeSource::http);
+  const auto defaults = run({});
+  EXPECT_EQ(defaults.config->url_hash_mode, url::HashMode::md5);
+  EXPECT_EQ(defaults.config->spool_full_policy, lid::SpoolFullPolicy::reject);
+  EXPECT_EQ(defaults.config->recipe_source(), Config::RecipeSource::file);
+  EXPECT_EQ(url_settings(*outcome.config).hash_mode, url::HashMode::hmac_sha256);
 }
 
 TEST_F(ConfigTest, RequiredVariables) {

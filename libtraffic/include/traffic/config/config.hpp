@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "traffic/lid/spool.hpp"
 #include "traffic/rules/engine.hpp"
 #include "traffic/url/redirect_url.hpp"
 
@@ -63,8 +64,8 @@ struct Config {
   bool refuse_v1_links = false;
   bool strict_link_pair = false;
 
-  std::string url_hash_secret;  ///< Secret.
-  std::string url_hash_mode = "md5";
+  std::string url_hash_secret;                                 ///< Secret.
+  url::HashMode url_hash_mode = url::UrlSettings{}.hash_mode;  ///< md5 | hmac-sha256
   std::string network_id = url::UrlSettings{}.network_id;
 
   // The defaults are the components' own, written once there.
@@ -86,8 +87,8 @@ struct Config {
   std::string aggregator_api;  ///< the old variable: adds the sink `aggregator+<url>`
   std::string spool_dir = "/var/lib/trafficd/spool";
   std::uint64_t spool_max_mb = 8192;
-  std::string spool_full_policy = "reject";  ///< reject | drop_oldest
-  unsigned spool_fsync_ms = 200;             ///< 0: fsync every write
+  lid::SpoolFullPolicy spool_full_policy = lid::SpoolFullPolicy::reject;  ///< reject | drop_oldest
+  unsigned spool_fsync_ms = 200;                                          ///< 0: fsync every write
 
   std::string gateway_api_secret;             ///< Secret. Postback MD5 authentication; empty: postbacks refused
   std::string postback_hmac_keys;             ///< Secret. Comma-separated HMAC-SHA256 keys for X-Signature
@@ -114,7 +115,10 @@ struct Config {
   /// THREADS, or one per core when 0.
   [[nodiscard]] unsigned thread_count() const;
   /// "s3", "http" or "file": where the recipe comes from.
-  [[nodiscard]] std::string recipe_source() const;
+  /// Where the recipe comes from, by which variables are set: S3 (S3_BUCKET_NAME), HTTP
+  /// (OFFERS_RECIPE_URL) or the files alone.
+  enum class RecipeSource : std::uint8_t { file, http, s3 };
+  [[nodiscard]] RecipeSource recipe_source() const;
   /// Every configured sink URL: SINKS, then AGGREGATOR_API as an aggregator sink.
   [[nodiscard]] std::vector<std::string> sink_urls() const;
 
