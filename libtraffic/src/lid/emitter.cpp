@@ -148,7 +148,8 @@ void Emitter::run(Runner& runner) {
   bool batch_full = false;        // the batch stopped at its bound: more is waiting, read again at once
   std::vector<std::size_t> ends;  // where each record ends in `arena`
   std::vector<std::string_view> records;
-  std::minstd_rand jitter(std::random_device{}());
+  std::minstd_rand jitter(settings_.jitter_seed != 0 ? static_cast<std::minstd_rand::result_type>(settings_.jitter_seed)
+                                                     : std::random_device{}());
   auto backoff = settings_.backoff_first;
   // A holding sink keeps its records' segments on disk: past a quarter of the disk bound
   // it is flushed, so held records never push the spool to its bound.

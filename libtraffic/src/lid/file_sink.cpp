@@ -18,10 +18,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // "20261123T101500.123Z": sorts in time order, unique enough with the sequence after it.
-std::string utc_stamp() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+std::string utc_stamp(TimestampMs now) {
+  const auto seconds = static_cast<std::time_t>(now / 1000);
+  const auto ms = now % 1000;
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char text[32];
@@ -265,8 +264,8 @@ bool FileSink::deliver(std::span<const std::string_view> records) {
   try {
     if (taken_bytes_ == 0) {
       encoder_->start();
-      opened_stamp_ = utc_stamp();
-      opened_at_ = std::chrono::steady_clock::now();
+      opened_at_ = clock().now();
+      opened_stamp_ = utc_stamp(opened_at_);
     }
     // The emitter's records lie back to back: runs of them go to the compressor at once.
     for (std::size_t i = 0; i < records.size();) {
@@ -281,16 +280,25 @@ bool FileSink::deliver(std::span<const std::string_view> records) {
     taken_bytes_ = 0;  // the open file is dropped; its records are offered again
     return false;
   }
-  if (taken_bytes_ >= settings_.rotate_bytes ||
-      std::chrono::steady_clock::now() - opened_at_ >= settings_.rotate_after) {
-    return close_file();
-  }
+  if (taken_bytes_ >= settings_.rotate_bytes || old_enough()) return close_file();
   return true;
 }
 
 bool FileSink::idle() {
-  if (taken_bytes_ > 0 && std::chrono::steady_clock::now() - opened_at_ >= settings_.rotate_after) return close_file();
+  if (taken_bytes_ > 0 && old_enough()) return close_file();
   return true;
+}
+
+const Clock& FileSink::clock() const noexcept {
+  static const SystemClock system;
+  return settings_.clock != nullptr ? *settings_.clock : system;
+}
+
+// The open file's age has reached rotate_after, or the clock went back (age unknown).
+bool FileSink::old_enough() const noexcept {
+  const TimestampMs now = clock().now();
+  return now < opened_at_ ||
+         now - opened_at_ >= std::chrono::duration_cast<std::chrono::milliseconds>(settings_.rotate_after).count();
 }
 
 bool FileSink::flush() {

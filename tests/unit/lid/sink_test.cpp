@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "fake_clock.hpp"
 #include "memory_sink.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/emitter.hpp"
@@ -117,6 +118,34 @@ TEST(FileSink, DeliveriesAreHeldAndWrittenGzippedAtShutdown) {
   EXPECT_EQ(sink.files_closed(), 1U);
   ASSERT_TRUE(sink.flush());  // nothing held: no empty file
   EXPECT_EQ(sink.files_closed(), 1U);
+}
+
+// Time is a parameter: files are named by the sink's clock and close when it says they are
+// rotate_after old (or when it goes back, the age being unknown), not by the machine's.
+TEST(FileSink, FilesAreNamedAndAgedByTheGivenClock) {
+  test::TempDir dir("file-sink");
+  test::FakeClock clock(*parse_iso8601("2026-11-23T10:15:00.123Z"));
+  FileSinkSettings settings;
+  settings.directory = dir.path();
+  settings.rotate_after = std::chrono::seconds(60);
+  settings.clock = &clock;
+  FileSink sink(settings);
+  ASSERT_TRUE(deliver(sink, {"{\"a\":1}\n"}));
+  clock.advance(59'999);
+  ASSERT_TRUE(sink.idle());
+  EXPECT_TRUE(sink.holding());  // not old enough yet
+  clock.advance(1);
+  ASSERT_TRUE(sink.idle());
+  EXPECT_FALSE(sink.holding());
+  const auto files = files_in(dir.path(), ".ndjson.gz");
+  ASSERT_EQ(files.size(), 1U);
+  EXPECT_TRUE(files[0].filename().string().starts_with("clicks-20261123T101500.123Z")) << files[0];
+
+  ASSERT_TRUE(deliver(sink, {"{\"a\":2}\n"}));
+  clock.advance(-3'600'000);  // set back an hour
+  ASSERT_TRUE(sink.idle());
+  EXPECT_FALSE(sink.holding());
+  EXPECT_EQ(all_closed_lines(dir.path()), "{\"a\":1}\n{\"a\":2}\n");  // named when opened: in order
 }
 
 // A file that cannot be written is dropped whole and said so: the emitter offers its

@@ -22,6 +22,7 @@ struct EmitterSettings {
   std::chrono::milliseconds backoff_first{100};   ///< first wait after a failure
   std::chrono::milliseconds backoff_max{30'000};  ///< the wait doubles up to this
   int sink_nice = 10;                             ///< scheduling niceness of the sink threads (request threads keep 0)
+  std::uint64_t jitter_seed = 0;                  ///< seeds the backoff's jitter; 0: from std::random_device
 };
 
 struct SinkStats {

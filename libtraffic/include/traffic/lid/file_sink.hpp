@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "traffic/common/clock.hpp"
 #include "traffic/lid/sink.hpp"
 
 namespace traffic::lid {
@@ -30,6 +31,9 @@ struct FileSinkSettings {
   std::uint64_t rotate_bytes = 128ull << 20;
   Compression compression = Compression::gzip;
   int level = 1;  ///< gzip 0-3 (ISA-L), zstd 1-19 (docs/click-pipeline.md: the cost per click)
+  /// Names files by its time and ages them by it (rotate_after); nullptr: the system clock.
+  /// A clock that goes back closes the open file (its age is unknown).
+  const Clock* clock = nullptr;
 
   /// From a `file://` sink URL: options `rotate_seconds`, `rotate_mb`, `prefix`,
   /// `compression` (gzip|zstd|none), `level`. Throws std::invalid_argument naming a
@@ -58,12 +62,14 @@ class FileSink final : public Sink {
   [[nodiscard]] std::uint64_t files_closed() const noexcept { return files_closed_; }
 
  private:
+  [[nodiscard]] const Clock& clock() const noexcept;
+  [[nodiscard]] bool old_enough() const noexcept;
   bool close_file();
   FileSinkSettings settings_;
   std::unique_ptr<FileEncoder> encoder_;  ///< the open file, compressed as its records are taken
   std::uint64_t taken_bytes_ = 0;         ///< its records' bytes (uncompressed)
   std::string opened_stamp_;
-  std::chrono::steady_clock::time_point opened_at_;
+  TimestampMs opened_at_ = 0;  // by settings_.clock
   std::uint64_t sequence_ = 0;
   std::uint64_t files_closed_ = 0;
 };
