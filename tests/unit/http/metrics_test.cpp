@@ -5,12 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <iterator>
 #include <regex>
 #include <set>
 #include <string>
-#include <vector>
 
 namespace traffic::http {
 namespace {
