@@ -424,6 +424,14 @@ std::vector<std::string> retired_variables_set() {
   return warnings;
 }
 
+// A configuration that cannot be used: one line, exit status 2.
+ParseOutcome refused(std::string message) {
+  ParseOutcome outcome;
+  outcome.message = std::move(message);
+  outcome.exit_code = 2;
+  return outcome;
+}
+
 // ENCRYPTION_KEY (correct spelling) stands in for the old ENCRIPTION_KEY when only it is set.
 void alias_encryption_key() {
   // NOLINTBEGIN(concurrency-mt-unsafe): the configuration is read at start, before any thread
@@ -457,14 +465,9 @@ Config::RecipeSource Config::recipe_source() const {
 }
 
 ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_path) {
-  ParseOutcome outcome;
-  std::string error;
-  if (!load_dotenv(dotenv_path, error)) {
-    outcome.message = error;
-    outcome.exit_code = 2;
-    return outcome;
-  }
+  if (std::string error; !load_dotenv(dotenv_path, error)) return refused(error);
   alias_encryption_key();
+  ParseOutcome outcome;
   const Config defaults;
   CLI::App app{
       "trafficd — the traffic server: decodes click links, applies the recipe's rules, records the click "
@@ -487,48 +490,32 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_
     outcome.message = app.help();
     return outcome;
   } catch (const CLI::ParseError& e) {
-    outcome.message = e.what();
-    outcome.exit_code = 2;
-    return outcome;
+    return refused(e.what());
   }
   Config config;
   for (std::size_t i = 0; i < options().size(); ++i) {
     if (cli_options[i]->count() == 0) continue;
     if (std::string problem = options()[i].apply(config, values[i]); !problem.empty()) {
-      outcome.message = std::string(options()[i].env) + ": " + problem;
-      outcome.exit_code = 2;
-      return outcome;
+      return refused(std::string(options()[i].env) + ": " + problem);
     }
   }
   apply_node_env(config, given(cli_options, "DEFAULT_CAMPAIGN_ID"));
-  if (std::string problem = validate(config); !problem.empty()) {
-    outcome.message = problem;
-    outcome.exit_code = 2;
-    return outcome;
-  }
+  if (std::string problem = validate(config); !problem.empty()) return refused(problem);
   outcome.warnings = retired_variables_set();
   outcome.config = std::move(config);
   return outcome;
 }
 
 ParseOutcome from_environment(const std::string& dotenv_path) {
-  ParseOutcome outcome;
-  std::string error;
-  if (!load_dotenv(dotenv_path, error)) {
-    outcome.message = error;
-    outcome.exit_code = 2;
-    return outcome;
-  }
+  if (std::string error; !load_dotenv(dotenv_path, error)) return refused(error);
   alias_encryption_key();
+  ParseOutcome outcome;
   Config config;
   for (const Option& o : options()) {
     const char* value = std::getenv(o.env);  // NOLINT(concurrency-mt-unsafe): read at start
     if (value == nullptr) continue;
-    if (std::string problem = o.apply(config, value); !problem.empty()) {
-      outcome.message = std::string(o.env) + ": " + problem;
-      outcome.exit_code = 2;
-      return outcome;
-    }
+    if (std::string problem = o.apply(config, value); !problem.empty())
+      return refused(std::string(o.env) + ": " + problem);
   }
   apply_node_env(config, std::getenv("DEFAULT_CAMPAIGN_ID") != nullptr);  // NOLINT(concurrency-mt-unsafe)
   outcome.config = std::move(config);
