@@ -8,6 +8,7 @@
 #include "log.hpp"
 #include "recipe_updater.hpp"
 #include "server.hpp"
+#include "traffic/common/redact.hpp"
 #include "traffic/counters/redis_counters.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/geo/resolver.hpp"
@@ -158,7 +159,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   pipeline.emitter = std::make_unique<traffic::lid::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();
   trafficd::log::info("click pipeline started",
-                      {{"spool", config.spool_dir}, {"sinks", traffic::lid::redact_credentials(config.sinks)}});
+                      {{"spool", config.spool_dir}, {"sinks", traffic::redact_credentials(config.sinks)}});
   return pipeline;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "traffic/common/redact.hpp"
 #include "traffic/http/postback.hpp"
 #include "traffic/lid/sink.hpp"
 
@@ -28,6 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // not a JSON object: refused
   }
   (void)traffic::lid::parse_sink_urls({std::string(input)}, error);
-  (void)traffic::lid::redact_credentials(input);
+  (void)traffic::redact_credentials(input);
   return 0;
 }

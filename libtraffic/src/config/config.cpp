@@ -11,6 +11,7 @@
 
 #include <unistd.h>  // environ
 
+#include "traffic/common/redact.hpp"
 #include "traffic/lid/sink.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/net/client_ip.hpp"
@@ -122,7 +123,7 @@ Option sinks_option() {
                                 "where clicks go: comma-separated sink URLs (file://, http(s)://, "
                                 "aggregator+http(s)://, redis://); none: clicks are not recorded",
                                 &Config::sinks);
-  option.show = [](const Config& c) { return lid::redact_credentials(c.sinks); };
+  option.show = [](const Config& c) { return redact_credentials(c.sinks); };
   return option;
 }
 

@@ -1,4 +1,5 @@
 #include "traffic/source/object_source.hpp"
+#include "traffic/common/redact.hpp"
 
 #include <curl/curl.h>
 #include <sys/stat.h>
@@ -247,7 +248,7 @@ std::unique_ptr<ObjectSource> file_source(std::filesystem::path path) {
 }
 
 std::unique_ptr<ObjectSource> http_source(HttpSourceSettings settings) {
-  std::string description = lid::redact_credentials(settings.url);  // user-info as ***
+  std::string description = redact_credentials(settings.url);  // user-info as ***
   return std::make_unique<HttpObjectSource>(std::move(settings.url), std::move(description), settings.timeout,
                                             settings.max_bytes, nullptr);
 }

@@ -37,9 +37,6 @@ struct SinkUrl {
 /// the URL (credentials removed) and the reason. Names must be unique.
 std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::string& error);
 
-/// `text` with the user-info of every URL in it (`user:password@`) replaced by `***@`.
-std::string redact_credentials(std::string_view text);
-
 class Sink {
  public:
   virtual ~Sink() = default;
