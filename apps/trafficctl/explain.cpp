@@ -9,12 +9,12 @@
 #include "traffic/config/config.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/geo/resolver.hpp"
-#include "traffic/http/explain.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/recipe/snapshot.hpp"
 #include "traffic/rules/engine.hpp"
 #include "traffic/rules/explain.hpp"
+#include "traffic/url/explain.hpp"
 
 namespace trafficctl {
 
@@ -167,9 +167,9 @@ int explain(const ExplainOptions& o) {
   const FixedClock clock(at);
   const traffic::url::UrlBuilder urls(traffic::config::url_settings(config));
   const auto explanation =
-      traffic::http::explain_click(engine, urls, *snapshot, counters, clock, random, context, o.subid, o.cid);
+      traffic::url::explain_click(engine, urls, *snapshot, counters, clock, random, context, o.subid, o.cid);
   if (o.json) {
-    std::cout << boost::json::serialize(traffic::http::to_json(explanation, context)) << "\n";
+    std::cout << boost::json::serialize(traffic::url::to_json(explanation, context)) << "\n";
   } else {
     std::cout << "visitor: country=" << where.country.view() << " region=" << where.region << " city=" << where.city
               << " isp=" << where.isp << " device=" << context.device << " os=" << context.os

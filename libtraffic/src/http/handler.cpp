@@ -8,13 +8,13 @@
 #include <thread>
 
 #include "traffic/common/system.hpp"
-#include "traffic/http/explain.hpp"
 #include "traffic/http/postback.hpp"
 #include "traffic/lid/click_record.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/rules/explain.hpp"
 #include "traffic/url/click_values.hpp"
+#include "traffic/url/explain.hpp"
 
 namespace traffic::http {
 namespace json = boost::json;
@@ -333,7 +333,7 @@ class Exchange {
       json::object data = rules::to_json(decision, response_.location);
       data["lid"] = lid.view();
       data["ip"] = ip.to_string();
-      add_visitor(data, visitor.context);
+      url::add_visitor(data, visitor.context);
       data["user_agent"] = request_.header("User-Agent");
       response_.location.clear();
       answer_json(response_, 200, json::object{{"status", "success"}, {"data", std::move(data)}});
@@ -615,10 +615,10 @@ class Exchange {
     const Visitor visitor = look_up(*ids, *ip, user_agent);
     const auto snapshot = app_.services().store.current();
     const auto& services = app_.services();
-    const Explanation explanation =
-        explain_click(app_.engine(), app_.urls(), *snapshot, services.counters, services.clock, state_.random,
-                      visitor.context, param("subid", state_.subid), param("cid", state_.cid));
-    answer_json(response_, 200, to_json(explanation, visitor.context));
+    const url::Explanation explanation =
+        url::explain_click(app_.engine(), app_.urls(), *snapshot, services.counters, services.clock, state_.random,
+                           visitor.context, param("subid", state_.subid), param("cid", state_.cid));
+    answer_json(response_, 200, url::to_json(explanation, visitor.context));
   }
 
   // Reloading may download the recipe (S3, HTTP): done by a Worker that may block.

@@ -1,11 +1,11 @@
-#include "traffic/http/explain.hpp"
+#include "traffic/url/explain.hpp"
 
 #include "traffic/rules/explain.hpp"
 #include "traffic/url/click_values.hpp"
 
-namespace traffic::http {
+namespace traffic::url {
 
-Explanation explain_click(const rules::Engine& engine, const url::UrlBuilder& urls, const recipe::Snapshot& snapshot,
+Explanation explain_click(const rules::Engine& engine, const UrlBuilder& urls, const recipe::Snapshot& snapshot,
                           rules::CountersView& counters, const Clock& clock, Random& random,
                           const rules::Context& context, std::string_view subid, std::string_view cid) {
   Explanation explanation{engine.decide(context, snapshot, counters, clock, random, {.dry_run = true}), {}};
@@ -32,4 +32,4 @@ boost::json::object to_json(const Explanation& explanation, const rules::Context
   return out;
 }
 
-}  // namespace traffic::http
+}  // namespace traffic::url
