@@ -23,8 +23,10 @@ std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) {
 
 // The answer of an aggregator request, kept to read its "success" (at most 64 KiB of it).
 std::size_t keep_body(char* data, std::size_t size, std::size_t count, void* answer) {
+  constexpr std::size_t kMostKept = 64 << 10;
   auto& kept = *static_cast<std::string*>(answer);
-  kept.append(data, std::min(size * count, (std::size_t{64} << 10) - std::min(kept.size(), std::size_t{64} << 10)));
+  const std::size_t room = kept.size() < kMostKept ? kMostKept - kept.size() : 0;
+  kept.append(data, std::min(size * count, room));
   return size * count;
 }
 
