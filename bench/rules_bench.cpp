@@ -48,7 +48,7 @@ struct World {
     settings.default_campaign_id = 1000000;
     return settings;
   }()};
-  traffic::rules::InMemoryCounters counters;
+  traffic::counters::InMemoryCounters counters;
   StoppedClock clock;
 
   World() {

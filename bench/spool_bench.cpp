@@ -8,9 +8,9 @@
 
 #include "traffic/common/crc32c.hpp"
 #include "traffic/lid/click_record.hpp"
-#include "traffic/lid/file_sink.hpp"
 #include "traffic/lid/lid.hpp"
-#include "traffic/lid/spool.hpp"
+#include "traffic/pipeline/sinks/file_sink.hpp"
+#include "traffic/pipeline/spool.hpp"
 
 namespace {
 
@@ -59,11 +59,11 @@ struct SampleClick {
 // A spool (one sink, default settings) in a fresh temporary directory, removed afterwards.
 struct TempSpool {
   fs::path dir;
-  std::optional<lid::Spool> spool;
+  std::optional<pipeline::Spool> spool;
   explicit TempSpool(const std::string& name)
       : dir(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
     fs::remove_all(dir);
-    lid::SpoolSettings settings;
+    pipeline::SpoolSettings settings;
     settings.directory = dir;
     settings.sinks = {"file"};
     spool.emplace(settings);
@@ -101,15 +101,15 @@ BENCHMARK(BM_RecordChecksum);
 // The file sink's work per record: taking deliveries of 4,096 records (compressed as they
 // come) and closing a file every 64 MiB of records (written, fsync'ed, renamed).
 void BM_FileSink(benchmark::State& state) {
-  const auto compression = static_cast<lid::Compression>(state.range(0));
+  const auto compression = static_cast<pipeline::Compression>(state.range(0));
   const fs::path dir = fs::temp_directory_path() / ("file-sink-bench-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   {
-    lid::FileSinkSettings settings;
+    pipeline::FileSinkSettings settings;
     settings.directory = dir;
     settings.compression = compression;
     settings.rotate_bytes = 64ull << 20;
-    lid::FileSink sink(settings);
+    pipeline::FileSink sink(settings);
     // Like the load benchmark's clicks: the same click, each with its own lid (in the
     // record and in its landing page URL) and time.
     SampleClick click;
@@ -144,9 +144,9 @@ void BM_FileSink(benchmark::State& state) {
   fs::remove_all(dir);
 }
 BENCHMARK(BM_FileSink)
-    ->Arg(static_cast<int>(lid::Compression::gzip))
-    ->Arg(static_cast<int>(lid::Compression::zstd))
-    ->Arg(static_cast<int>(lid::Compression::none))
+    ->Arg(static_cast<int>(pipeline::Compression::gzip))
+    ->Arg(static_cast<int>(pipeline::Compression::zstd))
+    ->Arg(static_cast<int>(pipeline::Compression::none))
     ->Iterations(200)
     ->Unit(benchmark::kMicrosecond);
 
@@ -154,7 +154,7 @@ BENCHMARK(BM_FileSink)
 // check, the records copied out as the emitter does.
 void BM_SpoolRead(benchmark::State& state) {
   TempSpool temp("spool-read-bench");
-  lid::Spool& spool = *temp.spool;
+  pipeline::Spool& spool = *temp.spool;
   auto& writer = spool.writer(0);
   const SampleClick click;
   constexpr std::size_t kRecords = 40'000;  // ~63 MB: one segment
@@ -166,7 +166,7 @@ void BM_SpoolRead(benchmark::State& state) {
   if (!writer.flush()) state.SkipWithError("write refused");
   std::string arena;
   for (auto _ : state) {
-    lid::SpoolPosition at{};
+    pipeline::SpoolPosition at{};
     std::size_t read = 0;
     while (read < kRecords) {
       arena.clear();

@@ -162,7 +162,7 @@ int explain(const ExplainOptions& o) {
 
   const traffic::rules::Engine engine(traffic::config::engine_settings(config));
   // Offline there are no live counts: caps use the recipe's `current` values.
-  traffic::rules::InMemoryCounters counters;
+  traffic::counters::InMemoryCounters counters;
   traffic::FastRandom random;
   const FixedClock clock(at);
   const traffic::url::UrlBuilder urls(traffic::config::url_settings(config));

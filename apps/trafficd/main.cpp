@@ -9,17 +9,18 @@
 #include "recipe_updater.hpp"
 #include "server.hpp"
 #include "traffic/common/redact.hpp"
+#include "traffic/counters/counters.hpp"
 #include "traffic/counters/redis_counters.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/handler.hpp"
-#include "traffic/lid/emitter.hpp"
-#include "traffic/lid/file_sink.hpp"
-#include "traffic/lid/http_sink.hpp"
 #include "traffic/lid/redis_lid_store.hpp"
-#include "traffic/lid/redis_sink.hpp"
 #include "traffic/lid/redis_unique_visits.hpp"
-#include "traffic/rules/counters.hpp"
+#include "traffic/pipeline/emitter.hpp"
+#include "traffic/pipeline/sinks/file_sink.hpp"
+#include "traffic/pipeline/sinks/http_sink.hpp"
+#include "traffic/pipeline/sinks/lid_store_sink.hpp"
+#include "traffic/pipeline/sinks/redis_sink.hpp"
 #include "watch.hpp"
 
 namespace {
@@ -64,29 +65,31 @@ constexpr std::string_view kLidStore = "lidstore";
 struct Pipeline {
   std::unique_ptr<traffic::lid::LidStore> lid_store;
   std::unique_ptr<traffic::lid::UniqueVisits> unique_visits;
-  std::unique_ptr<traffic::lid::Spool> spool;
-  std::unique_ptr<traffic::lid::Emitter> emitter;
+  std::unique_ptr<traffic::pipeline::Spool> spool;
+  std::unique_ptr<traffic::pipeline::Emitter> emitter;
 };
 
-traffic::lid::Emitter::NamedSink make_sink(const traffic::lid::SinkUrl& url, const traffic::config::Config& config) {
-  using traffic::lid::SinkKind;
+traffic::pipeline::Emitter::NamedSink make_sink(const traffic::pipeline::SinkUrl& url,
+                                                const traffic::config::Config& config) {
+  using traffic::pipeline::SinkKind;
   try {
     switch (url.kind) {
       case SinkKind::file:
-        return {url.name, std::make_unique<traffic::lid::FileSink>(traffic::lid::FileSinkSettings::from_url(url))};
+        return {url.name,
+                std::make_unique<traffic::pipeline::FileSink>(traffic::pipeline::FileSinkSettings::from_url(url))};
       case SinkKind::http:
       case SinkKind::aggregator: {
-        auto settings = traffic::lid::HttpSinkSettings::from_url(url);
+        auto settings = traffic::pipeline::HttpSinkSettings::from_url(url);
         settings.bonus_secret = config.gateway_api_secret;  // signs conversions to /lidBonus
         const std::size_t batch = settings.batch;
-        const auto mode = url.kind == SinkKind::aggregator ? traffic::lid::HttpSink::Mode::aggregator
-                                                           : traffic::lid::HttpSink::Mode::ndjson_batch;
-        return {url.name, std::make_unique<traffic::lid::HttpSink>(std::move(settings), mode), batch};
+        const auto mode = url.kind == SinkKind::aggregator ? traffic::pipeline::HttpSink::Mode::aggregator
+                                                           : traffic::pipeline::HttpSink::Mode::ndjson_batch;
+        return {url.name, std::make_unique<traffic::pipeline::HttpSink>(std::move(settings), mode), batch};
       }
       case SinkKind::redis: {
-        auto settings = traffic::lid::RedisSinkSettings::from_url(url);
+        auto settings = traffic::pipeline::RedisSinkSettings::from_url(url);
         const std::size_t batch = settings.batch;
-        return {url.name, std::make_unique<traffic::lid::RedisSink>(std::move(settings)), batch};
+        return {url.name, std::make_unique<traffic::pipeline::RedisSink>(std::move(settings)), batch};
       }
     }
   } catch (const std::invalid_argument& e) {
@@ -116,12 +119,12 @@ std::function<bool(std::chrono::milliseconds)> lid_store_catch_up(Pipeline& pipe
 
 Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clock& clock) {
   std::string error;
-  const auto urls = traffic::lid::parse_sink_urls(config.sink_urls(), error);  // validated by the parser
+  const auto urls = traffic::pipeline::parse_sink_urls(config.sink_urls(), error);  // validated by the parser
   if (urls.empty()) {
     trafficd::log::warn("no SINKS configured: clicks are answered but not recorded");
     return {};
   }
-  traffic::lid::SpoolSettings settings;
+  traffic::pipeline::SpoolSettings settings;
   settings.directory = config.spool_dir;
   settings.lanes = config.thread_count() + 1;  // + the thread of blocking work (postbacks)
   settings.max_bytes = config.spool_max_mb << 20;
@@ -135,9 +138,9 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   const bool postbacks = !config.gateway_api_secret.empty() || !config.postback_hmac_keys.empty();
   if (postbacks) settings.sinks.emplace_back(kLidStore);
   Pipeline pipeline;
-  pipeline.spool = std::make_unique<traffic::lid::Spool>(settings);  // throws naming SPOOL_DIR
+  pipeline.spool = std::make_unique<traffic::pipeline::Spool>(settings);  // throws naming SPOOL_DIR
   pipeline.unique_visits = open_unique_visits(config, clock);
-  std::vector<traffic::lid::Emitter::NamedSink> sinks;
+  std::vector<traffic::pipeline::Emitter::NamedSink> sinks;
   sinks.reserve(urls.size());
   for (const auto& url : urls) sinks.push_back(make_sink(url, config));
   if (postbacks && !config.redis_host.empty()) {
@@ -154,9 +157,10 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
     const auto poll = config.redis_host.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(10);
     sinks.push_back(
         {std::string(kLidStore),
-         std::make_unique<traffic::lid::LidStoreSink>(*pipeline.lid_store, [&clock] { return clock.now(); }), 0, poll});
+         std::make_unique<traffic::pipeline::LidStoreSink>(*pipeline.lid_store, [&clock] { return clock.now(); }), 0,
+         poll});
   }
-  pipeline.emitter = std::make_unique<traffic::lid::Emitter>(*pipeline.spool, std::move(sinks));
+  pipeline.emitter = std::make_unique<traffic::pipeline::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();
   trafficd::log::info("click pipeline started",
                       {{"spool", config.spool_dir}, {"sinks", traffic::redact_credentials(config.sinks)}});
@@ -165,15 +169,17 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
 
 // Live caps and rotation counters: shared through Redis when REDIS_HOST is set.
 struct Counters {
-  std::unique_ptr<traffic::rules::InMemoryCounters> local;
+  std::unique_ptr<traffic::counters::InMemoryCounters> local;
   std::unique_ptr<traffic::counters::RedisCounters> shared;
-  traffic::rules::CountersView& view() { return shared ? static_cast<traffic::rules::CountersView&>(*shared) : *local; }
+  traffic::counters::CountersView& view() {
+    return shared ? static_cast<traffic::counters::CountersView&>(*shared) : *local;
+  }
 };
 
 Counters open_counters(const traffic::config::Config& config, const traffic::Clock& clock) {
   Counters counters;
   if (config.redis_host.empty()) {
-    counters.local = std::make_unique<traffic::rules::InMemoryCounters>();
+    counters.local = std::make_unique<traffic::counters::InMemoryCounters>();
     return counters;
   }
   const traffic::redis::Endpoint endpoint = redis_endpoint(config);
@@ -188,7 +194,7 @@ Counters open_counters(const traffic::config::Config& config, const traffic::Clo
   return counters;
 }
 
-std::vector<traffic::http::SinkGauges> sink_gauges(const traffic::lid::Emitter& emitter) {
+std::vector<traffic::http::SinkGauges> sink_gauges(const traffic::pipeline::Emitter& emitter) {
   std::vector<traffic::http::SinkGauges> out;
   for (const auto& s : emitter.stats()) {
     out.push_back({s.name, s.delivered, s.failures, s.pending_bytes, s.held_bytes, s.seconds_since_success});

@@ -30,7 +30,7 @@ OverloadLimits overload_limits(const traffic::config::Config& config) {
   return limits;
 }
 
-Watch::Watch(traffic::http::App& app, traffic::http::MetricsRegistry& metrics, const traffic::lid::Spool* spool,
+Watch::Watch(traffic::http::App& app, traffic::http::MetricsRegistry& metrics, const traffic::pipeline::Spool* spool,
              SinkStatsFn sinks, std::uint64_t max_memory_bytes)
     : app_(app), metrics_(metrics), spool_(spool), sinks_(std::move(sinks)), max_memory_bytes_(max_memory_bytes) {
   app_.memory_limit_bytes.store(max_memory_bytes_);
@@ -84,7 +84,7 @@ void Watch::tick(std::chrono::steady_clock::time_point now) {
     log::warn("clicks answered 503: the spool could not take their records", {{"clicks", since}});
   }
   if (spool_ != nullptr) {
-    const traffic::lid::SpoolStats stats = spool_->stats();
+    const traffic::pipeline::SpoolStats stats = spool_->stats();
     if (due(spool_errors_, stats.write_errors, now, since)) {
       log::warn("the spool cannot write: clicks are refused until it can",
                 {{"errors", since}, {"reason", traffic::errno_text(stats.last_write_errno)}});

@@ -14,8 +14,8 @@
 
 #include "traffic/config/config.hpp"
 #include "traffic/http/handler.hpp"
-#include "traffic/lid/emitter.hpp"
-#include "traffic/lid/spool.hpp"
+#include "traffic/pipeline/emitter.hpp"
+#include "traffic/pipeline/spool.hpp"
 
 namespace trafficd {
 
@@ -30,8 +30,8 @@ OverloadLimits overload_limits(const traffic::config::Config& config);
 
 class Watch {
  public:
-  using SinkStatsFn = std::function<std::vector<traffic::lid::SinkStats>()>;
-  Watch(traffic::http::App& app, traffic::http::MetricsRegistry& metrics, const traffic::lid::Spool* spool,
+  using SinkStatsFn = std::function<std::vector<traffic::pipeline::SinkStats>()>;
+  Watch(traffic::http::App& app, traffic::http::MetricsRegistry& metrics, const traffic::pipeline::Spool* spool,
         SinkStatsFn sinks, std::uint64_t max_memory_bytes);
 
   /// Once a second: memory, then the counters' warnings.
@@ -52,7 +52,7 @@ class Watch {
 
   traffic::http::App& app_;
   traffic::http::MetricsRegistry& metrics_;
-  const traffic::lid::Spool* spool_;
+  const traffic::pipeline::Spool* spool_;
   SinkStatsFn sinks_;
   std::uint64_t max_memory_bytes_;
   Rate refused_, paused_fds_, paused_memory_, unrecorded_, shed_, spool_errors_;

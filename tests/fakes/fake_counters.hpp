@@ -6,11 +6,11 @@
 #include <utility>
 #include <vector>
 
-#include "traffic/rules/counters.hpp"
+#include "traffic/counters/counters.hpp"
 
 namespace traffic::test {
 
-class FakeCounters final : public rules::CountersView {
+class FakeCounters final : public counters::CountersView {
  public:
   struct PickCall {
     recipe::RecordId campaign;
@@ -19,16 +19,16 @@ class FakeCounters final : public rules::CountersView {
     bool count_pick;
   };
 
-  void set_live(rules::CounterScope scope, recipe::RecordId id, rules::LiveCounts counts) {
+  void set_live(counters::CounterScope scope, recipe::RecordId id, counters::LiveCounts counts) {
     live_[{scope, id}] = counts;
   }
 
-  [[nodiscard]] rules::LiveCounts live_counts(rules::CounterScope scope, recipe::RecordId id,
-                                              TimestampMs at) const override {
+  [[nodiscard]] counters::LiveCounts live_counts(counters::CounterScope scope, recipe::RecordId id,
+                                                 TimestampMs at) const override {
     last_read_at_ = at;
     ++reads_;
     auto it = live_.find({scope, id});
-    return it == live_.end() ? rules::LiveCounts{} : it->second;
+    return it == live_.end() ? counters::LiveCounts{} : it->second;
   }
 
   std::size_t pick_least_served(recipe::RecordId campaign, std::span<const recipe::RecordId> children,
@@ -57,14 +57,14 @@ class FakeCounters final : public rules::CountersView {
   [[nodiscard]] const std::vector<PickCall>& picks() const noexcept { return picks_; }
   [[nodiscard]] std::size_t reads() const noexcept { return reads_; }
   [[nodiscard]] TimestampMs last_read_at() const noexcept { return last_read_at_; }
-  rules::InMemoryCounters& rotation() noexcept { return rotation_; }
+  counters::InMemoryCounters& rotation() noexcept { return rotation_; }
 
  private:
-  std::map<std::pair<rules::CounterScope, recipe::RecordId>, rules::LiveCounts> live_;
+  std::map<std::pair<counters::CounterScope, recipe::RecordId>, counters::LiveCounts> live_;
   std::vector<PickCall> picks_;
   std::vector<Recorded> recorded_clicks_;
   std::vector<Recorded> recorded_sales_;
-  rules::InMemoryCounters rotation_;
+  counters::InMemoryCounters rotation_;
   mutable std::size_t reads_ = 0;
   mutable TimestampMs last_read_at_ = 0;
 };

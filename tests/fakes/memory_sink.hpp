@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "traffic/lid/emitter.hpp"
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/emitter.hpp"
+#include "traffic/pipeline/sink.hpp"
 
 namespace traffic::test {
 
-class MemorySink final : public lid::Sink {
+class MemorySink final : public pipeline::Sink {
  public:
   struct Shared {
     std::mutex mutex;
@@ -87,8 +87,8 @@ class MemorySink final : public lid::Sink {
 };
 
 /// Emitter settings that keep tests quick: short polls and backoffs, small batches.
-inline lid::EmitterSettings quick_emitter(std::size_t batch_records) {
-  lid::EmitterSettings s;
+inline pipeline::EmitterSettings quick_emitter(std::size_t batch_records) {
+  pipeline::EmitterSettings s;
   s.batch_records = batch_records;
   s.poll = std::chrono::milliseconds(5);
   s.backoff_first = std::chrono::milliseconds(2);
@@ -97,8 +97,8 @@ inline lid::EmitterSettings quick_emitter(std::size_t batch_records) {
 }
 
 /// One MemorySink named "memory", as the Emitter takes its sinks.
-inline std::vector<lid::Emitter::NamedSink> memory_sinks(MemorySink::Shared& shared) {
-  std::vector<lid::Emitter::NamedSink> sinks;
+inline std::vector<pipeline::Emitter::NamedSink> memory_sinks(MemorySink::Shared& shared) {
+  std::vector<pipeline::Emitter::NamedSink> sinks;
   sinks.push_back({"memory", std::make_unique<MemorySink>(shared)});
   return sinks;
 }

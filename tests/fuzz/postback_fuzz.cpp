@@ -10,7 +10,7 @@
 
 #include "traffic/common/redact.hpp"
 #include "traffic/http/postback.hpp"
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/sink.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const std::invalid_argument&) {
     // not a JSON object: refused
   }
-  (void)traffic::lid::parse_sink_urls({std::string(input)}, error);
+  (void)traffic::pipeline::parse_sink_urls({std::string(input)}, error);
   (void)traffic::redact_credentials(input);
   return 0;
 }

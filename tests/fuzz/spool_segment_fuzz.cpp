@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "traffic/common/crc32c.hpp"
-#include "traffic/lid/spool.hpp"
+#include "traffic/pipeline/spool.hpp"
 
 namespace {
 
@@ -121,19 +121,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     expected_cut += cut ? 1 : 0;
   }
   {
-    traffic::lid::SpoolSettings settings;
+    traffic::pipeline::SpoolSettings settings;
     settings.directory = dir;
     settings.lanes = 1;
     settings.fsync_interval = std::chrono::milliseconds(0);
     settings.sinks = {"fuzz"};
-    traffic::lid::Spool spool(settings);
+    traffic::pipeline::Spool spool(settings);
     auto& writer = spool.writer(0);
     writer.buffer().append("written-after-the-fuzz");
     if (!writer.append()) std::abort();
     expected.emplace_back("written-after-the-fuzz");
 
     std::vector<std::string> got;
-    traffic::lid::SpoolPosition position;
+    traffic::pipeline::SpoolPosition position;
     for (;;) {
       const std::size_t before = got.size();
       position = spool.read(0, position, 3, [&](std::string_view payload) { got.emplace_back(payload); });

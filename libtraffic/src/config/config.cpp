@@ -12,9 +12,9 @@
 #include <unistd.h>  // environ
 
 #include "traffic/common/redact.hpp"
-#include "traffic/lid/sink.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/net/client_ip.hpp"
+#include "traffic/pipeline/sink.hpp"
 #include "traffic/url/redirect_url.hpp"
 
 namespace traffic::config {
@@ -264,10 +264,10 @@ const std::vector<Option>& options() {
                     &Config::spool_dir),
       int_option<std::uint64_t>("SPOOL_MAX_MB", "spool-max-mb", "disk bound of the spool in MiB", &Config::spool_max_mb,
                                 1, std::uint64_t{1} << 30),
-      enum_option<lid::SpoolFullPolicy>(
+      enum_option<pipeline::SpoolFullPolicy>(
           "SPOOL_FULL_POLICY", "spool-full-policy",
           "at the disk bound: reject (answer 503) or drop_oldest (delete unsent clicks)", &Config::spool_full_policy,
-          {{"reject", lid::SpoolFullPolicy::reject}, {"drop_oldest", lid::SpoolFullPolicy::drop_oldest}}),
+          {{"reject", pipeline::SpoolFullPolicy::reject}, {"drop_oldest", pipeline::SpoolFullPolicy::drop_oldest}}),
       int_option<unsigned>("SPOOL_FSYNC_MS", "spool-fsync-ms", "interval of the spool's fsync (0: every write)",
                            &Config::spool_fsync_ms, 0, 60000),
       limit_option<std::size_t>("MAX_REQUEST_LINE", "max-request-line", "longest request line (414)",
@@ -322,7 +322,7 @@ std::string validate(const Config& c) {
     return "LOG_LEVEL: must be trace, debug, info, warn, error or off";
   }
   std::string sink_error;
-  const auto sinks = lid::parse_sink_urls(c.sink_urls(), sink_error);
+  const auto sinks = pipeline::parse_sink_urls(c.sink_urls(), sink_error);
   if (!sink_error.empty()) return (c.aggregator_api.empty() ? "SINKS: " : "SINKS/AGGREGATOR_API: ") + sink_error;
   if (!sinks.empty() && c.spool_dir.empty()) return "SPOOL_DIR: required when a sink is configured";
   if (c.offers_recipe_path.empty() || c.campaigns_recipe_path.empty()) {

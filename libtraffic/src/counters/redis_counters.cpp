@@ -8,8 +8,8 @@
 namespace traffic::counters {
 namespace {
 
-using rules::CounterScope;
-using rules::Metric;
+using counters::CounterScope;
+using counters::Metric;
 
 // What a counter counts: (scope, metric) of a cap, or a campaign's rotation picks.
 enum class Series : std::uint8_t { offer_clicks, offer_sales, campaign_clicks, campaign_sales, rotation };
@@ -48,7 +48,7 @@ struct Entry {
   [[nodiscard]] std::int64_t total() const noexcept { return shared + unsynced + flushing; }
 };
 
-std::int64_t period_of(const rules::Periods& periods, Span span) noexcept {
+std::int64_t period_of(const counters::Periods& periods, Span span) noexcept {
   switch (span) {
     case Span::day: return periods.day;
     case Span::week: return periods.week;
@@ -94,7 +94,7 @@ std::string key_text(std::string_view prefix, const Key& k) {
       out.append("day:");
       append_date(out, k.sub);
       break;
-    case Span::week:  // week numbers count from Monday 1969-12-29 (rules::Periods)
+    case Span::week:  // week numbers count from Monday 1969-12-29 (counters::Periods)
       out.append("week:");
       append_date(out, k.sub * 7 - 3);
       break;
@@ -139,7 +139,7 @@ struct RedisCounters::State {
     return shard(k.owner, k.series <= Series::offer_sales ? 0U : 1U);
   }
   void add(CounterScope scope, recipe::RecordId id, Metric metric, TimestampMs at) {
-    const rules::Periods periods = rules::Periods::at(at);
+    const counters::Periods periods = counters::Periods::at(at);
     Shard& s = shard(id, static_cast<unsigned>(scope));
     std::lock_guard lock(s.mutex);
     for (const Span span : kSpans)
@@ -175,14 +175,14 @@ RedisCounters::~RedisCounters() {
   stop();
 }
 
-rules::LiveCounts RedisCounters::live_counts(CounterScope scope, recipe::RecordId id, TimestampMs at) const {
-  const rules::Periods periods = rules::Periods::at(at);
+counters::LiveCounts RedisCounters::live_counts(CounterScope scope, recipe::RecordId id, TimestampMs at) const {
+  const counters::Periods periods = counters::Periods::at(at);
   State::Shard& s = state_->shard(id, static_cast<unsigned>(scope));
   const std::uint64_t round = state_->round.load(std::memory_order_relaxed);
-  rules::LiveCounts counts;
+  counters::LiveCounts counts;
   std::lock_guard lock(s.mutex);
   for (const Metric metric : {Metric::clicks, Metric::sales}) {
-    rules::PeriodCounts& out = metric == Metric::clicks ? counts.clicks : counts.sales;
+    counters::PeriodCounts& out = metric == Metric::clicks ? counts.clicks : counts.sales;
     std::array<std::int64_t*, 3> slots = {&out.day, &out.week, &out.month};
     for (std::size_t i = 0; i < kSpans.size(); ++i) {
       Entry& entry = s.entries[Key{id, period_of(periods, kSpans[i]), cap_series(scope, metric), kSpans[i]}];
@@ -203,7 +203,7 @@ std::size_t RedisCounters::pick_least_served(recipe::RecordId campaign, std::spa
     e.read_round = round;
     return e;
   };
-  const std::size_t pick = rules::least_served_index(
+  const std::size_t pick = counters::least_served_index(
       children.size(), [&](std::size_t i) { return entry(children[i]).total(); }, tie_breaker);
   if (count_pick) ++entry(children[pick]).unsynced;
   return pick;
@@ -229,7 +229,7 @@ bool RedisCounters::sync(TimestampMs now) {
   State& st = *state_;
   std::lock_guard sync_lock(st.sync_mutex);
   const std::uint64_t round = st.round.fetch_add(1, std::memory_order_relaxed) + 1;
-  const rules::Periods current = rules::Periods::at(now);
+  const counters::Periods current = counters::Periods::at(now);
   auto is_past = [&](const Key& k) { return k.span != Span::none && k.sub < period_of(current, k.span); };
 
   // 1. Take the increments to send and the totals to re-read (of the counters the rule

@@ -174,7 +174,7 @@ struct Worker::State {
   recipe::SnapshotCache snapshots;
   geo::GeoResolver::Reader geo;
   FastRandom random;
-  lid::Spool::Writer* records;  // nullptr: clicks are not recorded
+  pipeline::Spool::Writer* records;  // nullptr: clicks are not recorded
   // Live counter updates of the staged clicks, applied once they are written.
   struct StagedClick {
     recipe::RecordId offer;
@@ -364,7 +364,7 @@ class Exchange {
   // (Worker::commit_clicks). Without a spool the live counters move at once.
   bool record(const rules::Decision& decision, const Visitor& visitor, const net::IpAddress& ip, const Passed& passed,
               std::uint64_t decision_ns) {
-    lid::Spool::Writer* records = state_.records;
+    pipeline::Spool::Writer* records = state_.records;
     if (records == nullptr) {
       app_.services().counters.record_click(decision.offer->id, decision.campaign->id, decision.decided_at);
       return true;
@@ -410,7 +410,7 @@ class Exchange {
   // Stages the record just built in `records`' buffer: the answer waits for the write
   // (Worker::commit_clicks) and is then counted under `route`. False, with the 503 set,
   // when the spool refuses it.
-  bool stage(lid::Spool::Writer& records, Route route) {
+  bool stage(pipeline::Spool::Writer& records, Route route) {
     if (!records.stage()) {
       unrecorded(response_, metrics_);
       return false;

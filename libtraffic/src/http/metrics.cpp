@@ -206,7 +206,7 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   gauge("trafficd_device_cache_hits", "User-agent cache hits.", g.device_cache_hits);
   gauge("trafficd_device_cache_misses", "User-agent cache misses.", g.device_cache_misses);
   if (g.spool) {
-    const lid::SpoolStats& s = *g.spool;
+    const pipeline::SpoolStats& s = *g.spool;
     counter("trafficd_spool_appended_records_total", "Records written to the spool since start.", s.appended);
     counter("trafficd_spool_rejected_records_total", "Records the spool refused (disk bound or write error).",
             s.rejected);

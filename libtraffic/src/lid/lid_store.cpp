@@ -155,16 +155,4 @@ std::size_t InMemoryLidStore::bytes() const {
   return bytes_;
 }
 
-bool LidStoreSink::deliver(std::span<const std::string_view> records) {
-  batch_.clear();
-  for (std::string_view record : records) {
-    if (record_field(record, "event") != "traffic-api") continue;  // conversions and resends are not clicks
-    const std::string_view lid = record_field(record, "lid");
-    if (lid.empty()) continue;
-    if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
-    batch_.push_back({lid, record});
-  }
-  return batch_.empty() || store_.put_many(batch_, now_());
-}
-
 }  // namespace traffic::lid

@@ -77,7 +77,7 @@ const recipe::GeoPayout* geo_entry(const Offer& offer, CountryCode country) noex
 class Decider {
  public:
   Decider(const EngineSettings& settings, const Context& context, const recipe::Snapshot& snapshot,
-          CountersView& counters, TimestampMs now, Random& random, DecideOptions options, Decision& decision)
+          counters::CountersView& counters, TimestampMs now, Random& random, DecideOptions options, Decision& decision)
       : settings_(settings),
         context_(context),
         snapshot_(snapshot),
@@ -207,8 +207,8 @@ class Decider {
         excluded = Note::child_dates;
       } else if (contains(child.countries_restrictions, context_.country)) {
         excluded = Note::child_country;
-      } else if (is_over(
-                     evaluate_caps(CounterScope::offer, record->id, record->caps_enabled, record->cap_info.get()))) {
+      } else if (is_over(evaluate_caps(counters::CounterScope::offer, record->id, record->caps_enabled,
+                                       record->cap_info.get()))) {
         excluded = Note::child_capped;
       }
       if (excluded != Note::matched) {
@@ -342,7 +342,8 @@ class Decider {
     return caps.verdict == CapsVerdict::over_clicks || caps.verdict == CapsVerdict::over_sales;
   }
 
-  CapsResult evaluate_caps(CounterScope scope, RecordId id, std::optional<bool> enabled, const CapInfo* info) const {
+  CapsResult evaluate_caps(counters::CounterScope scope, RecordId id, std::optional<bool> enabled,
+                           const CapInfo* info) const {
     CapsResult result;
     if (!info || enabled == false) return result;
     if (info->date_range_set_up.value_or(false)) {
@@ -357,7 +358,7 @@ class Decider {
     };
     const bool clicks_configured = configured(info->clicks);
     const bool sales_configured = configured(info->sales);
-    LiveCounts live;
+    counters::LiveCounts live;
     if (clicks_configured || sales_configured) live = counters_.live_counts(scope, id, now_);
 
     const auto over = [&](const recipe::CapCounter& cap, std::int64_t live_count, CapPeriod period,
@@ -411,7 +412,7 @@ class Decider {
   bool rule_campaign_caps() {
     const Campaign& campaign = *decision_.campaign;
     const CapsResult caps =
-        evaluate_caps(CounterScope::campaign, campaign.id, campaign.caps_enabled, campaign.cap_info.get());
+        evaluate_caps(counters::CounterScope::campaign, campaign.id, campaign.caps_enabled, campaign.cap_info.get());
     decision_.campaign_caps = caps.verdict;
     trace_caps(Step::campaign_caps, campaign.id, caps);
     if (is_over(caps)) {
@@ -445,7 +446,7 @@ class Decider {
   bool rule_offer_caps() {
     const Offer& offer = *decision_.offer;
     const CapInfo* info = offer.cap_info.get();
-    const CapsResult caps = evaluate_caps(CounterScope::offer, offer.id, offer.caps_enabled, info);
+    const CapsResult caps = evaluate_caps(counters::CounterScope::offer, offer.id, offer.caps_enabled, info);
     decision_.offer_caps = caps.verdict;
     trace_caps(Step::offer_caps, offer.id, caps);
     if (is_over(caps)) {
@@ -587,7 +588,7 @@ class Decider {
         continue;
       }
       const CapInfo* info = offer->cap_info.get();
-      if (is_over(evaluate_caps(CounterScope::offer, offer->id, offer->caps_enabled, info))) {
+      if (is_over(evaluate_caps(counters::CounterScope::offer, offer->id, offer->caps_enabled, info))) {
         const RecordId next =
             info->offer_caps_offer_id_redirect ? info->offer_caps_offer_id_redirect : offer->exit_offer_id;
         trace(Step::exit_chain, Note::target_capped, id, id, next);
@@ -663,7 +664,7 @@ class Decider {
   const EngineSettings& settings_;
   const Context& context_;
   const recipe::Snapshot& snapshot_;
-  CountersView& counters_;
+  counters::CountersView& counters_;
   const TimestampMs now_;
   Random& random_;
   const DecideOptions options_;
@@ -675,7 +676,7 @@ class Decider {
 
 Engine::Engine(EngineSettings settings) : settings_(std::move(settings)) {}
 
-Decision Engine::decide(const Context& context, const recipe::Snapshot& snapshot, CountersView& counters,
+Decision Engine::decide(const Context& context, const recipe::Snapshot& snapshot, counters::CountersView& counters,
                         const Clock& clock, Random& random, DecideOptions options) const {
   Decision decision;
   Decider(settings_, context, snapshot, counters, clock.now(), random, options, decision).run();

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "traffic/common/file.hpp"
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/sink.hpp"
 
 namespace traffic::source {
 

@@ -6,7 +6,7 @@
 namespace traffic::url {
 
 Explanation explain_click(const rules::Engine& engine, const UrlBuilder& urls, const recipe::Snapshot& snapshot,
-                          rules::CountersView& counters, const Clock& clock, Random& random,
+                          counters::CountersView& counters, const Clock& clock, Random& random,
                           const rules::Context& context, std::string_view subid, std::string_view cid) {
   Explanation explanation{engine.decide(context, snapshot, counters, clock, random, {.dry_run = true}), {}};
   if (explanation.decision.redirects()) {

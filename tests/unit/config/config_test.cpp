@@ -161,11 +161,11 @@ TEST_F(ConfigTest, WordsBecomeTypedValues) {
            "https://recipes.example/o.json.gz", "--campaigns-recipe-url", "https://recipes.example/c.json.gz"});
   ASSERT_TRUE(outcome.config) << outcome.message;
   EXPECT_EQ(outcome.config->url_hash_mode, url::HashMode::hmac_sha256);
-  EXPECT_EQ(outcome.config->spool_full_policy, lid::SpoolFullPolicy::drop_oldest);
+  EXPECT_EQ(outcome.config->spool_full_policy, pipeline::SpoolFullPolicy::drop_oldest);
   EXPECT_EQ(outcome.config->recipe_source(), Config::RecipeSource::http);
   const auto defaults = run({});
   EXPECT_EQ(defaults.config->url_hash_mode, url::HashMode::md5);
-  EXPECT_EQ(defaults.config->spool_full_policy, lid::SpoolFullPolicy::reject);
+  EXPECT_EQ(defaults.config->spool_full_policy, pipeline::SpoolFullPolicy::reject);
   EXPECT_EQ(defaults.config->recipe_source(), Config::RecipeSource::file);
   EXPECT_EQ(url_settings(*outcome.config).hash_mode, url::HashMode::hmac_sha256);
 }

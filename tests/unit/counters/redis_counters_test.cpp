@@ -13,7 +13,7 @@
 namespace traffic::counters {
 namespace {
 
-using rules::CounterScope;
+using counters::CounterScope;
 
 // Wednesday 2026-11-25 12:00 UTC: its week began on Monday 2026-11-23.
 constexpr TimestampMs kWednesday = days_from_civil(2026, 11, 25) * 86'400'000 + 12 * 3'600'000;

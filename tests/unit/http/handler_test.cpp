@@ -12,11 +12,12 @@
 #include "digest.hpp"
 #include "fake_clock.hpp"
 #include "test_support.hpp"
-#include "traffic/lid/emitter.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/lid/lid_store.hpp"
-#include "traffic/lid/spool.hpp"
 #include "traffic/link/link.hpp"
+#include "traffic/pipeline/emitter.hpp"
+#include "traffic/pipeline/sinks/lid_store_sink.hpp"
+#include "traffic/pipeline/spool.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/url/redirect_url.hpp"
 
@@ -68,8 +69,9 @@ config::Config test_config() {
 // One trafficd's worth of handler state: its own counters and metrics.
 class Instance {
  public:
-  explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr, lid::Spool* spool = nullptr,
-                    lid::LidStore* lid_store = nullptr, lid::UniqueVisits* unique_visits = nullptr,
+  explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr,
+                    pipeline::Spool* spool = nullptr, lid::LidStore* lid_store = nullptr,
+                    lid::UniqueVisits* unique_visits = nullptr,
                     std::function<bool(std::chrono::milliseconds)> lid_store_catch_up = {})
       : app_(config, App::Services{.store = store ? *store : Shared::get().store,
                                    .geo = *Shared::get().geo,
@@ -99,12 +101,12 @@ class Instance {
 
   Worker& worker() { return worker_; }
   App& app() { return app_; }
-  rules::InMemoryCounters& counters() { return counters_; }
+  counters::InMemoryCounters& counters() { return counters_; }
   test::FakeClock& clock() { return clock_; }
   MetricsRegistry& metrics() { return metrics_; }
 
  private:
-  rules::InMemoryCounters counters_;
+  counters::InMemoryCounters counters_;
   test::FakeClock clock_{*parse_iso8601("2026-06-15T12:00:00Z")};
   MetricsRegistry metrics_;
   App app_;
@@ -145,7 +147,8 @@ TEST(Handler, EveryCaseThroughTheClickRoute) {
 
     // The debug dry run first (it moves nothing), for the fields a Location does not show.
     const Response debug = instance->send("GET", click_target(c, "&debugging=debugging"), visitor_headers(c, true));
-    const auto live_before = instance->counters().live_counts(rules::CounterScope::offer, 100, instance->clock().now());
+    const auto live_before =
+        instance->counters().live_counts(counters::CounterScope::offer, 100, instance->clock().now());
     const Response response = instance->send(method, click_target(c), visitor_headers(c));
 
     test::ObservedClick seen;
@@ -160,7 +163,7 @@ TEST(Handler, EveryCaseThroughTheClickRoute) {
     }
     test::expect_case(c, seen);
     if (method == "HEAD") {  // answered, not counted as a click
-      const auto after = instance->counters().live_counts(rules::CounterScope::offer, 100, instance->clock().now());
+      const auto after = instance->counters().live_counts(counters::CounterScope::offer, 100, instance->clock().now());
       EXPECT_EQ(after.clicks.day, live_before.clicks.day);
     }
   }
@@ -228,7 +231,7 @@ TEST(Handler, DebugAnswersOnlyWithTheAdminTokenAndRecordsNothing) {
   EXPECT_EQ(instance.send("GET", target, headers).status, 302U);  // no token: a normal click
   headers.push_back({"Authorization", "Bearer wrong"});
   EXPECT_EQ(instance.send("GET", target, headers).status, 302U);
-  const auto before = instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now());
+  const auto before = instance.counters().live_counts(counters::CounterScope::offer, 100, instance.clock().now());
   EXPECT_EQ(before.clicks.day, 2);
   const Response debug = instance.send("GET", target, visitor_headers(c, true));
   ASSERT_EQ(debug.status, 200U);
@@ -238,12 +241,12 @@ TEST(Handler, DebugAnswersOnlyWithTheAdminTokenAndRecordsNothing) {
   EXPECT_EQ(answer.at("data").at("offer_id").as_int64(), 100);
   EXPECT_FALSE(answer.at("data").at("trace").as_array().empty());
   EXPECT_TRUE(lid::is_lid(answer.at("data").at("lid").as_string()));
-  const auto after = instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now());
+  const auto after = instance.counters().live_counts(counters::CounterScope::offer, 100, instance.clock().now());
   EXPECT_EQ(after.clicks.day, before.clicks.day);
 }
 
 // Everything lane 0 of `spool` holds, as parsed JSON records.
-std::vector<json::object> spooled(lid::Spool& spool) {
+std::vector<json::object> spooled(pipeline::Spool& spool) {
   std::vector<json::object> out;  // lane by lane
   for (std::size_t lane = 0; lane < spool.lanes(); ++lane) {
     spool.read(lane, {}, 1000, [&](std::string_view record) { out.push_back(json::parse(record).as_object()); });
@@ -251,8 +254,8 @@ std::vector<json::object> spooled(lid::Spool& spool) {
   return out;
 }
 
-lid::SpoolSettings spool_settings(const test::TempDir& dir) {
-  lid::SpoolSettings settings;
+pipeline::SpoolSettings spool_settings(const test::TempDir& dir) {
+  pipeline::SpoolSettings settings;
   settings.directory = dir.path();
   settings.fsync_interval = std::chrono::milliseconds(0);
   settings.sinks = {"file"};
@@ -290,7 +293,7 @@ class TestLidStore final : public lid::LidStore {
 
 TEST(Handler, ARecordedClickWaitsForItsCommit) {
   test::TempDir dir("handler-spool");
-  lid::Spool spool(spool_settings(dir));
+  pipeline::Spool spool(spool_settings(dir));
   Instance instance(test_config(), nullptr, &spool);
   const auto& c = cases_file().at("cases").as_array()[0].as_object();
   auto headers = visitor_headers(c);
@@ -301,13 +304,13 @@ TEST(Handler, ARecordedClickWaitsForItsCommit) {
   EXPECT_TRUE(response.awaits_commit);
   // Staged, not written: nothing readable and the live counters have not moved.
   EXPECT_TRUE(spooled(spool).empty());
-  EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 0);
+  EXPECT_EQ(instance.counters().live_counts(counters::CounterScope::offer, 100, instance.clock().now()).clicks.day, 0);
 
   ASSERT_TRUE(instance.worker().commit_clicks());
   instance.worker().complete(response, true);
   EXPECT_EQ(response.status, 302U);
   EXPECT_FALSE(response.awaits_commit);
-  EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 1);
+  EXPECT_EQ(instance.counters().live_counts(counters::CounterScope::offer, 100, instance.clock().now()).clicks.day, 1);
   const auto records = spooled(spool);
   ASSERT_EQ(records.size(), 1U);
   const json::object& record = records[0];
@@ -331,7 +334,7 @@ TEST(Handler, ARecordedClickWaitsForItsCommit) {
 // 25 KB records before), and each cut field is counted in /metrics.
 TEST(Handler, LongVisitorValuesAreCutInTheRecordAndCounted) {
   test::TempDir dir("handler-spool");
-  lid::Spool spool(spool_settings(dir));
+  pipeline::Spool spool(spool_settings(dir));
   Instance instance(test_config(), nullptr, &spool);
   const auto& c = cases_file().at("cases").as_array()[0].as_object();
   auto headers = visitor_headers(c);
@@ -358,7 +361,7 @@ TEST(Handler, LongVisitorValuesAreCutInTheRecordAndCounted) {
 // served (STRICT_LINK_PAIR off), marked `link_mismatch` and counted.
 TEST(Handler, HintsAdDomainAndAMismatchedLinkAreRecorded) {
   test::TempDir dir("handler-context");
-  lid::Spool spool(spool_settings(dir));
+  pipeline::Spool spool(spool_settings(dir));
   Instance instance(test_config(), nullptr, &spool);
   const auto& c = cases_file().at("cases").as_array()[0].as_object();
   const std::string agent =
@@ -392,7 +395,7 @@ TEST(Handler, HintsAdDomainAndAMismatchedLinkAreRecorded) {
 
 TEST(Handler, TheFirstVisitOfADayIsUniqueUnlessTheLinkDisablesIt) {
   test::TempDir dir("handler-spool");
-  lid::Spool spool(spool_settings(dir));
+  pipeline::Spool spool(spool_settings(dir));
   lid::InMemoryUniqueVisits visits(1000);
   Instance instance(test_config(), nullptr, &spool, nullptr, &visits);
   const auto& c = cases_file().at("cases").as_array()[0].as_object();
@@ -415,7 +418,7 @@ TEST(Handler, TheFirstVisitOfADayIsUniqueUnlessTheLinkDisablesIt) {
 
 TEST(Handler, HeadDebugAndBlockedClicksWriteNothing) {
   test::TempDir dir("handler-spool");
-  lid::Spool spool(spool_settings(dir));
+  pipeline::Spool spool(spool_settings(dir));
   Instance instance(test_config(), nullptr, &spool);
   const auto& c = cases_file().at("cases").as_array()[0].as_object();
   const Response head = instance.send("HEAD", click_target(c), visitor_headers(c));
@@ -432,7 +435,7 @@ TEST(Handler, HeadDebugAndBlockedClicksWriteNothing) {
 
 TEST(Handler, ClicksOfOneTurnShareOneWriteInOrder) {
   test::TempDir dir("handler-spool");
-  lid::Spool spool(spool_settings(dir));
+  pipeline::Spool spool(spool_settings(dir));
   Instance instance(test_config(), nullptr, &spool);
   const auto& c = cases_file().at("cases").as_array()[0].as_object();
   std::vector<Response> responses;
@@ -443,7 +446,7 @@ TEST(Handler, ClicksOfOneTurnShareOneWriteInOrder) {
   for (std::size_t i = 0; i < 5; ++i) {
     EXPECT_EQ(records[i].at("lid").as_string(), test::split_url(responses[i].location).params.at("lid"));
   }
-  EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 5);
+  EXPECT_EQ(instance.counters().live_counts(counters::CounterScope::offer, 100, instance.clock().now()).clicks.day, 5);
 }
 
 // Rotation counts served clicks: a click the spool refuses (503) gives its turn back; a
@@ -456,15 +459,15 @@ TEST(Handler, ARefusedClickGivesItsRotationTurnBack) {
     return instance.counters().served(ids->campaign_id, 130) + instance.counters().served(ids->campaign_id, 131);
   };
   test::TempDir full_dir("handler-full-spool");
-  lid::SpoolSettings full = spool_settings(full_dir);
+  pipeline::SpoolSettings full = spool_settings(full_dir);
   full.max_bytes = 100;  // smaller than any click record; policy reject
-  lid::Spool full_spool(full);
+  pipeline::Spool full_spool(full);
   Instance refusing(test_config(), nullptr, &full_spool);
   EXPECT_EQ(refusing.send("GET", click_target(c), visitor_headers(c)).status, 503U);
   EXPECT_EQ(turns(refusing), 0);
 
   test::TempDir dir("handler-spool");
-  lid::Spool spool(spool_settings(dir));
+  pipeline::Spool spool(spool_settings(dir));
   Instance serving(test_config(), nullptr, &spool);
   Response served = serving.send("GET", click_target(c), visitor_headers(c));
   ASSERT_EQ(served.status, 302U);
@@ -474,9 +477,9 @@ TEST(Handler, ARefusedClickGivesItsRotationTurnBack) {
 
 TEST(Handler, AClickTheSpoolRefusesIsNotAcknowledged) {
   test::TempDir dir("handler-spool");
-  lid::SpoolSettings settings = spool_settings(dir);
+  pipeline::SpoolSettings settings = spool_settings(dir);
   settings.max_bytes = 100;  // smaller than any click record; policy reject
-  lid::Spool spool(settings);
+  pipeline::Spool spool(settings);
   Instance instance(test_config(), nullptr, &spool);
   const auto& c = cases_file().at("cases").as_array()[0].as_object();
   const Response refused = instance.send("GET", click_target(c), visitor_headers(c));
@@ -485,7 +488,7 @@ TEST(Handler, AClickTheSpoolRefusesIsNotAcknowledged) {
   EXPECT_FALSE(refused.awaits_commit);
   EXPECT_EQ(refused.body, R"({"error":"temporarily unavailable"})");
   ASSERT_TRUE(instance.worker().commit_clicks());
-  EXPECT_EQ(instance.counters().live_counts(rules::CounterScope::offer, 100, instance.clock().now()).clicks.day, 0);
+  EXPECT_EQ(instance.counters().live_counts(counters::CounterScope::offer, 100, instance.clock().now()).clicks.day, 0);
   const std::string metrics = instance.metrics().render({});
   EXPECT_NE(metrics.find("trafficd_unrecorded_clicks_total 1"), std::string::npos);
   EXPECT_NE(metrics.find("trafficd_requests_total{route=\"pl\",status=\"503\"} 1"), std::string::npos);
@@ -519,7 +522,7 @@ class PostbackFlow : public ::testing::Test {
     spool_.read(0, read_, 1000, [&](std::string_view record) { records_.emplace_back(record); });
     read_ = spool_.read(0, read_, 1000, [](std::string_view) {});
     std::vector<std::string_view> views(records_.begin(), records_.end());
-    lid::LidStoreSink(store_, [&] { return instance_.clock().now(); }).deliver(views);
+    pipeline::LidStoreSink(store_, [&] { return instance_.clock().now(); }).deliver(views);
     return test::split_url(r.location).params.at("lid");
   }
   void commit(Response& r) {
@@ -539,14 +542,14 @@ class PostbackFlow : public ::testing::Test {
   // Every record the spool holds, parsed.
   std::vector<json::object> all_records() { return spooled(spool_); }
   std::int64_t sales() {
-    return instance_.counters().live_counts(rules::CounterScope::offer, 100, instance_.clock().now()).sales.day;
+    return instance_.counters().live_counts(counters::CounterScope::offer, 100, instance_.clock().now()).sales.day;
   }
 
   test::TempDir dir_{"postback"};
-  lid::Spool spool_;
+  pipeline::Spool spool_;
   TestLidStore store_;
   Instance instance_;
-  lid::SpoolPosition read_;
+  pipeline::SpoolPosition read_;
   std::vector<std::string> records_;
 };
 
@@ -603,14 +606,14 @@ Response post_on(Worker& blocking, std::string_view body) {
 // click. (That the wait wakes a sink in its poll: EmitterTest.AwaitTaken….)
 TEST(Handler, APostbackRightAfterItsClickAwaitsTheLidStoreAndConverts) {
   test::TempDir dir("postback-ryw");
-  lid::Spool spool(spool_settings(dir));
+  pipeline::Spool spool(spool_settings(dir));
   lid::InMemoryLidStore store(1000, SIZE_MAX, std::chrono::hours(24));
   test::FakeClock* clock = nullptr;
-  std::vector<lid::Emitter::NamedSink> sinks;
-  sinks.push_back({"file", std::make_unique<lid::LidStoreSink>(store, [&] { return clock->now(); })});
-  lid::EmitterSettings slow;
+  std::vector<pipeline::Emitter::NamedSink> sinks;
+  sinks.push_back({"file", std::make_unique<pipeline::LidStoreSink>(store, [&] { return clock->now(); })});
+  pipeline::EmitterSettings slow;
   slow.poll = std::chrono::seconds(10);
-  lid::Emitter emitter(spool, std::move(sinks), slow);
+  pipeline::Emitter emitter(spool, std::move(sinks), slow);
   config::Config config = test_config();
   config.gateway_api_secret = "gateway-secret";
   Instance instance(config, nullptr, &spool, &store, nullptr,
@@ -720,9 +723,9 @@ TEST_F(PostbackFlow, ResendLidEmitsTheClickOnceAndDelAllowsAnotherConversionAndR
 
 TEST_F(PostbackFlow, AConversionTheSpoolRefusesCanBeRetried) {
   test::TempDir full_dir("postback-full");
-  lid::SpoolSettings settings = spool_settings(full_dir);
+  pipeline::SpoolSettings settings = spool_settings(full_dir);
   settings.max_bytes = 100;  // refuses every record
-  lid::Spool full(settings);
+  pipeline::Spool full(settings);
   Instance instance(config(), nullptr, &full, &store_);
   const std::string lid = "11111111-1111-4111-8111-111111111111";
   store_.put(lid, R"({"lid":")" + lid + R"(","offer_id":100,"campaign_id":10,"event":"traffic-api"})",

@@ -110,20 +110,5 @@ TEST(LidStore, AConversionMarkIsTakenOnceUntilClearedOrExpired) {
   EXPECT_TRUE(store.mark("a", LidMark::converted, 63'000));  // the mark expired with the TTL
 }
 
-TEST(LidStore, TheSinkStoresClicksOnly) {
-  InMemoryLidStore store(10, kNoByteBound, seconds(60));
-  LidStoreSink sink(store, [] { return TimestampMs{1000}; });
-  const std::vector<std::string_view> records{R"({"lid":"a","event":"traffic-api","n":1})"
-                                              "\n",
-                                              R"({"lid":"b","event":"traffic-bonus"})"
-                                              "\n",
-                                              R"({"event":"traffic-api"})"
-                                              "\n"};
-  EXPECT_TRUE(sink.deliver(records));
-  EXPECT_EQ(store.get("a", 1000), R"({"lid":"a","event":"traffic-api","n":1})");
-  EXPECT_EQ(store.get("b", 1000), std::nullopt);
-  EXPECT_EQ(store.size(), 1U);
-}
-
 }  // namespace
 }  // namespace traffic::lid

@@ -2,6 +2,7 @@
 // expiry, and what happens when Redis is down.
 
 #include "traffic/lid/redis_lid_store.hpp"
+#include "traffic/pipeline/sinks/lid_store_sink.hpp"
 
 #include <gtest/gtest.h>
 
@@ -51,7 +52,7 @@ TEST(RedisLidStore, TheSinkFeedsItAndRedisDownIsRetriedOrAnswered503) {
   test::TempDir dir("redis-lid-store");
   test::RedisServer redis(dir.path());
   RedisLidStore store(endpoint_of(redis), "", std::chrono::hours(1));
-  LidStoreSink sink(store, [] { return TimestampMs{0}; });
+  pipeline::LidStoreSink sink(store, [] { return TimestampMs{0}; });
   const std::string click = R"({"event":"traffic-api","lid":"lid-9","offer_id":1})"
                             "\n";
   const std::string conversion = R"({"event":"traffic-bonus","lid":"lid-9","offer_id":1})"

@@ -67,7 +67,7 @@ class AllocationTest : public ::testing::Test {
 
   std::shared_ptr<const recipe::Snapshot> snapshot;
   rules::Engine engine;
-  rules::InMemoryCounters counters;
+  counters::InMemoryCounters counters;
   test::FakeClock clock{*parse_iso8601("2026-06-15T12:00:00Z")};
   FastRandom random{1};
 };

@@ -77,7 +77,7 @@ struct Click {
 };
 
 // One click through the library, as trafficd will run it.
-Click run_click(const json::object& c, rules::CountersView& counters, const Clock& clock, Random& random) {
+Click run_click(const json::object& c, counters::CountersView& counters, const Clock& clock, Random& random) {
   const Fixture& f = Fixture::get();
   Click click;
   auto ids = link::decode(c.at("o").as_string(), *f.keys);
@@ -126,7 +126,7 @@ const TimestampMs kNow = *parse_iso8601("2026-06-15T12:00:00Z");
 
 TEST(Cases, EveryCaseDecidesAsSpecified) {
   const Fixture& f = Fixture::get();
-  std::map<std::string, std::unique_ptr<rules::InMemoryCounters>> sequences;  // fresh counters per sequence
+  std::map<std::string, std::unique_ptr<counters::InMemoryCounters>> sequences;  // fresh counters per sequence
   test::FakeClock clock(kNow);
   test::FakeRandom random({3, 1, 4, 1, 5, 9, 2, 6});
   std::size_t run = 0;
@@ -134,7 +134,7 @@ TEST(Cases, EveryCaseDecidesAsSpecified) {
     const json::object& c = entry.as_object();
     const json::value* sequence = c.at("expect").as_object().if_contains("sequence");
     auto& counters = sequences[sequence ? std::string(sequence->as_string()) : "case " + std::to_string(run)];
-    if (!counters) counters = std::make_unique<rules::InMemoryCounters>();
+    if (!counters) counters = std::make_unique<counters::InMemoryCounters>();
     const Click click = run_click(c, *counters, clock, random);
     check(c, click);
     // A click that redirects is recorded, which is what moves the live counters. HEAD is
@@ -149,7 +149,7 @@ TEST(Cases, EveryCaseDecidesAsSpecified) {
 
 TEST(Cases, RotationSequenceIsBalanced) {
   const Fixture& f = Fixture::get();
-  rules::InMemoryCounters counters;
+  counters::InMemoryCounters counters;
   test::FakeClock clock(kNow);
   FastRandom random(42);
   std::map<std::int64_t, int> served;

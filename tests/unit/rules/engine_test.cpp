@@ -278,7 +278,7 @@ TEST_F(RotationTest, ChildDatesAreEvaluatedNowAndDescriptorFlagsAreTheFallback) 
 TEST_F(RotationTest, ChildOverItsLiveCapIsSkipped) {
   world.get(130).cap_info = clicks_cap(0, 10);
   world.get(131).cap_info = clicks_cap(0, 10);
-  counters.set_live(CounterScope::offer, 130, {{10, 10, 10}, {}});
+  counters.set_live(counters::CounterScope::offer, 130, {{10, 10, 10}, {}});
   EXPECT_EQ(decide(200, 21).offer->id, 131);
 }
 
@@ -483,9 +483,9 @@ TEST_F(CapsTest, ExitOfferWhenNoCapRedirect) {
 
 TEST_F(CapsTest, LiveCountAboveTheRecipesCurrentFillsTheCap) {
   offer().cap_info = clicks_cap(0, 5);
-  counters.set_live(CounterScope::offer, 117, {{4, 4, 4}, {}});
+  counters.set_live(counters::CounterScope::offer, 117, {{4, 4, 4}, {}});
   EXPECT_EQ(decide(117, 20).redirect_type, "capsOfferUnderLimit");
-  counters.set_live(CounterScope::offer, 117, {{5, 5, 5}, {}});
+  counters.set_live(counters::CounterScope::offer, 117, {{5, 5, 5}, {}});
   const Decision d = decide(117, 20);
   EXPECT_EQ(d.offer->id, 101);
   EXPECT_EQ(counters.last_read_at(), clock.now());
@@ -502,9 +502,9 @@ TEST_F(CapsTest, WeeklyAndMonthlySalesLimits) {
   info->sales.week = {0, 3};
   info->sales.month = {0, 10};
   offer().cap_info = info;
-  counters.set_live(CounterScope::offer, 117, {{}, {0, 2, 9}});
+  counters.set_live(counters::CounterScope::offer, 117, {{}, {0, 2, 9}});
   EXPECT_EQ(decide(117, 20).redirect_type, "capsOfferUnderLimit");
-  counters.set_live(CounterScope::offer, 117, {{}, {0, 2, 10}});
+  counters.set_live(counters::CounterScope::offer, 117, {{}, {0, 2, 10}});
   const Decision d = decide(117, 20);
   EXPECT_EQ(d.redirect_type, "capsOffersSalesOverLimit");
   EXPECT_EQ(d.caps_type, "offerOverLimitSales");
@@ -565,8 +565,8 @@ TEST_F(CapsTest, CampaignOverItsCapChangesOnlyTheLandingPage) {
 TEST_F(CapsTest, CampaignLiveCountsAreReadForTheCampaign) {
   world.offer(150).exit_offer_id = 101;
   world.campaign(24, 150).cap_info = clicks_cap(0, 3);
-  counters.set_live(CounterScope::campaign, 24, {{3, 3, 3}, {}});
-  counters.set_live(CounterScope::offer, 24, {{0, 0, 0}, {}});  // same id, other scope: not read
+  counters.set_live(counters::CounterScope::campaign, 24, {{3, 3, 3}, {}});
+  counters.set_live(counters::CounterScope::offer, 24, {{0, 0, 0}, {}});  // same id, other scope: not read
   EXPECT_EQ(decide(150, 24).redirect_type, "capsCampaignOverLimit");
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "traffic/lid/spool.hpp"
+#include "traffic/pipeline/spool.hpp"
 #include "traffic/rules/engine.hpp"
 #include "traffic/url/redirect_url.hpp"
 
@@ -87,8 +87,8 @@ struct Config {
   std::string aggregator_api;  ///< the old variable: adds the sink `aggregator+<url>`
   std::string spool_dir = "/var/lib/trafficd/spool";
   std::uint64_t spool_max_mb = 8192;
-  lid::SpoolFullPolicy spool_full_policy = lid::SpoolFullPolicy::reject;  ///< reject | drop_oldest
-  unsigned spool_fsync_ms = 200;                                          ///< 0: fsync every write
+  pipeline::SpoolFullPolicy spool_full_policy = pipeline::SpoolFullPolicy::reject;  ///< reject | drop_oldest
+  unsigned spool_fsync_ms = 200;                                                    ///< 0: fsync every write
 
   std::string gateway_api_secret;             ///< Secret. Postback MD5 authentication; empty: postbacks refused
   std::string postback_hmac_keys;             ///< Secret. Comma-separated HMAC-SHA256 keys for X-Signature

@@ -30,8 +30,8 @@
 
 #include "traffic/common/clock.hpp"
 #include "traffic/common/ticker.hpp"
+#include "traffic/counters/counters.hpp"
 #include "traffic/redis/connection.hpp"
-#include "traffic/rules/counters.hpp"
 
 namespace traffic::counters {
 
@@ -45,7 +45,7 @@ struct SyncStats {
 /// Thread-safety: the CountersView methods may be called from any thread (64 lock shards,
 /// one short lock per call, never held across I/O); sync() from one thread at a time.
 /// Memory: one entry per counter counted or read in a current period.
-class RedisCounters final : public rules::CountersView {
+class RedisCounters final : public counters::CountersView {
  public:
   /// `watch_rounds`: a counter the rule engine read is re-read from Redis in each of the
   /// next `watch_rounds` exchanges (600 × 100 ms: a minute), so a cap consulted now and
@@ -55,8 +55,8 @@ class RedisCounters final : public rules::CountersView {
   RedisCounters(const RedisCounters&) = delete;
   RedisCounters& operator=(const RedisCounters&) = delete;
 
-  [[nodiscard]] rules::LiveCounts live_counts(rules::CounterScope scope, recipe::RecordId id,
-                                              TimestampMs at) const override;
+  [[nodiscard]] counters::LiveCounts live_counts(counters::CounterScope scope, recipe::RecordId id,
+                                                 TimestampMs at) const override;
   std::size_t pick_least_served(recipe::RecordId campaign, std::span<const recipe::RecordId> children,
                                 std::uint64_t tie_breaker, bool count_pick) override;
   void return_pick(recipe::RecordId campaign, recipe::RecordId child) override;

@@ -16,10 +16,10 @@
 #include "traffic/http/message.hpp"
 #include "traffic/http/metrics.hpp"
 #include "traffic/lid/lid_store.hpp"
-#include "traffic/lid/spool.hpp"
 #include "traffic/lid/unique_visits.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/net/client_ip.hpp"
+#include "traffic/pipeline/spool.hpp"
 #include "traffic/recipe/store.hpp"
 #include "traffic/rules/engine.hpp"
 #include "traffic/url/redirect_url.hpp"
@@ -39,7 +39,7 @@ class App {
     recipe::Store& store;
     geo::GeoResolver& geo;
     device::DeviceDetector& device;
-    rules::CountersView& counters;
+    counters::CountersView& counters;
     const Clock& clock;
     MetricsRegistry& metrics;
     /// Reloads the recipe files now (admin route); returns a one-line outcome.
@@ -49,7 +49,7 @@ class App {
     /// When the geo databases were last installed (ms), for gauges.
     std::function<TimestampMs()> geo_installed_at{};
     /// Where clicks are recorded; nullptr: not recorded (no sink configured).
-    lid::Spool* spool = nullptr;
+    pipeline::Spool* spool = nullptr;
     /// Delivery state of the sinks, for /metrics.
     std::function<std::vector<SinkGauges>()> sink_gauges{};
     /// Click records by lid, for postbacks; nullptr: postbacks find no lid.

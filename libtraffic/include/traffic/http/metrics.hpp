@@ -16,8 +16,8 @@
 
 #include "traffic/counters/redis_counters.hpp"
 #include "traffic/lid/click_record.hpp"
-#include "traffic/lid/spool.hpp"
 #include "traffic/lid/unique_visits.hpp"
+#include "traffic/pipeline/spool.hpp"
 #include "traffic/rules/decision.hpp"
 #include "traffic/source/recipe_sync.hpp"
 #include "traffic/source/record_updates.hpp"
@@ -101,7 +101,7 @@ struct Gauges {
   std::uint64_t geo_refused_reloads = 0;
   std::uint64_t device_cache_hits = 0;
   std::uint64_t device_cache_misses = 0;
-  std::optional<lid::SpoolStats> spool;  ///< empty: clicks are not recorded
+  std::optional<pipeline::SpoolStats> spool;  ///< empty: clicks are not recorded
   std::vector<SinkGauges> sinks;
   std::optional<counters::SyncStats> shared_state;     ///< empty: no Redis configured
   double shared_state_age_seconds = -1;                ///< since the last exchange with Redis

@@ -1,7 +1,8 @@
 #pragma once
 // The lid store: click records by lid, for postbacks (SPEC.md §9), and the conversion
-// de-duplication keys. The request path never writes it: a `LidStoreSink` fed by the
-// spool like any other sink puts each click in, a poll interval after the click.
+// de-duplication keys. The request path never writes it: a `pipeline::LidStoreSink`
+// (pipeline/sinks/lid_store_sink.hpp) fed by the spool like any other sink puts each
+// click in, a poll interval after the click.
 
 #include <array>
 #include <chrono>
@@ -18,7 +19,6 @@
 #include <vector>
 
 #include "traffic/common/time.hpp"
-#include "traffic/lid/sink.hpp"
 
 namespace traffic::lid {
 
@@ -113,18 +113,6 @@ class InMemoryLidStore final : public LidStore {
   std::vector<Slot> ring_;
   std::uint64_t next_sequence_ = 0;  // sequence of the next put; ring_[sequence % size]
   std::uint64_t oldest_sequence_ = 0;
-};
-
-/// Feeds a LidStore from the spool: each click record (event "traffic-api") under its lid.
-class LidStoreSink final : public Sink {
- public:
-  LidStoreSink(LidStore& store, std::function<TimestampMs()> now) : store_(store), now_(std::move(now)) {}
-  bool deliver(std::span<const std::string_view> records) override;
-
- private:
-  LidStore& store_;
-  std::function<TimestampMs()> now_;
-  std::vector<LidRecord> batch_;
 };
 
 }  // namespace traffic::lid

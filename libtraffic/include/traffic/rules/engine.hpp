@@ -6,9 +6,9 @@
 
 #include "traffic/common/clock.hpp"
 #include "traffic/common/random.hpp"
+#include "traffic/counters/counters.hpp"
 #include "traffic/recipe/snapshot.hpp"
 #include "traffic/rules/context.hpp"
-#include "traffic/rules/counters.hpp"
 #include "traffic/rules/decision.hpp"
 
 namespace traffic::rules {
@@ -44,8 +44,9 @@ class Engine {
 
   /// Decides one click. The Decision points into `snapshot` (and into this Engine for the
   /// fallback URL): keep both alive while using it.
-  [[nodiscard]] Decision decide(const Context& context, const recipe::Snapshot& snapshot, CountersView& counters,
-                                const Clock& clock, Random& random, DecideOptions options = {}) const;
+  [[nodiscard]] Decision decide(const Context& context, const recipe::Snapshot& snapshot,
+                                counters::CountersView& counters, const Clock& clock, Random& random,
+                                DecideOptions options = {}) const;
 
   [[nodiscard]] const EngineSettings& settings() const noexcept { return settings_; }
 

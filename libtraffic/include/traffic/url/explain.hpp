@@ -25,7 +25,7 @@ struct Explanation {
 /// Decides the click as a dry run (no counter or rotation moves) and builds the URL it
 /// would get, with kExampleLid. The decision points into `snapshot` and `engine`.
 [[nodiscard]] Explanation explain_click(const rules::Engine& engine, const UrlBuilder& urls,
-                                        const recipe::Snapshot& snapshot, rules::CountersView& counters,
+                                        const recipe::Snapshot& snapshot, counters::CountersView& counters,
                                         const Clock& clock, Random& random, const rules::Context& context,
                                         std::string_view subid, std::string_view cid);
 

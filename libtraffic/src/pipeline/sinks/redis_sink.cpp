@@ -1,10 +1,10 @@
-#include "traffic/lid/redis_sink.hpp"
+#include "traffic/pipeline/sinks/redis_sink.hpp"
 
 #include <stdexcept>
 
 #include "traffic/lid/click_record.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 
 RedisSinkSettings RedisSinkSettings::from_url(const SinkUrl& url) {
   RedisSinkSettings settings;
@@ -28,8 +28,8 @@ RedisSink::~RedisSink() = default;
 bool RedisSink::deliver(std::span<const std::string_view> records) {
   for (std::string_view record : records) {
     if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
-    connection_.append(
-        {"XADD", settings_.stream, "MAXLEN", "~", maxlen_, "*", "lid", record_field(record, "lid"), "record", record});
+    connection_.append({"XADD", settings_.stream, "MAXLEN", "~", maxlen_, "*", "lid", lid::record_field(record, "lid"),
+                        "record", record});
   }
   if (!connection_.execute(replies_)) {
     last_error_ = connection_.last_error();
@@ -46,4 +46,4 @@ bool RedisSink::deliver(std::span<const std::string_view> records) {
   return true;
 }
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -1,10 +1,10 @@
-#include "traffic/rules/counters.hpp"
+#include "traffic/counters/counters.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <limits>
 #include <mutex>
 
-namespace traffic::rules {
+namespace traffic::counters {
 namespace {
 
 constexpr std::int64_t kMsPerDay = 86'400'000;
@@ -145,4 +145,4 @@ std::int64_t InMemoryCounters::served(recipe::RecordId campaign, recipe::RecordI
   return it == shard.rotation.end() ? 0 : it->second;
 }
 
-}  // namespace traffic::rules
+}  // namespace traffic::counters

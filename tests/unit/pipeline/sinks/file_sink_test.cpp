@@ -1,6 +1,6 @@
 // The file sink: held records, rotation, compression, failures.
 
-#include "traffic/lid/file_sink.hpp"
+#include "traffic/pipeline/sinks/file_sink.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include "fake_clock.hpp"
 #include "test_support.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
@@ -252,4 +252,4 @@ TEST(FileSink, BadOptionsAreRefused) {
 }
 
 }  // namespace
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

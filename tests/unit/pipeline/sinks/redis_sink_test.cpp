@@ -1,15 +1,15 @@
 // The redis sink against a real redis-server (started by the test, so it can also be
 // stopped and restarted).
 
-#include "traffic/lid/redis_sink.hpp"
+#include "traffic/pipeline/sinks/redis_sink.hpp"
 
 #include <gtest/gtest.h>
 
 #include "redis_server.hpp"
 #include "test_support.hpp"
-#include "traffic/lid/emitter.hpp"
+#include "traffic/pipeline/emitter.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 std::string record(int n) {
@@ -122,4 +122,4 @@ TEST(RedisSink, ARedisThatWasDownGetsTheBacklogInOrder) {
 }
 
 }  // namespace
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

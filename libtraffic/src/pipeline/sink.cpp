@@ -1,4 +1,4 @@
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/sink.hpp"
 
 #include "traffic/common/redact.hpp"
 
@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 // "key=value&key=value" of a fragment; false on an empty key.
@@ -124,4 +124,4 @@ std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::
   return sinks;
 }
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/sink.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 std::vector<SinkUrl> parse(std::vector<std::string> urls, std::string& error) {
@@ -60,4 +60,4 @@ TEST(SinkUrls, MalformedOnesAreRefusedWithOneLineAndNoSecret) {
 }
 
 }  // namespace
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -1,6 +1,6 @@
 // The http and aggregator sinks against a real local HTTP server.
 
-#include "traffic/lid/http_sink.hpp"
+#include "traffic/pipeline/sinks/http_sink.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -11,9 +11,9 @@
 #include "digest.hpp"
 #include "http_collector.hpp"
 #include "test_support.hpp"
-#include "traffic/lid/emitter.hpp"
+#include "traffic/pipeline/emitter.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 namespace json = boost::json;
 
@@ -187,4 +187,4 @@ TEST(HttpSink, ACollectorThatWasDownGetsTheBacklogInOrder) {
 }
 
 }  // namespace
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

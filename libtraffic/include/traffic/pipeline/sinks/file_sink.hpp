@@ -18,9 +18,9 @@
 #include <string>
 
 #include "traffic/common/clock.hpp"
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/sink.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 
 enum class Compression : std::uint8_t { gzip, zstd, none };
 
@@ -80,4 +80,4 @@ class FileSink final : public Sink {
 /// failed (the part is then kept).
 bool close_part_file(const std::filesystem::path& part, Compression compression, int level);
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "traffic/lid/sink.hpp"
-#include "traffic/lid/spool.hpp"
+#include "traffic/pipeline/sink.hpp"
+#include "traffic/pipeline/spool.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 
 struct EmitterSettings {
   std::size_t batch_records = 4096;               ///< most records per delivery
@@ -71,4 +71,4 @@ class Emitter {
   std::vector<std::unique_ptr<Runner>> runners_;
 };
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

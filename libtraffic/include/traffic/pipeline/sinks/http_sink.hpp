@@ -12,9 +12,9 @@
 #include <memory>
 #include <string>
 
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/sink.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 
 struct HttpSinkSettings {
   std::string url;  ///< http: the collector's URL; aggregator: the API's base URL
@@ -54,4 +54,4 @@ class HttpSink final : public Sink {
   std::string last_error_;
 };
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -1,16 +1,16 @@
 // The emitter: each sink fed from the spool by its own thread, its cursor, backoff, held
 // records and read-your-writes.
 
-#include "traffic/lid/emitter.hpp"
+#include "traffic/pipeline/emitter.hpp"
 
 #include <gtest/gtest.h>
 
 #include "closed_files.hpp"
 #include "memory_sink.hpp"
 #include "test_support.hpp"
-#include "traffic/lid/file_sink.hpp"
+#include "traffic/pipeline/sinks/file_sink.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
@@ -221,4 +221,4 @@ TEST_F(EmitterTest, AwaitTakenWakesTheSinkAndReturnsOnceItHasEverythingWritten) 
 }
 
 }  // namespace
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

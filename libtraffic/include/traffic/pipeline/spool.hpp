@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 
 enum class SpoolFullPolicy : std::uint8_t {
   reject,       ///< refuse new clicks (the server answers 503) until sinks catch up
@@ -163,4 +163,4 @@ class Spool {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -1,8 +1,8 @@
-#include "traffic/lid/spool.hpp"
+#include "traffic/pipeline/spool.hpp"
 
 #include "traffic/common/crc32c.hpp"
 #include "traffic/common/file.hpp"
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/sink.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,7 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 
 namespace fs = std::filesystem;
 
@@ -767,4 +767,4 @@ SpoolStats Spool::stats() const {
   return out;
 }
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -10,7 +10,7 @@
 #include "traffic/common/time.hpp"
 #include "traffic/recipe/records.hpp"
 
-namespace traffic::rules {
+namespace traffic::counters {
 
 enum class CounterScope : std::uint8_t { offer, campaign };
 enum class Metric : std::uint8_t { clicks, sales };
@@ -123,4 +123,4 @@ class InMemoryCounters final : public CountersView {
   std::unique_ptr<Shards> shards_;
 };
 
-}  // namespace traffic::rules
+}  // namespace traffic::counters

@@ -1,4 +1,4 @@
-#include "traffic/lid/http_sink.hpp"
+#include "traffic/pipeline/sinks/http_sink.hpp"
 
 #include "traffic/common/hex.hpp"
 #include "traffic/lid/click_record.hpp"
@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) {
@@ -148,7 +148,7 @@ bool HttpSink::post_batch(std::span<const std::string_view> records) {
 void HttpSink::aggregator_request(std::size_t slot, std::string_view record) {
   if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
   std::string& body = curl_->bodies[slot];
-  const bool bonus = record_field(record, "event") == "traffic-bonus";
+  const bool bonus = lid::record_field(record, "event") == "traffic-bonus";
   if (bonus) {
     const std::string now = std::to_string(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -164,7 +164,7 @@ void HttpSink::aggregator_request(std::size_t slot, std::string_view record) {
     body.assign(R"({"key":")");
     append_base64(body, record);
     body.append(R"(","event":"click","time":)");
-    body.append(std::to_string(record_number(record, "date_added")));
+    body.append(std::to_string(lid::record_number(record, "date_added")));
     body.append(R"(,"count":1})");
   }
   curl_->bonus[slot] = bonus;
@@ -218,4 +218,4 @@ bool HttpSink::post_each(std::span<const std::string_view> records) {
   return ok;
 }
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

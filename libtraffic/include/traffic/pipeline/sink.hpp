@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 
 enum class SinkKind : std::uint8_t { file, http, aggregator, redis };
 std::string_view to_string(SinkKind kind) noexcept;
@@ -64,4 +64,4 @@ class Sink {
   [[nodiscard]] virtual std::string last_error() const { return {}; }
 };
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -1,4 +1,4 @@
-#include "traffic/lid/spool.hpp"
+#include "traffic/pipeline/spool.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <thread>
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
@@ -372,4 +372,4 @@ TEST_F(SpoolTest, ConcurrentWritersAndReader) {
 }
 
 }  // namespace
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -11,10 +11,10 @@
 #include "memory_sink.hpp"
 #include "small_disk.hpp"
 #include "test_support.hpp"
-#include "traffic/lid/emitter.hpp"
-#include "traffic/lid/spool.hpp"
+#include "traffic/pipeline/emitter.hpp"
+#include "traffic/pipeline/spool.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 EmitterSettings fast() {
@@ -151,4 +151,4 @@ TEST(FullDisk, CursorsMoveWithNoFreeSpaceAndSurviveATornSlot) {
 }
 
 }  // namespace
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -1,4 +1,4 @@
-#include "traffic/lid/emitter.hpp"
+#include "traffic/pipeline/emitter.hpp"
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -9,7 +9,7 @@
 #include <mutex>
 #include <random>
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace {
 
 std::int64_t steady_ms() {
@@ -326,4 +326,4 @@ std::vector<SinkStats> Emitter::stats() const {
   return out;
 }
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <string>
 
-#include "traffic/lid/sink.hpp"
+#include "traffic/pipeline/sink.hpp"
 #include "traffic/redis/connection.hpp"
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 
 struct RedisSinkSettings {
   redis::Endpoint endpoint;
@@ -45,4 +45,4 @@ class RedisSink final : public Sink {
   std::string last_error_;
 };
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline

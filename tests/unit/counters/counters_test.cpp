@@ -4,9 +4,9 @@
 #include <thread>
 #include <vector>
 
-#include "traffic/rules/counters.hpp"
+#include "traffic/counters/counters.hpp"
 
-namespace traffic::rules {
+namespace traffic::counters {
 namespace {
 
 TimestampMs at(std::string_view text) {
@@ -98,4 +98,4 @@ TEST(InMemoryCounters, ConcurrentPicksStayBalancedAndNoneIsLost) {
 }
 
 }  // namespace
-}  // namespace traffic::rules
+}  // namespace traffic::counters

@@ -1,4 +1,4 @@
-#include "traffic/lid/file_sink.hpp"
+#include "traffic/pipeline/sinks/file_sink.hpp"
 
 #include "traffic/common/file.hpp"
 
@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace traffic::lid {
+namespace traffic::pipeline {
 namespace fs = std::filesystem;
 namespace {
 
@@ -309,4 +309,4 @@ void FileSink::close() {
   (void)close_file();  // what could not be written stays in the spool for the next run
 }
 
-}  // namespace traffic::lid
+}  // namespace traffic::pipeline
