@@ -118,8 +118,7 @@ std::function<bool(std::chrono::milliseconds)> lid_store_catch_up(Pipeline& pipe
 }
 
 Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clock& clock) {
-  std::string error;
-  const auto urls = traffic::pipeline::parse_sink_urls(config.sink_urls(), error);  // validated by the parser
+  const auto urls = traffic::pipeline::parse_sink_urls(config.sink_urls()).value();  // validated by the parser
   if (urls.empty()) {
     trafficd::log::warn("no SINKS configured: clicks are answered but not recorded");
     return {};
@@ -187,7 +186,7 @@ Counters open_counters(const traffic::config::Config& config, const traffic::Clo
   // Not reachable at start is not fatal: counts stay local and catch up (docs/shared-state.md).
   if (!counters.shared->sync(clock.now())) {
     trafficd::log::warn("Redis not reachable; live counters are kept locally until it answers",
-                        {{"redis", endpoint.address()}, {"reason", counters.shared->last_error()}});
+                        {{"redis", endpoint.address()}, {"reason", counters.shared->last_failure()}});
   }
   counters.shared->start(clock, std::chrono::milliseconds(config.redis_sync_ms));
   trafficd::log::info("live counters shared through Redis", {{"redis", endpoint.address()}});

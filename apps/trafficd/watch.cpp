@@ -100,7 +100,7 @@ void Watch::tick(std::chrono::steady_clock::time_point now) {
         log::warn("sink failing: its records wait in the spool and are retried",
                   {{"sink", sink.name},
                    {"failures", since},
-                   {"reason", sink.last_error},
+                   {"reason", sink.last_failure},
                    {"pending_bytes", sink.pending_bytes},
                    {"cursor_behind", sink.cursor_behind}});
       } else if (rate.active && rate.last_growth != now && !sink.cursor_behind && sink.seconds_since_success >= 0 &&

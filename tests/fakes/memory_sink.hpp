@@ -32,25 +32,25 @@ class MemorySink final : public pipeline::Sink {
   };
   explicit MemorySink(Shared& shared) : shared_(shared) {}
 
-  bool deliver(std::span<const std::string_view> records) override {
+  Result<> deliver(std::span<const std::string_view> records) override {
     std::lock_guard lock(shared_.mutex);
     if (shared_.fail_next > 0) {
       --shared_.fail_next;
       ++shared_.refused;
       shared_.changed.notify_all();
-      return false;
+      return Failure(Errc::unavailable, "refused by the test");
     }
     for (const auto r : records) (shared_.hold ? shared_.held : shared_.records).emplace_back(r);
     shared_.changed.notify_all();
-    return true;
+    return {};
   }
   [[nodiscard]] bool holding() const noexcept override {
     std::lock_guard lock(shared_.mutex);
     return !shared_.held.empty();
   }
-  bool flush() override {
+  Result<> flush() override {
     std::lock_guard lock(shared_.mutex);
-    if (shared_.held.empty()) return true;
+    if (shared_.held.empty()) return {};
     const bool fail = shared_.fail_next_flushes > 0;
     if (fail) {
       --shared_.fail_next_flushes;
@@ -61,13 +61,14 @@ class MemorySink final : public pipeline::Sink {
     }
     shared_.held.clear();
     shared_.changed.notify_all();
-    return !fail;
+    if (fail) return Failure(Errc::io, "flush failed by the test");
+    return {};
   }
-  bool idle() override {
+  Result<> idle() override {
     std::lock_guard lock(shared_.mutex);
     ++shared_.idles;
     shared_.changed.notify_all();
-    return true;
+    return {};
   }
   void close() override {
     std::lock_guard lock(shared_.mutex);

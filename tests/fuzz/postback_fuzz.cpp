@@ -14,21 +14,24 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::string error;
-  if (const auto postback = traffic::http::parse_postback(input, error)) {
+  if (const auto postback = traffic::http::parse_postback(input)) {
     (void)traffic::http::md5_hash_matches(*postback, "secret");
     (void)traffic::http::signature_matches(postback->hash, *postback, input, {"k1", "k2"});
-  } else if (error.empty()) {
+  } else if (postback.error().detail.empty()) {
     std::abort();  // a refusal always says why
   }
-  try {
-    const std::string derived = traffic::http::derived_record(input, "traffic-bonus", 42);
-    const boost::json::value value = boost::json::parse(derived);
-    if (!value.is_object() || value.as_object().at("event").as_string() != "traffic-bonus") std::abort();
-  } catch (const std::invalid_argument&) {
-    // not a JSON object: refused
+  if (const auto derived = traffic::http::derived_record(input, "traffic-bonus", 42)) {
+    boost::system::error_code ec;
+    const boost::json::value value = boost::json::parse(derived->record, ec);
+    const boost::json::value* event = value.is_object() ? value.as_object().if_contains("event") : nullptr;
+    if (ec || event == nullptr || !event->is_string() || event->as_string() != "traffic-bonus") std::abort();
+  } else if (derived.error().detail.empty()) {
+    std::abort();
   }
-  (void)traffic::pipeline::parse_sink_urls({std::string(input)}, error);
+  if (const auto sinks = traffic::pipeline::parse_sink_urls({std::string(input)});
+      !sinks && sinks.error().detail.empty()) {
+    std::abort();
+  }
   (void)traffic::redact_credentials(input);
   return 0;
 }

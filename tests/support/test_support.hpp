@@ -12,9 +12,17 @@
 #include <string_view>
 #include <thread>
 
+#include "traffic/common/error.hpp"
 #include "traffic/common/file.hpp"
 
 namespace traffic::test {
+
+/// The failure's detail, "" on success: for `EXPECT_EQ(failure_of(x), "HTTP 503")` and
+/// `ASSERT_TRUE(r) << failure_of(r)`.
+template <class T>
+std::string failure_of(const Result<T>& result) {
+  return result ? std::string() : result.error().detail;
+}
 
 /// Polls `done` until it holds or 10 s pass: for state that no event announces (Redis,
 /// another process or thread's counters).

@@ -321,10 +321,9 @@ std::string validate(const Config& c) {
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
     return "LOG_LEVEL: must be trace, debug, info, warn, error or off";
   }
-  std::string sink_error;
-  const auto sinks = pipeline::parse_sink_urls(c.sink_urls(), sink_error);
-  if (!sink_error.empty()) return (c.aggregator_api.empty() ? "SINKS: " : "SINKS/AGGREGATOR_API: ") + sink_error;
-  if (!sinks.empty() && c.spool_dir.empty()) return "SPOOL_DIR: required when a sink is configured";
+  const auto sinks = pipeline::parse_sink_urls(c.sink_urls());
+  if (!sinks) return (c.aggregator_api.empty() ? "SINKS: " : "SINKS/AGGREGATOR_API: ") + sinks.error().detail;
+  if (!sinks->empty() && c.spool_dir.empty()) return "SPOOL_DIR: required when a sink is configured";
   if (c.offers_recipe_path.empty() || c.campaigns_recipe_path.empty()) {
     return "OFFERS_RECIPE_PATH/CAMPAIGNS_RECIPE_PATH: required";
   }

@@ -225,7 +225,7 @@ void RedisCounters::record_sale(recipe::RecordId offer, recipe::RecordId campaig
   state_->add(CounterScope::campaign, campaign, Metric::sales, at);
 }
 
-bool RedisCounters::sync(TimestampMs now) {
+Result<> RedisCounters::sync(TimestampMs now) {
   State& st = *state_;
   std::lock_guard sync_lock(st.sync_mutex);
   const std::uint64_t round = st.round.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -283,8 +283,9 @@ bool RedisCounters::sync(TimestampMs now) {
     if (st.reads[i].series != Series::rotation) mget.push_back(keys[first_read + i]);
   }
   if (mget.size() > 1) st.connection.append(mget);
-  const bool reached = st.connection.execute(st.replies);
-  std::string error = reached ? std::string() : st.connection.last_error();
+  const Result<> exchanged = st.connection.execute(st.replies);
+  const bool reached = exchanged.has_value();
+  std::string error = reached ? std::string() : exchanged.error().detail;
 
   // 3. Apply the totals; an increment without a good reply goes back to the local count.
   auto note = [&](const redis::Reply& reply) {
@@ -340,7 +341,7 @@ bool RedisCounters::sync(TimestampMs now) {
   }
   st.unsynced.store(kept_local, std::memory_order_relaxed);
   st.health.record(reached, now, std::move(error));
-  return reached;
+  return exchanged;
 }
 
 void RedisCounters::start(const Clock& clock, std::chrono::milliseconds interval) {
@@ -357,8 +358,8 @@ SyncStats RedisCounters::stats() const {
           health.last_success()};
 }
 
-std::string RedisCounters::last_error() const {
-  return state_->health.last_error();
+std::string RedisCounters::last_failure() const {
+  return state_->health.last_failure();
 }
 
 }  // namespace traffic::counters

@@ -44,6 +44,14 @@ void answer_not_found(Response& response) {
   response.body.assign(kCampaignNotFound);
 }
 
+// Never internal text in an answer (SPEC §2); the server logs the request id.
+void answer_internal_error(Response& response) {
+  response.location.clear();
+  response.status = 500;
+  response.content_type = kJson;
+  response.body = R"({"error":"internal error"})";
+}
+
 // A 503 that a retry a moment later may get past (the spool, Redis or memory recovering).
 void answer_unavailable(Response& response) {
   response.location.clear();
@@ -441,9 +449,8 @@ class Exchange {
     if (!allow("POST", {}, "POST") || offloaded()) return;
     const auto& services = app_.services();
     const auto& config = app_.config();
-    std::string error;
-    const auto postback = parse_postback(request_.body, error);
-    if (!postback) return answer_error(response_, 400, error);
+    const Result<Postback> postback = parse_postback(request_.body);
+    if (!postback) return answer_error(response_, 400, postback.error().detail);
     const TimestampMs now = services.clock.now();
     const std::string_view signature = request_.header("X-Signature");
     const bool authentic = !signature.empty()
@@ -452,21 +459,21 @@ class Exchange {
     const TimestampMs window = static_cast<TimestampMs>(config.postback_window_seconds) * 1000;
     const bool fresh = postback->timestamp >= now - window && postback->timestamp <= now + window;
     if (!authentic || !fresh) return answer_lid(postback->lid, false, "Broken hash");
-    const auto stored = find_click(postback->lid, now);
-    if (response_.offload) return;  // to look again where waiting is allowed
-    if (!stored) return answer_lid(postback->lid, false, "Lid does not exists in dynamodb");
+    const Result<std::optional<std::string>> stored = find_click(postback->lid, now);
+    if (!stored) return answer_unavailable(response_);  // the lid store cannot answer now: retried
+    if (response_.offload) return;                      // to look again where waiting is allowed
+    if (!*stored) return answer_lid(postback->lid, false, "Lid does not exists in dynamodb");
     // Everything that could fail comes before the de-duplication mark.
-    const json::value click = json::parse(*stored);
-    const recipe::RecordId offer = click.at("offer_id").to_number<recipe::RecordId>();
-    const recipe::RecordId campaign = click.at("campaign_id").to_number<recipe::RecordId>();
-    const std::string conversion = derived_record(*stored, "traffic-bonus", now);
-    if (!services.lid_store->mark(postback->lid, lid::LidMark::converted, now))
-      return answer_lid(postback->lid, false, "LID already added");
-    if (!emit(conversion, Route::lid)) {
-      services.lid_store->clear_mark(postback->lid, lid::LidMark::converted);
+    const Result<DerivedRecord> conversion = derived_record(**stored, "traffic-bonus", now);
+    if (!conversion) return answer_internal_error(response_);  // our stored record is unreadable
+    const Result<bool> first = services.lid_store->mark(postback->lid, lid::LidMark::converted, now);
+    if (!first) return answer_unavailable(response_);
+    if (!*first) return answer_lid(postback->lid, false, "LID already added");
+    if (!emit(conversion->record, Route::lid)) {
+      (void)services.lid_store->clear_mark(postback->lid, lid::LidMark::converted);  // see commit_clicks()
       return;
     }
-    state_.conversions.push_back({postback->lid, offer, campaign, now});
+    state_.conversions.push_back({postback->lid, conversion->offer_id, conversion->campaign_id, now});
     answer_lid(postback->lid, true, "Lid successfully created in redshift");
   }
 
@@ -475,23 +482,24 @@ class Exchange {
   // (its lid-store sink is woken and waited for), and with a store shared through Redis,
   // another instance's for up to POSTBACK_WAIT_MS. Waiting needs a Worker that may block:
   // elsewhere a miss sets response_.offload and the postback is handled again there.
-  std::optional<std::string> find_click(std::string_view lid, TimestampMs now) {
+  // Fails when the store cannot answer now.
+  Result<std::optional<std::string>> find_click(std::string_view lid, TimestampMs now) {
     const auto& services = app_.services();
     lid::LidStore* store = services.lid_store;
-    if (store == nullptr) return std::nullopt;
-    std::optional<std::string> stored = store->get(lid, now);
+    if (store == nullptr) return std::optional<std::string>();
+    Result<std::optional<std::string>> stored = store->get(lid, now);
     const bool may_wait = services.lid_store_catch_up || store->remote();
-    if (stored || !may_wait) return stored;
+    if (!stored || *stored || !may_wait) return stored;
     if (!state_.may_block) {
       response_.offload = true;
-      return std::nullopt;
+      return stored;
     }
     if (services.lid_store_catch_up && services.lid_store_catch_up(kOwnClicksWait)) {
       stored = store->get(lid, services.clock.now());
     }
-    if (stored || !store->remote()) return stored;
+    if (!stored || *stored || !store->remote()) return stored;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(app_.config().postback_wait_ms);
-    while (!stored && std::chrono::steady_clock::now() < deadline) {
+    while (stored && !*stored && std::chrono::steady_clock::now() < deadline) {
       // No event tells of another instance's write: the store is asked again, briefly.
       std::this_thread::sleep_for(kSharedStorePoll);
       stored = store->get(lid, services.clock.now());
@@ -520,20 +528,24 @@ class Exchange {
     const auto& services = app_.services();
     if (services.lid_store == nullptr) return answer_lid(lid, false, "Lid does not exists in dynamodb");
     if (mode == "del") {
-      services.lid_store->clear_mark(lid, lid::LidMark::converted);
-      services.lid_store->clear_mark(lid, lid::LidMark::resent);
+      if (!services.lid_store->clear_mark(lid, lid::LidMark::converted) ||
+          !services.lid_store->clear_mark(lid, lid::LidMark::resent)) {
+        return answer_unavailable(response_);
+      }
       return answer_lid(lid, true, "Lid conversion mark deleted");
     }
     if (mode != "yes") return answer_error(response_, 400, "resendLid is yes or del");
-    const auto stored = find_click(lid, services.clock.now());
+    const Result<std::optional<std::string>> stored = find_click(lid, services.clock.now());
+    if (!stored) return answer_unavailable(response_);
     if (response_.offload) return;
-    if (!stored) return answer_lid(lid, false, "Lid does not exists in dynamodb");
-    const std::string resend = derived_record(*stored, "traffic-manually", services.clock.now());
-    if (!services.lid_store->mark(lid, lid::LidMark::resent, services.clock.now())) {
-      return answer_lid(lid, false, "Lid already resent");
-    }
-    if (!emit(resend, Route::recipe_data)) {
-      services.lid_store->clear_mark(lid, lid::LidMark::resent);
+    if (!*stored) return answer_lid(lid, false, "Lid does not exists in dynamodb");
+    const Result<DerivedRecord> resend = derived_record(**stored, "traffic-manually", services.clock.now());
+    if (!resend) return answer_internal_error(response_);
+    const Result<bool> first = services.lid_store->mark(lid, lid::LidMark::resent, services.clock.now());
+    if (!first) return answer_unavailable(response_);
+    if (!*first) return answer_lid(lid, false, "Lid already resent");
+    if (!emit(resend->record, Route::recipe_data)) {
+      (void)services.lid_store->clear_mark(lid, lid::LidMark::resent);  // see commit_clicks()
       return;
     }
     state_.resends.push_back(lid);
@@ -667,13 +679,10 @@ bool Worker::commit_clicks() noexcept {
   } else {
     // The marks of what was not written are undone, so the advertiser's (or operator's)
     // retry is taken.
+    // With Redis down as well the mark stays, and a retry is answered "LID already added"
+    // (or "already resent"); `resendLid=del` clears it (docs/shared-state.md).
     const auto undo = [&](const std::string& lid, lid::LidMark mark) {
-      try {
-        services.lid_store->clear_mark(lid, mark);
-      } catch (const lid::LidStoreUnavailable&) {
-        // Redis down as well: the mark stays and a retry is answered "LID already added"
-        // (or "already resent"); `resendLid=del` clears it (docs/shared-state.md).
-      }
+      (void)services.lid_store->clear_mark(lid, mark);
     };
     for (const auto& pick : state.staged_picks) services.counters.return_pick(pick.campaign, pick.child);
     for (const auto& sale : state.conversions) undo(sale.lid, lid::LidMark::converted);
@@ -706,15 +715,10 @@ void Worker::handle(const Request& request, Response& response) noexcept {
     response.reset();
     assign_request_id(response, request.header("X-Request-Id"));
     route = Exchange(app_, *state_, metrics_, request, response).route();
-  } catch (const lid::LidStoreUnavailable&) {
-    // Redis cannot answer now: a 503 the advertiser retries (the old texts mean "final").
-    answer_unavailable(response);
   } catch (...) {
-    // Never internal text in an answer (SPEC §2); the server logs the request id.
-    response.location.clear();
-    response.status = 500;
-    response.content_type = kJson;
-    response.body = R"({"error":"internal error"})";
+    // Nothing on the request path throws (docs/architecture.md, "Error policy"); this is
+    // the last line against what may anyway (std::bad_alloc): a 500, never internal text.
+    answer_internal_error(response);
   }
   if (!response.awaits_commit && !response.offload) metrics_.count_request(route, response.status);
 }

@@ -25,21 +25,23 @@ bool equal_in_constant_time(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+Failure invalid(std::string what) {
+  return {Errc::invalid_input, std::move(what)};
+}
+
 }  // namespace
 
-std::optional<Postback> parse_postback(std::string_view body, std::string& error) {
+Result<Postback> parse_postback(std::string_view body) {
   boost::system::error_code ec;
   const json::value value = json::parse(body, ec);
   if (ec || !value.is_object()) {
-    error = "the body must be a JSON object";
-    return std::nullopt;
+    return invalid("the body must be a JSON object");
   }
   const json::object& object = value.as_object();
   Postback postback;
   const json::value* lid = object.if_contains("lid");
   if (lid == nullptr || !lid->is_string() || lid->as_string().empty() || lid->as_string().size() > 128) {
-    error = "lid must be a non-empty string";
-    return std::nullopt;
+    return invalid("lid must be a non-empty string");
   }
   postback.lid = std::string(lid->as_string());
   const json::value* timestamp = object.if_contains("timestamp");
@@ -47,24 +49,20 @@ std::optional<Postback> parse_postback(std::string_view body, std::string& error
     postback.timestamp = timestamp->as_int64();
     postback.timestamp_text = std::to_string(postback.timestamp);
   } else if (timestamp != nullptr && timestamp->is_uint64()) {
-    error = "timestamp is out of range";
-    return std::nullopt;
+    return invalid("timestamp is out of range");
   } else if (timestamp != nullptr && timestamp->is_string()) {
     postback.timestamp_text = std::string(timestamp->as_string());
     const char* end = postback.timestamp_text.data() + postback.timestamp_text.size();
     const auto [ptr, err] = std::from_chars(postback.timestamp_text.data(), end, postback.timestamp);
     if (err != std::errc() || ptr != end || postback.timestamp_text.empty()) {
-      error = "timestamp must be epoch milliseconds";
-      return std::nullopt;
+      return invalid("timestamp must be epoch milliseconds");
     }
   } else {
-    error = "timestamp (epoch milliseconds) is required";
-    return std::nullopt;
+    return invalid("timestamp (epoch milliseconds) is required");
   }
   if (const json::value* hash = object.if_contains("hash")) {
     if (!hash->is_string()) {
-      error = "hash must be a string";
-      return std::nullopt;
+      return invalid("hash must be a string");
     }
     postback.hash = std::string(hash->as_string());
   }
@@ -164,10 +162,19 @@ void set_field(std::string& line, std::string_view key, std::string_view value_j
 
 }  // namespace
 
-std::string derived_record(std::string_view click_record, std::string_view event, TimestampMs now) {
+Result<DerivedRecord> derived_record(std::string_view click_record, std::string_view event, TimestampMs now) {
   boost::system::error_code ec;
   const json::value value = json::parse(click_record, ec);
-  if (ec || !value.is_object()) throw std::invalid_argument("stored click record is not a JSON object");
+  if (ec || !value.is_object()) return invalid("stored click record is not a JSON object");
+  const json::object& click = value.as_object();
+  DerivedRecord derived;
+  const json::value* offer = click.if_contains("offer_id");
+  const json::value* campaign = click.if_contains("campaign_id");
+  if (offer == nullptr || !offer->is_int64() || campaign == nullptr || !campaign->is_int64()) {
+    return invalid("stored click record has no integer offer_id and campaign_id");
+  }
+  derived.offer_id = static_cast<recipe::RecordId>(offer->as_int64());
+  derived.campaign_id = static_cast<recipe::RecordId>(campaign->as_int64());
   std::string line(click_record);
   while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
   set_field(line, "event", json::serialize(json::value(event)));
@@ -177,11 +184,12 @@ std::string derived_record(std::string_view click_record, std::string_view event
   }
   // The record's own time is when it happened (a conversion, a resend); the click's stays
   // beside it for attribution.
-  if (const json::value* clicked = value.as_object().if_contains("date_added"); clicked && clicked->is_int64()) {
+  if (const json::value* clicked = click.if_contains("date_added"); clicked && clicked->is_int64()) {
     set_field(line, "click_date_added", std::to_string(clicked->as_int64()));
   }
   set_field(line, "date_added", std::to_string(now));
-  return line + "\n";
+  derived.record = std::move(line.append("\n"));
+  return derived;
 }
 
 std::vector<std::string> split_keys(std::string_view list) {

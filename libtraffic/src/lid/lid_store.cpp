@@ -64,7 +64,17 @@ void InMemoryLidStore::erase(Records::iterator it) {
   records_.erase(it);
 }
 
-void InMemoryLidStore::put(std::string_view lid, std::string_view record, TimestampMs now) {
+Result<> InMemoryLidStore::put(std::string_view lid, std::string_view record, TimestampMs now) {
+  put_one(lid, record, now);
+  return {};
+}
+
+Result<> InMemoryLidStore::put_many(std::span<const LidRecord> records, TimestampMs now) {
+  for (const LidRecord& r : records) put_one(r.lid, r.record, now);
+  return {};
+}
+
+void InMemoryLidStore::put_one(std::string_view lid, std::string_view record, TimestampMs now) {
   std::lock_guard lock(mutex_);
   // Expired records leave from the old end as new ones arrive.
   while (oldest_sequence_ < next_sequence_) {
@@ -119,14 +129,14 @@ void InMemoryLidStore::trim() {
   }
 }
 
-std::optional<std::string> InMemoryLidStore::get(std::string_view lid, TimestampMs now) {
+Result<std::optional<std::string>> InMemoryLidStore::get(std::string_view lid, TimestampMs now) {
   std::lock_guard lock(mutex_);
   const auto it = records_.find(std::string(lid));
-  if (it == records_.end() || it->second.stored_at + ttl_ms_ <= now) return std::nullopt;
-  return it->second.record;
+  if (it == records_.end() || it->second.stored_at + ttl_ms_ <= now) return std::optional<std::string>();
+  return std::optional<std::string>(it->second.record);
 }
 
-bool InMemoryLidStore::mark(std::string_view lid, LidMark mark, TimestampMs now) {
+Result<bool> InMemoryLidStore::mark(std::string_view lid, LidMark mark, TimestampMs now) {
   std::lock_guard lock(mutex_);
   auto& marks = marks_[static_cast<std::size_t>(mark)];
   if (marks.size() >= max_records_) {  // bounded like the records: expired marks go
@@ -140,9 +150,10 @@ bool InMemoryLidStore::mark(std::string_view lid, LidMark mark, TimestampMs now)
   return inserted;
 }
 
-void InMemoryLidStore::clear_mark(std::string_view lid, LidMark mark) {
+Result<> InMemoryLidStore::clear_mark(std::string_view lid, LidMark mark) {
   std::lock_guard lock(mutex_);
   marks_[static_cast<std::size_t>(mark)].erase(std::string(lid));
+  return {};
 }
 
 std::size_t InMemoryLidStore::size() const {

@@ -14,42 +14,30 @@ std::string RedisLidStore::key(std::string_view lid, std::string_view suffix) co
   return out.append(prefix_).append("lid:").append(lid).append(suffix);
 }
 
-void RedisLidStore::put(std::string_view lid, std::string_view record, TimestampMs now) {
-  const LidRecord one{lid, record};
-  if (!put_many({&one, 1}, now)) throw LidStoreUnavailable("lid store: " + last_error());
-}
-
-bool RedisLidStore::put_many(std::span<const LidRecord> records, TimestampMs) {
+Result<> RedisLidStore::put_many(std::span<const LidRecord> records, TimestampMs) {
   std::lock_guard lock(batch_mutex_);
   for (const LidRecord& r : records) batch_connection_.append({"SET", key(r.lid), r.record, "EX", ttl_seconds_});
-  if (!batch_connection_.execute(batch_replies_)) {
-    batch_error_ = batch_connection_.last_error();
-    return false;
-  }
+  if (auto exchanged = batch_connection_.execute(batch_replies_); !exchanged) return exchanged;
   for (const redis::Reply& reply : batch_replies_) {
-    if (reply.is_error()) {
-      batch_error_ = reply.text;
-      return false;
-    }
+    if (reply.is_error()) return Failure(Errc::refused, "lid store: " + reply.text);
   }
-  batch_error_.clear();
-  return true;
+  return {};
 }
 
-redis::Reply RedisLidStore::lookup(std::initializer_list<std::string_view> command) {
+Result<redis::Reply> RedisLidStore::lookup(std::initializer_list<std::string_view> command) {
   std::lock_guard lock(lookup_mutex_);
   lookup_connection_.append(command);
-  if (!lookup_connection_.execute(lookup_replies_) || lookup_replies_.empty()) {
-    throw LidStoreUnavailable("lid store: " + lookup_connection_.last_error());
-  }
-  if (lookup_replies_[0].is_error()) throw LidStoreUnavailable("lid store: " + lookup_replies_[0].text);
+  if (auto exchanged = lookup_connection_.execute(lookup_replies_); !exchanged) return exchanged.error();
+  if (lookup_replies_.empty()) return Failure(Errc::unavailable, "lid store: no reply");
+  if (lookup_replies_[0].is_error()) return Failure(Errc::unavailable, "lid store: " + lookup_replies_[0].text);
   return std::move(lookup_replies_[0]);
 }
 
-std::optional<std::string> RedisLidStore::get(std::string_view lid, TimestampMs) {
-  redis::Reply reply = lookup({"GET", key(lid)});
-  if (reply.type != redis::Reply::Type::string) return std::nullopt;
-  return std::move(reply.text);
+Result<std::optional<std::string>> RedisLidStore::get(std::string_view lid, TimestampMs) {
+  Result<redis::Reply> reply = lookup({"GET", key(lid)});
+  if (!reply) return reply.error();
+  if (reply->type != redis::Reply::Type::string) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(reply->text));
 }
 
 namespace {
@@ -58,18 +46,17 @@ std::string_view mark_suffix(LidMark mark) noexcept {
 }
 }  // namespace
 
-bool RedisLidStore::mark(std::string_view lid, LidMark mark, TimestampMs) {
+Result<bool> RedisLidStore::mark(std::string_view lid, LidMark mark, TimestampMs) {
   // SET NX answers OK to the first caller only, across every instance.
-  return lookup({"SET", key(lid, mark_suffix(mark)), "1", "NX", "EX", ttl_seconds_}).type == redis::Reply::Type::status;
+  Result<redis::Reply> reply = lookup({"SET", key(lid, mark_suffix(mark)), "1", "NX", "EX", ttl_seconds_});
+  if (!reply) return reply.error();
+  return reply->type == redis::Reply::Type::status;
 }
 
-void RedisLidStore::clear_mark(std::string_view lid, LidMark mark) {
-  (void)lookup({"DEL", key(lid, mark_suffix(mark))});
-}
-
-std::string RedisLidStore::last_error() const {
-  std::lock_guard lock(batch_mutex_);
-  return batch_error_;
+Result<> RedisLidStore::clear_mark(std::string_view lid, LidMark mark) {
+  Result<redis::Reply> reply = lookup({"DEL", key(lid, mark_suffix(mark))});
+  if (!reply) return reply.error();
+  return {};
 }
 
 }  // namespace traffic::lid

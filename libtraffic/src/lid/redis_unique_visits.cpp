@@ -170,7 +170,7 @@ bool RedisUniqueVisits::first_visit(std::string_view fingerprint, recipe::Record
   return true;
 }
 
-bool RedisUniqueVisits::sync(TimestampMs now) {
+Result<> RedisUniqueVisits::sync(TimestampMs now) {
   State& st = *state_;
   std::lock_guard lock(st.sync_mutex);
   st.collect(now);
@@ -196,7 +196,7 @@ bool RedisUniqueVisits::sync(TimestampMs now) {
   }
   st.connection.append({"XREAD", "COUNT", st.read_count, "STREAMS", st.stream, st.cursor});
 
-  const bool reached = st.connection.execute(st.replies);
+  const Result<> exchanged = st.connection.execute(st.replies);
   std::string error;  // an error reply, if any
   std::size_t r = 0;  // next reply
   std::size_t done = 0;
@@ -218,23 +218,25 @@ bool RedisUniqueVisits::sync(TimestampMs now) {
   }
   st.batch.resize(kept);
   st.unshared.fetch_sub(done, std::memory_order_relaxed);
-  if (!reached) {
-    st.health.record(false, now, st.connection.last_error());
-    return false;
+  if (!exchanged) {
+    st.health.record(false, now, exchanged.error().detail);
+    return exchanged;
   }
 
   // Catching up (a new instance, or a burst): read on while the stream has more.
   std::size_t read = r < st.replies.size() ? st.apply_read(st.replies[r], now) : 0;
   for (std::size_t more = 1; read == st.settings.read_batch && more < st.settings.reads_per_round; ++more) {
     st.connection.append({"XREAD", "COUNT", st.read_count, "STREAMS", st.stream, st.cursor});
-    if (!st.connection.execute(st.replies) || st.replies.empty()) {
-      st.health.record(false, now, st.connection.last_error());
-      return false;
+    const Result<> more_read = st.connection.execute(st.replies);
+    if (!more_read || st.replies.empty()) {
+      Failure failure = more_read ? Failure(Errc::unavailable, "no reply to XREAD") : more_read.error();
+      st.health.record(false, now, failure.detail);
+      return failure;
     }
     read = st.apply_read(st.replies[0], now);
   }
   st.health.record(true, now, std::move(error));
-  return true;
+  return {};
 }
 
 void RedisUniqueVisits::start(const Clock& clock, std::chrono::milliseconds interval) {
@@ -260,8 +262,8 @@ UniqueVisitStats RedisUniqueVisits::stats() const {
   return out;
 }
 
-std::string RedisUniqueVisits::last_error() const {
-  return state_->health.last_error();
+std::string RedisUniqueVisits::last_failure() const {
+  return state_->health.last_failure();
 }
 
 }  // namespace traffic::lid

@@ -41,12 +41,12 @@ struct Emitter::Runner {
   std::atomic<std::uint64_t> held_bytes{0};  // taken by the sink, not yet durable
   std::atomic<bool> cursor_behind{false};    // durable records whose cursor could not be saved yet
 
-  mutable std::mutex error_mutex;
-  std::string last_error;  // the last failure's reason, for the daemon's warnings
+  mutable std::mutex failure_mutex;
+  std::string last_failure;  // the last failure's reason, for the daemon's warnings
 
-  void note_error(std::string reason) {
-    std::lock_guard lock(error_mutex);
-    last_error = std::move(reason);
+  void note_failure(std::string reason) {
+    std::lock_guard lock(failure_mutex);
+    last_failure = std::move(reason);
   }
 
   // Nothing to deliver: waits up to `pause`, returning early when stop() is called or
@@ -160,8 +160,8 @@ void Emitter::run(Runner& runner) {
     sink_failed,    // the batch, and what a holding sink held, are offered again
     cursor_failed,  // nothing is offered again: the cursor is saved on a later round
   };
-  const auto sink_failed = [&](std::string reason) {
-    runner.note_error(reason.empty() ? "delivery failed" : std::move(reason));
+  const auto sink_failed = [&](const Failure& failure) {
+    runner.note_failure(failure.detail.empty() ? "delivery failed" : failure.detail);
     return Outcome::sink_failed;
   };
   // Saves the cursor at `durable`. A cursor file that cannot be written (a full disk) must not
@@ -169,11 +169,10 @@ void Emitter::run(Runner& runner) {
   const auto persist = [&] {
     Outcome outcome = Outcome::ok;
     if (durable != committed) {
-      try {
-        spool_.commit(runner.name, durable);
+      if (const Result<> saved = spool_.commit(runner.name, durable); saved) {
         committed = durable;
-      } catch (const std::exception& e) {
-        runner.note_error(std::string("cursor not saved: ") + e.what());
+      } else {
+        runner.note_failure("cursor not saved: " + saved.error().detail);
         outcome = Outcome::cursor_failed;
       }
     }
@@ -189,7 +188,7 @@ void Emitter::run(Runner& runner) {
       const std::uint64_t held = not_durable > not_taken ? not_durable - not_taken : 0;
       runner.held_bytes.store(held, std::memory_order_relaxed);
       if (held < most_held) return persist();
-      if (!sink.flush()) return sink_failed(sink.last_error());
+      if (const Result<> flushed = sink.flush(); !flushed) return sink_failed(flushed.error());
     }
     durable = positions;
     runner.held_bytes.store(0, std::memory_order_relaxed);
@@ -217,7 +216,7 @@ void Emitter::run(Runner& runner) {
     }
     Outcome outcome = Outcome::sink_failed;
     bool full = false;
-    try {
+    {
       if (ends.empty()) {
         // Nothing read, but the reader may have moved past finished segments: the cursor
         // follows, so that they can be deleted even when no record comes after them (a
@@ -225,7 +224,8 @@ void Emitter::run(Runner& runner) {
         positions = next;
         runner.note_taken(positions);
         if (stopping && durable == committed) break;  // caught up
-        outcome = sink.idle() ? settle() : sink_failed(sink.last_error());
+        const Result<> idled = sink.idle();
+        outcome = idled ? settle() : sink_failed(idled.error());
         if (outcome == Outcome::ok) {
           if (stopping) break;
           runner.wait_idle(runner.poll);
@@ -238,7 +238,7 @@ void Emitter::run(Runner& runner) {
           records.emplace_back(arena.data() + begin, end - begin);
           begin = end;
         }
-        if (sink.deliver(records)) {
+        if (const Result<> delivered = sink.deliver(records); delivered) {
           positions = next;
           runner.note_taken(positions);
           full = batch_full;
@@ -247,11 +247,9 @@ void Emitter::run(Runner& runner) {
           ends.clear();
           outcome = settle();
         } else {
-          outcome = sink_failed(sink.last_error());
+          outcome = sink_failed(delivered.error());
         }
       }
-    } catch (const std::exception& e) {
-      outcome = sink_failed(e.what());  // offered again, counted below
     }
     runner.note_failing(outcome == Outcome::sink_failed);
     if (outcome == Outcome::ok) {
@@ -274,13 +272,9 @@ void Emitter::run(Runner& runner) {
     runner.wait_backoff(half + std::chrono::milliseconds(jitter() % (static_cast<unsigned>(half.count()) + 1)));
     backoff = std::min(backoff * 2, settings_.backoff_max);
   }
-  try {
-    // What the sink still holds is made durable, and the cursor moved past it, before it closes.
-    if (!sink.flush() || settle() != Outcome::ok) runner.failures.fetch_add(1, std::memory_order_relaxed);
-    sink.close();
-  } catch (const std::exception&) {
-    runner.failures.fetch_add(1, std::memory_order_relaxed);
-  }
+  // What the sink still holds is made durable, and the cursor moved past it, before it closes.
+  if (!sink.flush() || settle() != Outcome::ok) runner.failures.fetch_add(1, std::memory_order_relaxed);
+  sink.close();
 }
 
 bool Emitter::await_taken(std::string_view name, std::chrono::milliseconds limit) {
@@ -316,8 +310,8 @@ std::vector<SinkStats> Emitter::stats() const {
     s.held_bytes = runner->held_bytes.load(std::memory_order_relaxed);
     s.cursor_behind = runner->cursor_behind.load(std::memory_order_relaxed);
     {
-      std::lock_guard lock(runner->error_mutex);
-      s.last_error = runner->last_error;
+      std::lock_guard lock(runner->failure_mutex);
+      s.last_failure = runner->last_failure;
     }
     const std::uint64_t not_durable = spool_.pending_bytes(spool_.cursor(runner->name));
     s.pending_bytes = not_durable > s.held_bytes ? not_durable - s.held_bytes : 0;

@@ -73,13 +73,12 @@ std::uint64_t SinkUrl::number(std::string_view key, std::uint64_t fallback, std:
   return value;
 }
 
-std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::string& error) {
+Result<std::vector<SinkUrl>> parse_sink_urls(const std::vector<std::string>& urls) {
   std::vector<SinkUrl> sinks;
   std::set<std::string> names;
   for (const std::string& text : urls) {
     auto fail = [&](std::string_view reason) {
-      error = "sink '" + redact_credentials(text) + "': " + std::string(reason);
-      return std::vector<SinkUrl>{};
+      return Failure(Errc::invalid_input, "sink '" + redact_credentials(text) + "': " + std::string(reason));
     };
     SinkUrl sink;
     std::string_view url = text;
@@ -120,7 +119,6 @@ std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::
     }
     sinks.push_back(std::move(sink));
   }
-  error.clear();
   return sinks;
 }
 

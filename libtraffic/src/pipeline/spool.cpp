@@ -669,16 +669,17 @@ std::vector<SpoolPosition> Spool::cursor(std::string_view sink) const {
   return it->second;
 }
 
-void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& positions) {
+Result<> Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& positions) {
   State& s = *state_;
-  (void)cursor(sink);  // a configured sink, or std::invalid_argument
   const fs::path dir = s.settings.directory / "cursors";
-  const std::string text = cursor_text(positions);
   State::CursorFile* file = nullptr;
   {
     std::lock_guard lock(s.cursors_mutex);
-    file = &s.cursor_files.find(sink)->second;  // a configured sink: cursor() found it
+    const auto found = s.cursor_files.find(sink);
+    if (found == s.cursor_files.end()) return Failure(Errc::invalid_input, "unknown sink " + std::string(sink));
+    file = &found->second;
   }
+  const std::string text = cursor_text(positions);
   const std::uint64_t generation = file->generation + 1;
   // A new file in the slot format (the first commit, the earlier text format, more lanes) is
   // written whole; otherwise the slot the newest cursor is not in is written in place.
@@ -688,7 +689,8 @@ void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& posi
   const int error =
       whole ? replace_cursor_file(dir, sink, generation, slot) : write_cursor_slot(dir / sink, generation, slot);
   if (error == ENOENT && !whole) file->generation = 0;  // removed from under us: the next commit writes it whole
-  if (error != 0) throw spool_error(s.settings.directory, "cannot write cursor: " + errno_text(error));
+  if (error != 0)
+    return Failure(Errc::io, s.settings.directory.string() + ": cannot write cursor: " + errno_text(error));
   file->generation = generation;
   file->slot_size = slot_size;
 
@@ -715,6 +717,7 @@ void Spool::commit(std::string_view sink, const std::vector<SpoolPosition>& posi
       it = lane.segments.erase(it);
     }
   }
+  return {};
 }
 
 std::uint64_t Spool::pending_bytes(const std::vector<SpoolPosition>& positions) const {

@@ -110,22 +110,32 @@ void Connection::disconnect() noexcept {
   context_ = nullptr;
 }
 
-bool Connection::connect() {
+Failure Connection::lost(std::string_view what) {
+  Failure failure(Errc::unavailable, endpoint_.address() + ": " + std::string(what));
+  disconnect();  // the connection is unusable; re-opened on the next call
+  return failure;
+}
+
+Result<> Connection::connect() {
   const SigpipeBlock no_sigpipe;  // the peer may be gone (docs/reliability.md)
   const timeval timeout = to_timeval(endpoint_.timeout);
   context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout);
   if (context_ == nullptr || context_->err != 0) {
-    last_error_ = context_ != nullptr ? context_->errstr : "cannot allocate a Redis context";
-    disconnect();
-    return false;
+    return lost(context_ != nullptr ? context_->errstr : "cannot allocate a Redis context");
   }
   redisSetTimeout(context_, timeout);
-  auto command_ok = [&](void* raw) {
+  // AUTH and SELECT: an error reply is a refusal (wrong password, no such database).
+  auto command = [&](void* raw, std::string_view name) -> Result<> {
     auto* reply = static_cast<redisReply*>(raw);
-    const bool ok = reply != nullptr && reply->type != REDIS_REPLY_ERROR;
-    if (!ok) last_error_ = reply != nullptr ? std::string(reply->str, reply->len) : context_->errstr;
-    if (reply != nullptr) freeReplyObject(reply);
-    return ok;
+    if (reply == nullptr) return lost(context_->errstr);
+    Result<> outcome;
+    if (reply->type == REDIS_REPLY_ERROR) {
+      outcome = Failure(Errc::refused,
+                        endpoint_.address() + ": " + std::string(name) + ": " + std::string(reply->str, reply->len));
+      disconnect();
+    }
+    freeReplyObject(reply);
+    return outcome;
   };
   const std::string& password = endpoint_.password;
   const std::string& user = endpoint_.username;
@@ -133,10 +143,10 @@ bool Connection::connect() {
     void* reply =
         user.empty() ? redisCommand(context_, "AUTH %b", password.data(), password.size())
                      : redisCommand(context_, "AUTH %b %b", user.data(), user.size(), password.data(), password.size());
-    if (!command_ok(reply)) return disconnect(), false;
+    if (auto authenticated = command(reply, "AUTH"); !authenticated) return authenticated;
   }
-  if (endpoint_.db != 0 && !command_ok(redisCommand(context_, "SELECT %d", endpoint_.db))) return disconnect(), false;
-  return true;
+  if (endpoint_.db != 0) return command(redisCommand(context_, "SELECT %d", endpoint_.db), "SELECT");
+  return {};
 }
 
 void Connection::append(std::initializer_list<std::string_view> arguments) {
@@ -153,36 +163,31 @@ void Connection::append(std::span<const std::string_view> arguments) {
   ++queued_;
 }
 
-bool Connection::execute(std::vector<Reply>& replies) {
+Result<> Connection::execute(std::vector<Reply>& replies) {
   const SigpipeBlock no_sigpipe;  // a Redis restarted under load: EPIPE, not a dead process
   replies.clear();
   const std::size_t expected = queued_;
   queued_ = 0;
-  if (expected == 0) return true;
-  if (context_ == nullptr && !connect()) {
-    commands_.clear();
-    return false;
+  if (expected == 0) return {};
+  if (context_ == nullptr) {
+    if (auto connected = connect(); !connected) {
+      commands_.clear();
+      return connected;
+    }
   }
   const int appended = redisAppendFormattedCommand(context_, commands_.data(), commands_.size());
   commands_.clear();
-  if (appended != REDIS_OK) {
-    last_error_ = context_->errstr;
-    disconnect();
-    return false;
-  }
+  if (appended != REDIS_OK) return lost(context_->errstr);
   replies.reserve(expected);
   for (std::size_t i = 0; i < expected; ++i) {
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
-      last_error_ = context_->err != 0 ? context_->errstr : "no reply";
-      disconnect();  // the connection is unusable; re-opened on the next call
-      return false;
+      return lost(context_->err != 0 ? context_->errstr : "no reply");
     }
     replies.push_back(own(*static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
   }
-  last_error_.clear();
-  return true;
+  return {};
 }
 
 }  // namespace traffic::redis

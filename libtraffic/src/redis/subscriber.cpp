@@ -53,30 +53,33 @@ void Subscriber::wake() noexcept {
   [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
 }
 
-bool Subscriber::subscribe() {
-  if (context_ != nullptr) return true;
+Failure Subscriber::lost(std::string_view what) {
+  Failure failure(Errc::unavailable, endpoint_.address() + ": " + std::string(what));
+  disconnect();
+  return failure;
+}
+
+Result<> Subscriber::subscribe() {
+  if (context_ != nullptr) return {};
   const SigpipeBlock no_sigpipe;  // the peer may be gone (docs/reliability.md)
   const timeval timeout = to_timeval(endpoint_.timeout);
   context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout);
   if (context_ == nullptr || context_->err != 0) {
-    last_error_ = context_ != nullptr ? context_->errstr : "cannot allocate a Redis context";
-    disconnect();
-    return false;
+    return lost(context_ != nullptr ? context_->errstr : "cannot allocate a Redis context");
   }
   redisSetTimeout(context_, timeout);
   redisEnableKeepAlive(context_);  // a silent peer (partition) is noticed, not waited on forever
-  auto command_ok = [&](void* raw, bool expect_array) {
+  auto command = [&](void* raw, std::string_view name, bool expect_array) -> Result<> {
     OwnedReply reply(raw);
     const auto* r = static_cast<redisReply*>(raw);
-    if (r == nullptr) {
-      last_error_ = context_->errstr;
-      return false;
+    if (r == nullptr) return lost(context_->errstr);
+    if (r->type == REDIS_REPLY_ERROR) {
+      Failure refused(Errc::refused, endpoint_.address() + ": " + std::string(name) + ": " + std::string(text(*r)));
+      disconnect();
+      return refused;
     }
-    if (r->type == REDIS_REPLY_ERROR || (expect_array && r->type != REDIS_REPLY_ARRAY)) {
-      last_error_ = r->type == REDIS_REPLY_ERROR ? std::string(text(*r)) : "unexpected reply to SUBSCRIBE";
-      return false;
-    }
-    return true;
+    if (expect_array && r->type != REDIS_REPLY_ARRAY) return lost("unexpected reply to " + std::string(name));
+    return {};
   };
   const std::string& password = endpoint_.password;
   const std::string& user = endpoint_.username;
@@ -84,27 +87,24 @@ bool Subscriber::subscribe() {
     void* reply =
         user.empty() ? redisCommand(context_, "AUTH %b", password.data(), password.size())
                      : redisCommand(context_, "AUTH %b %b", user.data(), user.size(), password.data(), password.size());
-    if (!command_ok(reply, false)) return disconnect(), false;
+    if (auto authenticated = command(reply, "AUTH", false); !authenticated) return authenticated;
   }
   // Channels are not per database: no SELECT.
-  if (!command_ok(redisCommand(context_, "SUBSCRIBE %b", channel_.data(), channel_.size()), true)) {
-    return disconnect(), false;
+  if (auto subscribed =
+          command(redisCommand(context_, "SUBSCRIBE %b", channel_.data(), channel_.size()), "SUBSCRIBE", true);
+      !subscribed) {
+    return subscribed;
   }
   ++subscriptions_;
-  last_error_.clear();
-  return true;
+  return {};
 }
 
-// Takes the complete replies already read; false when the stream is broken.
-bool Subscriber::drain(std::vector<std::string>& messages) {
+// Takes the complete replies already read; fails when the stream is broken.
+Result<> Subscriber::drain(std::vector<std::string>& messages) {
   for (;;) {
     void* raw = nullptr;
-    if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
-      last_error_ = context_->errstr;
-      disconnect();
-      return false;
-    }
-    if (raw == nullptr) return true;
+    if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) return lost(context_->errstr);
+    if (raw == nullptr) return {};
     OwnedReply reply(raw);
     const auto* r = static_cast<redisReply*>(raw);
     // ["message", channel, payload]; subscription confirmations and the like are skipped.
@@ -115,31 +115,23 @@ bool Subscriber::drain(std::vector<std::string>& messages) {
   }
 }
 
-bool Subscriber::receive(std::vector<std::string>& messages, std::chrono::milliseconds wait) {
-  if (!subscribe()) return false;
+Result<> Subscriber::receive(std::vector<std::string>& messages, std::chrono::milliseconds wait) {
+  if (auto subscribed = subscribe(); !subscribed) return subscribed;
   const std::size_t before = messages.size();
-  if (!drain(messages)) return false;
-  if (messages.size() > before) return true;
+  if (auto drained = drain(messages); !drained || messages.size() > before) return drained;
 
   pollfd fds[2] = {{context_->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   const int ready = ::poll(fds, 2, static_cast<int>(wait.count()));
-  if (ready < 0 && errno != EINTR) {
-    last_error_ = std::system_category().message(errno);
-    return false;
-  }
+  if (ready < 0 && errno != EINTR) return Failure(Errc::io, "poll: " + std::system_category().message(errno));
   if (fds[1].revents & POLLIN) {
     std::uint64_t count = 0;
     [[maybe_unused]] const auto read = ::read(wake_fd_, &count, sizeof count);
   }
   if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-    if (redisBufferRead(context_) != REDIS_OK) {
-      last_error_ = context_->errstr;
-      disconnect();
-      return false;
-    }
+    if (redisBufferRead(context_) != REDIS_OK) return lost(context_->errstr);
     return drain(messages);
   }
-  return true;
+  return {};
 }
 
 }  // namespace traffic::redis

@@ -54,13 +54,13 @@ RecipeSync::~RecipeSync() = default;
 RecipeSync::Round RecipeSync::fail(const std::string& reason) {
   ++stats_.failures;
   ++stats_.consecutive_failures;
-  stats_.last_error = reason;
+  stats_.last_failure = reason;
   return {Outcome::failed, "recipe sources unreachable: " + reason, 0, {}};
 }
 
 RecipeSync::Round RecipeSync::refuse(const std::string& reason) {
   ++stats_.refused;
-  stats_.last_error = reason;
+  stats_.last_failure = reason;
   return {Outcome::refused, "recipe refused, the previous one stays in service: " + reason, 0, {}};
 }
 
@@ -89,7 +89,7 @@ RecipeSync::Round RecipeSync::install(const std::string& offers_bytes, const std
   stats_.last_change = clock_.now();
   const auto known = [](TimestampMs t) { return t == std::numeric_limits<TimestampMs>::max() ? 0 : t; };
   stats_.last_modified = std::max(known(times.offers), known(times.campaigns));
-  stats_.last_error.clear();
+  stats_.last_failure.clear();
   return {Outcome::installed,
           "recipe version " + std::to_string(*version) + " installed from " + origin + " (" +
               std::to_string(offer_count) + " offers, " + std::to_string(campaign_count) + " campaigns)",
@@ -127,7 +127,7 @@ RecipeSync::Round RecipeSync::poll_locked(bool force) {
   stats_.last_success = now;
   stats_.consecutive_failures = 0;
   if (!force && !offers_->changed && !campaigns_->changed) {
-    stats_.last_error.clear();
+    stats_.last_failure.clear();
     return {Outcome::unchanged, "recipe unchanged", 0, {}};
   }
 
@@ -171,8 +171,10 @@ RecipeSync::Round RecipeSync::poll_locked(bool force) {
     if (error) round.message += "; " + t->file.path.string() + " not replaced: " + error.message();
   }
   if (round.outcome == Outcome::installed && mirror_ != nullptr) {
-    round.mirror_error = mirror_->write(bytes[0], bytes[1]);
-    if (!round.mirror_error.empty()) ++stats_.mirror_failures;
+    if (const Result<> mirrored = mirror_->write(bytes[0], bytes[1]); !mirrored) {
+      round.mirror_error = mirrored.error().detail;
+      ++stats_.mirror_failures;
+    }
   }
   return round;
 }
@@ -203,13 +205,13 @@ RecipeSync::Round RecipeSync::boot_locked() {
     }
   }
   if (mirror_ != nullptr) {
-    std::string error;
-    if (auto recipe = mirror_->read(error)) {
+    if (const auto recipe = mirror_->read(); recipe) {
       Round fallback = install(recipe->first, recipe->second, {}, "the Redis mirror");
       fallback.message = round.message + "; " + fallback.message;
       return fallback;
+    } else {
+      round.message += "; mirror: " + recipe.error().detail;
     }
-    round.message += "; mirror: " + error;
   }
   return round;
 }

@@ -54,11 +54,14 @@ void RecordUpdates::run() {
     std::lock_guard lock(mutex_);
     stats_.subscribed = subscriber_->subscribed();
     stats_.subscriptions = subscriber_->subscriptions();
-    stats_.last_error = subscriber_->last_error();
   };
-  auto connection_failed = [&] {
+  auto connection_failed = [&](const Failure& failure) {
     publish_state();
-    if (!outage_reported && report_) report_(Event::connection_lost, subscriber_->last_error());
+    {
+      std::lock_guard lock(mutex_);
+      stats_.last_failure = failure.detail;
+    }
+    if (!outage_reported && report_) report_(Event::connection_lost, failure.detail);
     outage_reported = true;
   };
   for (;;) {
@@ -67,20 +70,24 @@ void RecordUpdates::run() {
       if (stopping_) return;
     }
     if (!subscriber_->subscribed()) {
-      if (!subscriber_->subscribe()) {
-        connection_failed();
+      if (const Result<> subscribed = subscriber_->subscribe(); !subscribed) {
+        connection_failed(subscribed.error());
         backoff = std::min(settings_.max_backoff, backoff.count() == 0 ? 500ms : backoff * 2);
         wait_for(backoff);
         continue;
       }
       publish_state();
+      {
+        std::lock_guard lock(mutex_);
+        stats_.last_failure.clear();
+      }
       backoff = 0ms;
       outage_reported = false;
       if (report_) report_(Event::subscribed, settings_.channel);
     }
     messages.clear();
-    if (!subscriber_->receive(messages, 1s)) {
-      connection_failed();  // subscribes again at once; backs off if that fails
+    if (const Result<> received = subscriber_->receive(messages, 1s); !received) {
+      connection_failed(received.error());  // subscribes again at once; backs off if that fails
       continue;
     }
     for (const std::string& message : messages) handle(message);

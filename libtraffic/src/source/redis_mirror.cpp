@@ -66,8 +66,8 @@ RedisMirror::RedisMirror(RedisMirrorSettings settings)
 RedisMirror::~RedisMirror() = default;
 
 bool RedisMirror::flush(std::string& error) {
-  if (!connection_.execute(replies_)) {
-    error = "Redis at " + settings_.endpoint.address() + ": " + connection_.last_error();
+  if (const Result<> exchanged = connection_.execute(replies_); !exchanged) {
+    error = "Redis at " + exchanged.error().detail;
     return false;
   }
   for (const redis::Reply& reply : replies_) {
@@ -79,11 +79,12 @@ bool RedisMirror::flush(std::string& error) {
   return true;
 }
 
-std::string RedisMirror::write(std::string_view offers_file, std::string_view campaigns_file) {
+Result<> RedisMirror::write(std::string_view offers_file, std::string_view campaigns_file) {
   last_write_ = {};
   std::string error = write_kind(*offers_, offers_file);
   if (error.empty()) error = write_kind(*campaigns_, campaigns_file);
-  return error;
+  if (!error.empty()) return Failure(Errc::unavailable, std::move(error));
+  return {};
 }
 
 std::string RedisMirror::write_kind(Kind& kind, std::string_view file) {
@@ -160,17 +161,17 @@ std::string RedisMirror::write_kind(Kind& kind, std::string_view file) {
   return {};
 }
 
-std::optional<std::pair<std::string, std::string>> RedisMirror::read(std::string& error) {
+Result<std::pair<std::string, std::string>> RedisMirror::read() {
   std::string offers;
   std::string campaigns;
   std::size_t skipped = 0;
-  error = read_kind(*offers_, offers, skipped);
+  std::string error = read_kind(*offers_, offers, skipped);
   if (error.empty()) error = read_kind(*campaigns_, campaigns, skipped);
-  if (!error.empty()) return std::nullopt;
+  if (!error.empty()) return Failure(Errc::unavailable, std::move(error));
   if (offers == "[]") {
     error = "no offers in the Redis mirror at " + settings_.endpoint.address();
     if (skipped > 0) error += " (" + std::to_string(skipped) + " values not JSON)";
-    return std::nullopt;
+    return Failure(Errc::invalid_input, std::move(error));
   }
   return std::pair{std::move(offers), std::move(campaigns)};
 }

@@ -29,13 +29,13 @@ TEST(RedisCounters, ClicksOfTwoInstancesAddUpInRedisAndInEachView) {
   // Before any exchange each instance sees only its own clicks.
   EXPECT_EQ(a.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, 3);
   EXPECT_EQ(b.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, 2);
-  ASSERT_TRUE(a.sync(kWednesday)) << a.last_error();
-  ASSERT_TRUE(b.sync(kWednesday)) << b.last_error();
+  ASSERT_TRUE(a.sync(kWednesday)) << a.last_failure();
+  ASSERT_TRUE(b.sync(kWednesday)) << b.last_failure();
   // A counter the rule engine read is re-read in the next exchange: both now see 5.
   EXPECT_EQ(a.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, 3);
   (void)a.live_counts(CounterScope::campaign, 2002, kWednesday);
-  ASSERT_TRUE(a.sync(kWednesday)) << a.last_error();
-  ASSERT_TRUE(b.sync(kWednesday)) << b.last_error();
+  ASSERT_TRUE(a.sync(kWednesday)) << a.last_failure();
+  ASSERT_TRUE(b.sync(kWednesday)) << b.last_failure();
 
   for (RedisCounters* view : {&a, &b}) {
     const auto offer = view->live_counts(CounterScope::offer, 117, kWednesday);
@@ -119,7 +119,7 @@ TEST(RedisCounters, RedisDownKeepsCountingLocallyAndCatchesUp) {
   redis.stop();
   for (int i = 0; i < 4; ++i) counters.record_click(117, 2001, kWednesday);
   EXPECT_FALSE(counters.sync(kWednesday));
-  EXPECT_FALSE(counters.last_error().empty());
+  EXPECT_FALSE(counters.last_failure().empty());
   EXPECT_EQ(counters.stats().failed_rounds, 1U);
   EXPECT_EQ(counters.stats().unsynced, 24);  // 4 clicks × (offer, campaign) × (day, week, month)
   EXPECT_EQ(counters.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, 5);
@@ -128,10 +128,10 @@ TEST(RedisCounters, RedisDownKeepsCountingLocallyAndCatchesUp) {
   EXPECT_EQ(counters.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, 6);
 
   redis.start();  // empty: --save "" — the increments kept since the outage arrive
-  ASSERT_TRUE(counters.sync(kWednesday)) << counters.last_error();
+  ASSERT_TRUE(counters.sync(kWednesday)) << counters.last_failure();
   EXPECT_EQ(redis.command("GET cap:offer:117:clicks:day:2026-11-25"), "5");
   EXPECT_EQ(counters.stats().unsynced, 0);
-  EXPECT_EQ(counters.last_error(), "");
+  EXPECT_EQ(counters.last_failure(), "");
 }
 
 TEST(RedisCounters, AnErrorReplyKeepsTheIncrementForLater) {
@@ -141,7 +141,7 @@ TEST(RedisCounters, AnErrorReplyKeepsTheIncrementForLater) {
   RedisCounters counters(redis.endpoint());
   counters.record_click(117, 2001, kWednesday);
   EXPECT_TRUE(counters.sync(kWednesday));  // Redis answered …
-  EXPECT_NE(counters.last_error().find("WRONGTYPE"), std::string::npos) << counters.last_error();
+  EXPECT_NE(counters.last_failure().find("WRONGTYPE"), std::string::npos) << counters.last_failure();
   EXPECT_EQ(counters.live_counts(CounterScope::offer, 117, kWednesday).clicks.day, 1);  // … and kept
   ASSERT_EQ(redis.command("DEL cap:offer:117:clicks:day:2026-11-25"), "1");
   ASSERT_TRUE(counters.sync(kWednesday));
@@ -195,7 +195,7 @@ TEST(RedisCounters, ConcurrentClicksDuringExchangesAreAllCounted) {
       running.fetch_sub(1);
     });
   }
-  while (running.load() > 0) ASSERT_TRUE(counters.sync(kWednesday)) << counters.last_error();
+  while (running.load() > 0) ASSERT_TRUE(counters.sync(kWednesday)) << counters.last_failure();
   for (auto& thread : threads) thread.join();
   ASSERT_TRUE(counters.sync(kWednesday));
   EXPECT_EQ(redis.command("GET cap:offer:117:clicks:day:2026-11-25"), std::to_string(kThreads * kClicks));

@@ -264,30 +264,30 @@ pipeline::SpoolSettings spool_settings(const test::TempDir& dir) {
 }
 
 // An in-process lid store that can say it waits on the network (as RedisLidStore does)
-// and can be "down" (every lookup throws, as RedisLidStore's do when Redis is unreachable).
+// and can be "down" (every lookup fails, as RedisLidStore's do when Redis is unreachable).
 class TestLidStore final : public lid::LidStore {
  public:
   bool is_remote = false;
   bool down = false;
-  void put(std::string_view lid, std::string_view record, TimestampMs now) override { local_.put(lid, record, now); }
-  std::optional<std::string> get(std::string_view lid, TimestampMs now) override {
-    check();
+  Result<> put_many(std::span<const lid::LidRecord> records, TimestampMs now) override {
+    return local_.put_many(records, now);
+  }
+  Result<std::optional<std::string>> get(std::string_view lid, TimestampMs now) override {
+    if (down) return unreachable();
     return local_.get(lid, now);
   }
-  bool mark(std::string_view lid, lid::LidMark which, TimestampMs now) override {
-    check();
+  Result<bool> mark(std::string_view lid, lid::LidMark which, TimestampMs now) override {
+    if (down) return unreachable();
     return local_.mark(lid, which, now);
   }
-  void clear_mark(std::string_view lid, lid::LidMark which) override {
-    check();
-    local_.clear_mark(lid, which);
+  Result<> clear_mark(std::string_view lid, lid::LidMark which) override {
+    if (down) return unreachable();
+    return local_.clear_mark(lid, which);
   }
   [[nodiscard]] bool remote() const noexcept override { return is_remote; }
 
  private:
-  void check() const {
-    if (down) throw lid::LidStoreUnavailable("lid store: Connection refused");
-  }
+  static Failure unreachable() { return {Errc::unavailable, "127.0.0.1:6379: Connection refused"}; }
   lid::InMemoryLidStore local_{1000, SIZE_MAX, std::chrono::hours(24)};
 };
 

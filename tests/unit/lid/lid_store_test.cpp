@@ -15,10 +15,10 @@ constexpr std::size_t kNoByteBound = SIZE_MAX;
 TEST(LidStore, KeepsRecordsUntilTheirTtl) {
   InMemoryLidStore store(10, kNoByteBound, seconds(60));
   store.put("a", "record a", 1000);
-  EXPECT_EQ(store.get("a", 1000), "record a");
-  EXPECT_EQ(store.get("a", 60'999), "record a");
-  EXPECT_EQ(store.get("a", 61'000), std::nullopt);
-  EXPECT_EQ(store.get("b", 1000), std::nullopt);
+  EXPECT_EQ(store.get("a", 1000).value(), "record a");
+  EXPECT_EQ(store.get("a", 60'999).value(), "record a");
+  EXPECT_EQ(store.get("a", 61'000).value(), std::nullopt);
+  EXPECT_EQ(store.get("b", 1000).value(), std::nullopt);
   store.put("c", "record c", 70'000);  // expired records leave as new ones arrive
   EXPECT_EQ(store.size(), 1U);
 }
@@ -30,9 +30,9 @@ TEST(LidStore, TheOldestGoFirstPastTheBoundEvenWithLidsPutTwice) {
   store.put("y", "y", 1000);
   store.put("z", "z", 1000);
   EXPECT_EQ(store.size(), 3U);
-  EXPECT_EQ(store.get("same", 1000), std::nullopt);
-  EXPECT_EQ(store.get("x", 1000), "x");
-  EXPECT_EQ(store.get("z", 1000), "z");
+  EXPECT_EQ(store.get("same", 1000).value(), std::nullopt);
+  EXPECT_EQ(store.get("x", 1000).value(), "x");
+  EXPECT_EQ(store.get("z", 1000).value(), "z");
 }
 
 // Against a plain model: the newest `bound` distinct lids (by their last put) are kept.
@@ -55,7 +55,7 @@ TEST(LidStore, MatchesAModelUnderRandomPuts) {
     }
     ASSERT_EQ(store.size(), model.size()) << op;
   }
-  for (const auto& [lid, value] : model) EXPECT_EQ(store.get(lid, 1000), value.first) << lid;
+  for (const auto& [lid, value] : model) EXPECT_EQ(store.get(lid, 1000).value(), value.first) << lid;
 }
 
 // Long records are bounded by bytes: the oldest go first, the bytes held never pass the
@@ -68,9 +68,9 @@ TEST(LidStore, TheOldestGoFirstPastTheByteBound) {
     const std::string lid = "lid-" + std::to_string(i);
     store.put(lid, std::string(1 + random() % 12'000, 'r'), 1000);
     ASSERT_LE(store.bytes(), kMaxBytes) << i;
-    ASSERT_TRUE(store.get(lid, 1000).has_value()) << i;
+    ASSERT_TRUE(store.get(lid, 1000).value().has_value()) << i;
   }
-  EXPECT_EQ(store.get("lid-0", 1000), std::nullopt);
+  EXPECT_EQ(store.get("lid-0", 1000).value(), std::nullopt);
   EXPECT_GT(store.size(), 8U);  // ~100 KB / ~6 KB each, give or take
   EXPECT_LT(store.size(), 100U);
 }
@@ -95,19 +95,19 @@ TEST(LidStore, AReplacedRecordIsCountedAtItsNewSize) {
   store.put("b", std::string(5'000, 'b'), 1000);
   store.put("a", std::string(30'000, 'A'), 1000);  // over the bound alone: "b" goes, "a" stays
   EXPECT_EQ(store.size(), 1U);
-  EXPECT_EQ(store.get("b", 1000), std::nullopt);
-  EXPECT_EQ(store.get("a", 1000)->size(), 30'000U);
+  EXPECT_EQ(store.get("b", 1000).value(), std::nullopt);
+  EXPECT_EQ(store.get("a", 1000).value()->size(), 30'000U);
   store.put("a", "short", 1000);
   EXPECT_LT(store.bytes(), 1'000U);
 }
 
 TEST(LidStore, AConversionMarkIsTakenOnceUntilClearedOrExpired) {
   InMemoryLidStore store(10, kNoByteBound, seconds(60));
-  EXPECT_TRUE(store.mark("a", LidMark::converted, 1000));
-  EXPECT_FALSE(store.mark("a", LidMark::converted, 2000));
+  EXPECT_TRUE(store.mark("a", LidMark::converted, 1000).value());
+  EXPECT_FALSE(store.mark("a", LidMark::converted, 2000).value());
   store.clear_mark("a", LidMark::converted);
-  EXPECT_TRUE(store.mark("a", LidMark::converted, 3000));
-  EXPECT_TRUE(store.mark("a", LidMark::converted, 63'000));  // the mark expired with the TTL
+  EXPECT_TRUE(store.mark("a", LidMark::converted, 3000).value());
+  EXPECT_TRUE(store.mark("a", LidMark::converted, 63'000).value());  // the mark expired with the TTL
 }
 
 }  // namespace

@@ -34,14 +34,14 @@ TEST(RedisLidStore, AClickStoredByOneInstanceIsConvertedOnceAcrossInstances) {
   RedisLidStore b(endpoint_of(redis), "n1:", std::chrono::hours(24));
   const std::vector<LidRecord> batch = {{"lid-1", R"({"lid":"lid-1","offer_id":1})"},
                                         {"lid-2", R"({"lid":"lid-2","offer_id":2})"}};
-  ASSERT_TRUE(a.put_many(batch, 0)) << a.last_error();
+  ASSERT_EQ(test::failure_of(a.put_many(batch, 0)), "");
   EXPECT_TRUE(b.remote());
-  EXPECT_EQ(b.get("lid-2", 0), R"({"lid":"lid-2","offer_id":2})");
-  EXPECT_EQ(b.get("lid-3", 0), std::nullopt);
-  EXPECT_TRUE(b.mark("lid-1", LidMark::converted, 0));
-  EXPECT_FALSE(a.mark("lid-1", LidMark::converted, 0));  // the other instance's mark counts
+  EXPECT_EQ(b.get("lid-2", 0).value(), R"({"lid":"lid-2","offer_id":2})");
+  EXPECT_EQ(b.get("lid-3", 0).value(), std::nullopt);
+  EXPECT_TRUE(b.mark("lid-1", LidMark::converted, 0).value());
+  EXPECT_FALSE(a.mark("lid-1", LidMark::converted, 0).value());  // the other instance's mark counts
   a.clear_mark("lid-1", LidMark::converted);
-  EXPECT_TRUE(a.mark("lid-1", LidMark::converted, 0));
+  EXPECT_TRUE(a.mark("lid-1", LidMark::converted, 0).value());
   const long long ttl = ttl_of(redis, "n1:lid:lid-1");
   EXPECT_GT(ttl, 86'000);
   EXPECT_LE(ttl, 86'400);
@@ -59,17 +59,22 @@ TEST(RedisLidStore, TheSinkFeedsItAndRedisDownIsRetriedOrAnswered503) {
                                  "\n";
   std::vector<std::string_view> records = {click, conversion};
   ASSERT_TRUE(sink.deliver(records));
-  EXPECT_EQ(store.get("lid-9", 0),
+  EXPECT_EQ(store.get("lid-9", 0).value(),
             R"({"event":"traffic-api","lid":"lid-9","offer_id":1})");  // the click, not the conversion
 
   redis.stop();
-  EXPECT_FALSE(sink.deliver(records));  // the emitter retries it later
-  EXPECT_FALSE(store.last_error().empty());
-  EXPECT_THROW((void)store.get("lid-9", 0), LidStoreUnavailable);
-  EXPECT_THROW((void)store.mark("lid-9", LidMark::converted, 0), LidStoreUnavailable);
+  const Result<> refused = sink.deliver(records);  // the emitter retries it later
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().detail.find(redis.endpoint().address()), std::string::npos) << refused.error();
+  const auto lookup = store.get("lid-9", 0);
+  ASSERT_FALSE(lookup);
+  EXPECT_TRUE(lookup.error().is(Errc::unavailable)) << lookup.error();
+  const auto marked = store.mark("lid-9", LidMark::converted, 0);
+  ASSERT_FALSE(marked);
+  EXPECT_TRUE(marked.error().is(Errc::unavailable)) << marked.error();
   redis.start();
   EXPECT_TRUE(sink.deliver(records));
-  EXPECT_TRUE(store.get("lid-9", 0).has_value());
+  EXPECT_TRUE(store.get("lid-9", 0).value().has_value());
 }
 
 }  // namespace

@@ -34,9 +34,9 @@ TEST(RedisUniqueVisits, AVisitTakenByOneInstanceIsNotFirstOnAnotherAfterAnExchan
   EXPECT_TRUE(a.first_visit(kVisitor, 10, kNoon));
   EXPECT_FALSE(a.first_visit(kVisitor, 10, kNoon + 5));  // answered locally, at once
   EXPECT_EQ(a.stats().unshared, 1U);
-  ASSERT_TRUE(a.sync(kNoon + 100)) << a.last_error();
+  ASSERT_TRUE(a.sync(kNoon + 100)) << a.last_failure();
   EXPECT_EQ(a.stats().unshared, 0U);
-  ASSERT_TRUE(b.sync(kNoon + 100)) << b.last_error();
+  ASSERT_TRUE(b.sync(kNoon + 100)) << b.last_failure();
 
   EXPECT_FALSE(b.first_visit(kVisitor, 10, kNoon + 200));
   EXPECT_TRUE(b.first_visit(kVisitor, 11, kNoon + 200));  // another campaign
@@ -82,7 +82,7 @@ TEST(RedisUniqueVisits, ARestartedInstanceLearnsTheLastDaysVisitsButNotOlderOnes
   RedisUniqueVisitsSettings settings = small();
   settings.read_batch = 2;  // several reads to catch up
   RedisUniqueVisits restarted(redis.endpoint(), settings);
-  ASSERT_TRUE(restarted.sync(kNoon)) << restarted.last_error();
+  ASSERT_TRUE(restarted.sync(kNoon)) << restarted.last_failure();
   EXPECT_EQ(restarted.stats().learned, 3U);
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(restarted.first_visit(kVisitor, 20 + i, kNoon));
   EXPECT_TRUE(restarted.first_visit("aaaaaaaaaaaaaaaa", 10, kNoon));
@@ -98,16 +98,16 @@ TEST(RedisUniqueVisits, RedisDownKeepsAnsweringAndWritesTheQueuedVisitsWhenItRet
   EXPECT_FALSE(a.first_visit(kVisitor, 10, kNoon + 1));
   EXPECT_TRUE(a.first_visit("bbbbbbbbbbbbbbbb", 10, kNoon + 2));
   EXPECT_FALSE(a.sync(kNoon + 100));
-  EXPECT_FALSE(a.last_error().empty());
+  EXPECT_FALSE(a.last_failure().empty());
   EXPECT_EQ(a.stats().failed_rounds, 1U);
   EXPECT_EQ(a.stats().unshared, 2U);
 
   redis.start();
   const TimestampMs later = kNoon + 3'600'000;
-  ASSERT_TRUE(a.sync(later)) << a.last_error();
+  ASSERT_TRUE(a.sync(later)) << a.last_failure();
   EXPECT_EQ(a.stats().unshared, 0U);
   EXPECT_EQ(a.stats().conflicts, 0U);
-  EXPECT_EQ(a.last_error(), "");
+  EXPECT_EQ(a.last_failure(), "");
   EXPECT_EQ(redis.command("XLEN fp:recent"), "2");
   // Written with what is left of their day, not a fresh one.
   const long pttl = std::stol(redis.command("PTTL fp:0123456789abcdef-10"));
@@ -155,7 +155,7 @@ TEST(RedisUniqueVisits, HostileStreamEntriesAreSkipped) {
   }
   ASSERT_EQ(redis.command("SET fp:0123456789abcdef-10 x"), "OK");  // someone else's key
   RedisUniqueVisits a(redis.endpoint(), small());
-  ASSERT_TRUE(a.sync(kNoon)) << a.last_error();
+  ASSERT_TRUE(a.sync(kNoon)) << a.last_failure();
   EXPECT_EQ(a.stats().learned, 0U);
   EXPECT_TRUE(a.first_visit(kVisitor, 10, kNoon));
   ASSERT_TRUE(a.sync(kNoon));
@@ -176,7 +176,7 @@ TEST(RedisUniqueVisits, ConcurrentVisitsDuringExchangesAreAllWrittenOnce) {
       running.fetch_sub(1);
     });
   }
-  while (running.load() > 0) ASSERT_TRUE(a.sync(kNoon)) << a.last_error();
+  while (running.load() > 0) ASSERT_TRUE(a.sync(kNoon)) << a.last_failure();
   for (auto& thread : threads) thread.join();
   ASSERT_TRUE(a.sync(kNoon));
   EXPECT_EQ(a.stats().unshared, 0U);

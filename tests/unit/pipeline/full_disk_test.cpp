@@ -97,7 +97,7 @@ TEST(FullDisk, ACursorThatCannotBeSavedNeverMakesTheSinkTakeRecordsTwice) {
     ASSERT_TRUE(test::eventually([&] { return emitter.stats()[0].failures >= 5; }));  // retried, and retried
     SinkStats stats = emitter.stats()[0];
     EXPECT_TRUE(stats.cursor_behind);
-    EXPECT_NE(stats.last_error.find("cannot write cursor"), std::string::npos) << stats.last_error;
+    EXPECT_NE(stats.last_failure.find("cannot write cursor"), std::string::npos) << stats.last_failure;
     {
       std::lock_guard lock(shared.mutex);
       EXPECT_EQ(shared.records.size(), 100U);  // once each

@@ -7,8 +7,16 @@
 namespace traffic::pipeline {
 namespace {
 
+// The URLs, or none and the one-line refusal in `error`.
 std::vector<SinkUrl> parse(std::vector<std::string> urls, std::string& error) {
-  return parse_sink_urls(urls, error);
+  Result<std::vector<SinkUrl>> parsed = parse_sink_urls(urls);
+  if (!parsed) {
+    EXPECT_TRUE(parsed.error().is(Errc::invalid_input));
+    error = parsed.error().detail;
+    return {};
+  }
+  error.clear();
+  return std::move(*parsed);
 }
 
 TEST(SinkUrls, EveryKindWithItsOptions) {

@@ -70,17 +70,14 @@ struct Fixture {
 
 class MemoryMirror final : public RecipeMirror {
  public:
-  std::string write(std::string_view offers, std::string_view campaigns) override {
+  Result<> write(std::string_view offers, std::string_view campaigns) override {
     offers_ = offers;  // the loader takes gzip as well as plain JSON
     campaigns_ = campaigns;
     ++writes;
     return {};
   }
-  std::optional<std::pair<std::string, std::string>> read(std::string& error) override {
-    if (offers_.empty()) {
-      error = "empty";
-      return std::nullopt;
-    }
+  Result<std::pair<std::string, std::string>> read() override {
+    if (offers_.empty()) return Failure(Errc::invalid_input, "empty");
     return std::pair(offers_, campaigns_);
   }
   int writes = 0;
@@ -172,7 +169,7 @@ TEST(RecipeSync, AnOutageBacksOffAndRecovers) {
   EXPECT_GE(delays[2], std::chrono::milliseconds(72'000));   // 80 s
   EXPECT_LE(delays[5], std::chrono::milliseconds(330'000));  // capped at 300 s
   EXPECT_EQ(sync.stats().consecutive_failures, 6U);
-  EXPECT_FALSE(sync.stats().last_error.empty());
+  EXPECT_FALSE(sync.stats().last_failure.empty());
   EXPECT_EQ(f.store.version(), 1U);  // still serving
 
   f.s3.start();

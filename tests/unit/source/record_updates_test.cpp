@@ -160,12 +160,12 @@ TEST(RecordUpdates, RedisGoingAwayIsReportedOnceAndTheFeedSubscribesAgainWhenItI
   ASSERT_TRUE(f.subscribed(*feed));
   f.redis.stop();
   ASSERT_TRUE(test::eventually([&] { return !feed->stats().subscribed; }));
-  EXPECT_FALSE(feed->stats().last_error.empty());
+  EXPECT_FALSE(feed->stats().last_failure.empty());
   f.redis.start();
   ASSERT_TRUE(f.subscribed(*feed, 2));
   EXPECT_EQ(f.events.count(RecordUpdates::Event::connection_lost), 1U);
   EXPECT_EQ(f.events.count(RecordUpdates::Event::subscribed), 2U);
-  EXPECT_EQ(feed->stats().last_error, "");
+  EXPECT_EQ(feed->stats().last_failure, "");
 
   ASSERT_EQ(publish(f.redis, update(9, "after the outage", 1'000)), 1);
   ASSERT_TRUE(test::eventually([&] { return feed->stats().applied == 1; }));
@@ -179,7 +179,7 @@ TEST(RecordUpdates, StopsWhileRedisIsUnreachable) {
   feed->start();
   ASSERT_TRUE(test::eventually([&] { return f.events.count(RecordUpdates::Event::connection_lost) == 1; }));
   EXPECT_FALSE(feed->stats().subscribed);
-  EXPECT_NE(feed->stats().last_error, "");
+  EXPECT_NE(feed->stats().last_failure, "");
   feed->stop();  // returns: the thread was waiting out its backoff
   EXPECT_EQ(feed->stats().subscriptions, 0U);
 }

@@ -39,7 +39,7 @@ TEST(RedisMirror, WritesEachRecordAsCompactJsonUnderItsId) {
   const std::string pretty =
       "[ {\"offerId\" : 1,  \"name\" : \"one \\\" two\",\n \"payout\": 1.50} ,\n"
       " \"not a record\", {\"name\": \"no id\"} ]";
-  ASSERT_EQ(mirror.write(test::gzip(pretty), kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(test::gzip(pretty), kCampaigns)), "");
   EXPECT_EQ(redis.command("GET offer:1"), R"({"offerId":1,"name":"one \" two","payout":1.50})");
   EXPECT_EQ(redis.command("GET campaign:10"), R"({"campaignId":10,"offerId":1})");
   EXPECT_EQ(redis.command("GET campaign:11"), R"({"campaignId":"11","offerId":2})");
@@ -51,14 +51,14 @@ TEST(RedisMirror, ALaterWriteSetsOnlyWhatChangedAndRemovesOnlyWhatIsGone) {
   test::TempDir dir("mirror");
   test::RedisServer redis(dir.path());
   RedisMirror mirror(settings_for(redis));
-  ASSERT_EQ(mirror.write(offers({{1, "one"}, {2, "two"}, {3, "three"}}), kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(offers({{1, "one"}, {2, "two"}, {3, "three"}}), kCampaigns)), "");
   // Keys that only look alike belong to someone else.
   ASSERT_EQ(redis.command("SET offer:2:notes keep"), "OK");
   ASSERT_EQ(redis.command("SET offer:02 keep"), "OK");
   ASSERT_EQ(redis.command("SET cap:offer:3:clicks:day:2026-11-23 5"), "OK");
   ASSERT_EQ(redis.command("SET offers:9 keep"), "OK");
 
-  ASSERT_EQ(mirror.write(offers({{1, "one"}, {2, "TWO"}, {4, "four"}}), kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(offers({{1, "one"}, {2, "TWO"}, {4, "four"}}), kCampaigns)), "");
   EXPECT_EQ(mirror.last_write().written, 2U);    // offer 2 changed, offer 4 new
   EXPECT_EQ(mirror.last_write().unchanged, 3U);  // offer 1 and both campaigns
   EXPECT_EQ(mirror.last_write().removed, 1U);    // offer 3
@@ -76,10 +76,10 @@ TEST(RedisMirror, RecordsDeletedBehindItsBackAreWrittenAgain) {
   test::RedisServer redis(dir.path());
   RedisMirror mirror(settings_for(redis));
   const std::string recipe = offers({{1, "one"}, {2, "two"}});
-  ASSERT_EQ(mirror.write(recipe, kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(recipe, kCampaigns)), "");
   // Another instance still on an older recipe removed it.
   ASSERT_EQ(redis.command("DEL offer:2"), "1");
-  ASSERT_EQ(mirror.write(recipe, kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(recipe, kCampaigns)), "");
   EXPECT_EQ(mirror.last_write().written, 1U);
   EXPECT_EQ(mirror.last_write().unchanged, 3U);
   EXPECT_EQ(redis.command("GET offer:2"), R"({"offerId":2,"name":"two"})");
@@ -93,9 +93,9 @@ TEST(RedisMirror, WritesInBatchesSmallerThanTheRecipe) {
   RedisMirror mirror(settings);
   json::array many;
   for (int id = 1; id <= 25; ++id) many.push_back(json::object{{"offerId", id}});
-  ASSERT_EQ(mirror.write(json::serialize(many), kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(json::serialize(many), kCampaigns)), "");
   EXPECT_EQ(redis.command("DBSIZE"), "27");
-  ASSERT_EQ(mirror.write(offers({{7, "seven"}}), kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(offers({{7, "seven"}}), kCampaigns)), "");
   EXPECT_EQ(mirror.last_write().removed, 24U);
   EXPECT_EQ(redis.command("DBSIZE"), "3");
 }
@@ -105,8 +105,8 @@ TEST(RedisMirror, KeysCarryThePrefixEvenOneWithPatternCharacters) {
   test::RedisServer redis(dir.path());
   RedisMirror mirror(settings_for(redis, "net*[1]:"));
   ASSERT_EQ(redis.command("SET netX[1]:offer:5 other"), "OK");  // would match an unescaped pattern
-  ASSERT_EQ(mirror.write(offers({{1, "one"}}), kCampaigns), "");
-  ASSERT_EQ(mirror.write(offers({{2, "two"}}), kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(offers({{1, "one"}}), kCampaigns)), "");
+  ASSERT_EQ(test::failure_of(mirror.write(offers({{2, "two"}}), kCampaigns)), "");
   EXPECT_EQ(redis.command("EXISTS net*[1]:offer:1"), "0");
   EXPECT_EQ(redis.command("GET net*[1]:offer:2"), R"({"offerId":2,"name":"two"})");
   EXPECT_EQ(redis.command("GET netX[1]:offer:5"), "other");
@@ -116,15 +116,14 @@ TEST(RedisMirror, ReadsBackARecipeTheLoaderTakes) {
   test::TempDir dir("mirror");
   test::RedisServer redis(dir.path());
   RedisMirror writer(settings_for(redis));
-  ASSERT_EQ(
-      writer.write(test::read_data("recipes/offersRecipe.json.gz"), test::read_data("recipes/campaignsRecipe.json.gz")),
-      "");
+  ASSERT_EQ(test::failure_of(writer.write(test::read_data("recipes/offersRecipe.json.gz"),
+                                          test::read_data("recipes/campaignsRecipe.json.gz"))),
+            "");
   ASSERT_EQ(redis.command("SET offer:999999 not-json"), "OK");  // skipped, not fatal
 
   RedisMirror reader(settings_for(redis));
-  std::string error;
-  const auto recipe = reader.read(error);
-  ASSERT_TRUE(recipe) << error;
+  const auto recipe = reader.read();
+  ASSERT_TRUE(recipe) << recipe.error();
   recipe::LoadReport original_report;
   recipe::LoadReport offers_report;
   recipe::LoadReport campaigns_report;
@@ -147,8 +146,7 @@ TEST(RedisMirror, AnEmptyMirrorIsNotARecipe) {
   test::TempDir dir("mirror");
   test::RedisServer redis(dir.path());
   RedisMirror mirror(settings_for(redis));
-  std::string error;
-  EXPECT_FALSE(mirror.read(error));
+  const std::string error = test::failure_of(mirror.read());
   EXPECT_NE(error.find("no offers in the Redis mirror"), std::string::npos) << error;
 }
 
@@ -157,17 +155,15 @@ TEST(RedisMirror, RedisDownIsAnErrorAndTheNextWriteSetsEverythingAgain) {
   test::RedisServer redis(dir.path());
   RedisMirror mirror(settings_for(redis));
   const std::string recipe = offers({{1, "one"}, {2, "two"}});
-  ASSERT_EQ(mirror.write(recipe, kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(recipe, kCampaigns)), "");
   redis.stop();
-  const std::string error = mirror.write(offers({{1, "one"}, {2, "two"}, {3, "three"}}), kCampaigns);
+  const std::string error = test::failure_of(mirror.write(offers({{1, "one"}, {2, "two"}, {3, "three"}}), kCampaigns));
   EXPECT_NE(error.find("127.0.0.1:" + std::to_string(redis.port())), std::string::npos) << error;
-  std::string read_error;
-  EXPECT_FALSE(mirror.read(read_error));
-  EXPECT_FALSE(read_error.empty());
+  EXPECT_FALSE(test::failure_of(mirror.read()).empty());
 
   redis.start();  // with the data it saved on stop
   ASSERT_EQ(redis.command("FLUSHALL"), "OK");
-  ASSERT_EQ(mirror.write(recipe, kCampaigns), "");
+  ASSERT_EQ(test::failure_of(mirror.write(recipe, kCampaigns)), "");
   EXPECT_EQ(mirror.last_write().written, 4U);
   EXPECT_EQ(redis.command("DBSIZE"), "4");
 }

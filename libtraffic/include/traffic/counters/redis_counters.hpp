@@ -63,9 +63,9 @@ class RedisCounters final : public counters::CountersView {
   void record_click(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override;
   void record_sale(recipe::RecordId offer, recipe::RecordId campaign, TimestampMs at) override;
 
-  /// One exchange with Redis (see above). `now` decides which periods are over. False when
+  /// One exchange with Redis (see above). `now` decides which periods are over. Fails when
   /// Redis could not be reached; the increments stay local for the next round.
-  bool sync(TimestampMs now);
+  Result<> sync(TimestampMs now);
 
   /// Runs sync() every `interval` on a thread named `redis-counters` until stop() (or the
   /// destructor), then one last round so a clean shutdown leaves nothing unsynced.
@@ -73,8 +73,8 @@ class RedisCounters final : public counters::CountersView {
   void stop();
 
   [[nodiscard]] SyncStats stats() const;
-  /// The last failure talking to Redis ("" after a success), for logs.
-  [[nodiscard]] std::string last_error() const;
+  /// The last round's failure talking to Redis ("" after a success), for logs.
+  [[nodiscard]] std::string last_failure() const;
 
  private:
   struct State;

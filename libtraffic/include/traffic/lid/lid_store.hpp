@@ -18,16 +18,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "traffic/common/error.hpp"
 #include "traffic/common/time.hpp"
 
 namespace traffic::lid {
-
-/// Thrown by a remote store (Redis) that cannot answer now; the caller answers 503 and the
-/// advertiser retries. In-process stores never throw it.
-class LidStoreUnavailable : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 /// The once-only marks a lid can carry, each expiring with the lid.
 enum class LidMark : std::uint8_t {
@@ -42,26 +36,29 @@ struct LidRecord {
   std::string_view record;
 };
 
+/// Every call of a remote store (Redis) may fail with Errc::unavailable when it cannot
+/// answer now: the postback is answered 503 and the advertiser retries. In-process stores
+/// never fail.
 class LidStore {
  public:
   virtual ~LidStore() = default;
   /// Keeps `record` (one JSON line) under `lid`; replaces an earlier one.
-  virtual void put(std::string_view lid, std::string_view record, TimestampMs now) = 0;
-  /// Keeps a batch; false when it could not be stored (to be retried).
-  virtual bool put_many(std::span<const LidRecord> records, TimestampMs now) {
-    for (const LidRecord& r : records) put(r.lid, r.record, now);
-    return true;
+  virtual Result<> put(std::string_view lid, std::string_view record, TimestampMs now) {
+    const LidRecord one{lid, record};
+    return put_many({&one, 1}, now);
   }
+  /// Keeps a batch; on a failure some may be kept, and the batch is retried whole.
+  virtual Result<> put_many(std::span<const LidRecord> records, TimestampMs now) = 0;
   /// True when the calls below wait on the network: the request threads hand postbacks to
   /// a thread that may block (docs/shared-state.md).
   [[nodiscard]] virtual bool remote() const noexcept { return false; }
   /// The record of `lid`, if kept and not expired.
-  [[nodiscard]] virtual std::optional<std::string> get(std::string_view lid, TimestampMs now) = 0;
+  [[nodiscard]] virtual Result<std::optional<std::string>> get(std::string_view lid, TimestampMs now) = 0;
   /// Puts `mark` on `lid`; true only for the first call, across every instance sharing the
   /// store (the atomic de-duplication of conversions and resends).
-  virtual bool mark(std::string_view lid, LidMark mark, TimestampMs now) = 0;
+  virtual Result<bool> mark(std::string_view lid, LidMark mark, TimestampMs now) = 0;
   /// Forgets a mark (resendLid=del, or a conversion or resend that could not be recorded).
-  virtual void clear_mark(std::string_view lid, LidMark mark) = 0;
+  virtual Result<> clear_mark(std::string_view lid, LidMark mark) = 0;
 };
 
 /// Single-instance mode: an in-process store bounded by records and by bytes (the oldest
@@ -77,10 +74,11 @@ class InMemoryLidStore final : public LidStore {
   /// libstdc++, glibc; docs/reliability.md has the measurement).
   static constexpr std::size_t kRecordOverheadBytes = 320;
   InMemoryLidStore(std::size_t max_records, std::size_t max_bytes, std::chrono::seconds ttl);
-  void put(std::string_view lid, std::string_view record, TimestampMs now) override;
-  std::optional<std::string> get(std::string_view lid, TimestampMs now) override;
-  bool mark(std::string_view lid, LidMark mark, TimestampMs now) override;
-  void clear_mark(std::string_view lid, LidMark mark) override;
+  Result<> put(std::string_view lid, std::string_view record, TimestampMs now) override;
+  Result<> put_many(std::span<const LidRecord> records, TimestampMs now) override;
+  Result<std::optional<std::string>> get(std::string_view lid, TimestampMs now) override;
+  Result<bool> mark(std::string_view lid, LidMark mark, TimestampMs now) override;
+  Result<> clear_mark(std::string_view lid, LidMark mark) override;
   [[nodiscard]] std::size_t size() const;
   /// The bytes the records hold now, counted as the byte bound counts them.
   [[nodiscard]] std::size_t bytes() const;
@@ -99,6 +97,7 @@ class InMemoryLidStore final : public LidStore {
   static std::size_t cost(const std::string& lid, const Entry& entry) noexcept {
     return lid.capacity() + entry.record.capacity() + kRecordOverheadBytes;
   }
+  void put_one(std::string_view lid, std::string_view record, TimestampMs now);
   Records::node_type evict_oldest();
   void erase(Records::iterator it);
   void trim();

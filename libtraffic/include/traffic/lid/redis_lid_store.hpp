@@ -17,26 +17,22 @@
 namespace traffic::lid {
 
 /// Thread-safety: all methods may be called from any thread; the sink's batches and the
-/// postbacks' lookups use separate connections, each behind its own mutex. get(),
-/// mark() and clear_mark() throw LidStoreUnavailable when Redis cannot be
-/// reached; put_many() returns false instead (the emitter retries it).
+/// postbacks' lookups use separate connections, each behind its own mutex. Every call
+/// fails with Errc::unavailable when Redis cannot be reached (a postback is answered 503;
+/// the emitter retries a batch).
 class RedisLidStore final : public LidStore {
  public:
   RedisLidStore(const redis::Endpoint& endpoint, std::string key_prefix, std::chrono::seconds ttl);
 
-  void put(std::string_view lid, std::string_view record, TimestampMs now) override;
-  bool put_many(std::span<const LidRecord> records, TimestampMs now) override;
-  std::optional<std::string> get(std::string_view lid, TimestampMs now) override;
-  bool mark(std::string_view lid, LidMark mark, TimestampMs now) override;
-  void clear_mark(std::string_view lid, LidMark mark) override;
+  Result<> put_many(std::span<const LidRecord> records, TimestampMs now) override;
+  Result<std::optional<std::string>> get(std::string_view lid, TimestampMs now) override;
+  Result<bool> mark(std::string_view lid, LidMark mark, TimestampMs now) override;
+  Result<> clear_mark(std::string_view lid, LidMark mark) override;
   [[nodiscard]] bool remote() const noexcept override { return true; }
 
-  /// The last failure of the sink's connection ("" after a success), for logs.
-  [[nodiscard]] std::string last_error() const;
-
  private:
-  // One command on the lookup connection; throws LidStoreUnavailable.
-  redis::Reply lookup(std::initializer_list<std::string_view> command);
+  // One command on the lookup connection; an error reply is a failure too.
+  Result<redis::Reply> lookup(std::initializer_list<std::string_view> command);
   std::string key(std::string_view lid, std::string_view suffix = {}) const;
 
   std::string prefix_;
@@ -44,7 +40,6 @@ class RedisLidStore final : public LidStore {
   mutable std::mutex batch_mutex_;
   redis::Connection batch_connection_;
   std::vector<redis::Reply> batch_replies_;
-  std::string batch_error_;
   std::mutex lookup_mutex_;
   redis::Connection lookup_connection_;
   std::vector<redis::Reply> lookup_replies_;

@@ -57,15 +57,15 @@ class RedisUniqueVisits final : public UniqueVisits {
   bool first_visit(std::string_view fingerprint, recipe::RecordId campaign, TimestampMs now) override;
   [[nodiscard]] UniqueVisitStats stats() const override;
 
-  /// One exchange with Redis (see above). False when Redis could not be reached; the
+  /// One exchange with Redis (see above). Fails when Redis could not be reached; the
   /// visits not written stay queued.
-  bool sync(TimestampMs now);
+  Result<> sync(TimestampMs now);
   /// Runs sync() every `interval` on a thread named `redis-visits` until stop() (or the
   /// destructor), then one last round.
   void start(const Clock& clock, std::chrono::milliseconds interval);
   void stop();
-  /// The last failure talking to Redis ("" after a success), for logs.
-  [[nodiscard]] std::string last_error() const;
+  /// The last round's failure talking to Redis ("" after a success), for logs.
+  [[nodiscard]] std::string last_failure() const;
 
  private:
   struct State;

@@ -33,7 +33,7 @@ struct SinkStats {
   std::uint64_t held_bytes = 0;       ///< spool bytes taken but held by the sink, not yet durable
   double seconds_since_success = -1;  ///< since the last delivery; -1 = none yet
   bool cursor_behind = false;         ///< delivered records whose cursor could not be saved yet (a full disk)
-  std::string last_error;             ///< the last failure's reason ("" = none yet); kept after a recovery
+  std::string last_failure;           ///< the last failure's reason ("" = none yet); kept after a recovery
 };
 
 class Emitter {

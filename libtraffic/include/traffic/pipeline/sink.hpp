@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "traffic/common/error.hpp"
+
 namespace traffic::pipeline {
 
 enum class SinkKind : std::uint8_t { file, http, aggregator, redis };
@@ -33,35 +35,33 @@ struct SinkUrl {
 /// A sink (and spool cursor) name: 1-64 of a-z 0-9 - _.
 [[nodiscard]] bool valid_sink_name(std::string_view name) noexcept;
 
-/// Parses sink URLs; on the first problem returns {} and sets `error` to one line naming
+/// Parses sink URLs; the first problem fails with Errc::invalid_input and one line naming
 /// the URL (credentials removed) and the reason. Names must be unique.
-std::vector<SinkUrl> parse_sink_urls(const std::vector<std::string>& urls, std::string& error);
+Result<std::vector<SinkUrl>> parse_sink_urls(const std::vector<std::string>& urls);
 
 class Sink {
  public:
   virtual ~Sink() = default;
-  /// Takes `records` (JSON lines, each ending in '\n'), in order. True once the sink has all
-  /// of them: the destination has them (an http sink got its 2xx), or the sink holds them
+  /// Takes `records` (JSON lines, each ending in '\n'), in order. Succeeds once the sink has
+  /// all of them: the destination has them (an http sink got its 2xx), or the sink holds them
   /// to make them durable later in one go (holding(): a file sink writes a whole file when
-  /// it closes). False when it has not taken them all — the same records are offered again
+  /// it closes). Fails (with a reason for the operator's log, never a credential) when it
+  /// has not taken them all — the same records are offered again
   /// later (at-least-once); a sink that was holding records has then dropped those too,
   /// and they are offered again as well.
-  virtual bool deliver(std::span<const std::string_view> records) = 0;
+  virtual Result<> deliver(std::span<const std::string_view> records) = 0;
   /// Whether records taken by deliver() wait in the sink, not yet durable (a crash would
   /// lose them). The Emitter moves the spool cursor only past durable records, so those
   /// stay in the spool until flush() or a rotation makes them durable.
   [[nodiscard]] virtual bool holding() const noexcept { return false; }
-  /// Makes held records durable now. False when it could not: they are dropped, to be
+  /// Makes held records durable now. Fails when it could not: they are dropped, to be
   /// offered again.
-  virtual bool flush() { return true; }
+  virtual Result<> flush() { return {}; }
   /// Called when there is nothing to deliver: time-based work (closing a file by age).
-  /// False, like flush(), when held records could not be made durable and were dropped.
-  virtual bool idle() { return true; }
+  /// Fails, like flush(), when held records could not be made durable and were dropped.
+  virtual Result<> idle() { return {}; }
   /// Called once after the last delivery and flush(), at shutdown.
   virtual void close() {}
-  /// Why the last deliver(), flush() or idle() failed, in words for an operator's log
-  /// (never a credential); "" when the sink cannot say. Called on the sink's thread.
-  [[nodiscard]] virtual std::string last_error() const { return {}; }
 };
 
 }  // namespace traffic::pipeline

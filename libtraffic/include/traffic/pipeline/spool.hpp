@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "traffic/common/error.hpp"
+
 namespace traffic::pipeline {
 
 enum class SpoolFullPolicy : std::uint8_t {
@@ -135,8 +137,10 @@ class Spool {
 
   /// A sink's persisted cursor (positions per lane); all zero for a new sink.
   std::vector<SpoolPosition> cursor(std::string_view sink) const;
-  /// Persists a sink's cursor (write, fsync, rename) and deletes segments every sink has passed.
-  void commit(std::string_view sink, const std::vector<SpoolPosition>& positions);
+  /// Persists a sink's cursor (write, fsync, rename) and deletes segments every sink has
+  /// passed. Fails with Errc::io when the cursor cannot be written (a full disk; retried by
+  /// the caller), Errc::invalid_input for a sink the spool was not opened with.
+  Result<> commit(std::string_view sink, const std::vector<SpoolPosition>& positions);
 
   /// Bytes written to the spool after `positions` (a sink's lag).
   [[nodiscard]] std::uint64_t pending_bytes(const std::vector<SpoolPosition>& positions) const;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "traffic/common/error.hpp"
 #include "traffic/common/time.hpp"
 
 struct redisContext;
@@ -63,23 +64,21 @@ class Connection {
   [[nodiscard]] std::size_t queued() const noexcept { return queued_; }
 
   /// Sends the queued commands and reads their replies into `replies`, in order. A Redis
-  /// error reply is a Reply of type error, not a failure. False when the connection failed
-  /// (refused, timed out, closed): `replies` holds the replies read before the failure —
-  /// the commands after them may or may not have run. The queue is emptied either way.
-  bool execute(std::vector<Reply>& replies);
-
-  /// The last failure ("Connection refused", an AUTH error); "" after a success.
-  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+  /// error reply is a Reply of type error, not a failure. Fails (Errc::unavailable, e.g.
+  /// "127.0.0.1:6379: Connection refused"; Errc::refused for an AUTH or SELECT error) when
+  /// the connection failed: `replies` holds the replies read before the failure — the
+  /// commands after them may or may not have run. The queue is emptied either way.
+  Result<> execute(std::vector<Reply>& replies);
   [[nodiscard]] const Endpoint& endpoint() const noexcept { return endpoint_; }
 
  private:
-  bool connect();
+  Result<> connect();
+  Failure lost(std::string_view what);  // disconnects; the failure names the endpoint
   void disconnect() noexcept;
   Endpoint endpoint_;
   redisContext* context_ = nullptr;
   std::string commands_;  // RESP-encoded, pipelined
   std::size_t queued_ = 0;
-  std::string last_error_;
 };
 
 /// How a periodic background exchange with Redis is doing (the counters', the unique
@@ -87,12 +86,12 @@ class Connection {
 /// any.
 class ExchangeHealth {
  public:
-  /// One exchange ended: reached Redis or not, and the error it met ("" = none; an error
+  /// One exchange ended: reached Redis or not, and the failure it met ("" = none; an error
   /// reply inside an exchange that reached Redis is kept too).
-  void record(bool reached, TimestampMs now, std::string error) {
+  void record(bool reached, TimestampMs now, std::string failure) {
     {
-      std::lock_guard lock(error_mutex_);
-      last_error_ = std::move(error);
+      std::lock_guard lock(failure_mutex_);
+      last_failure_ = std::move(failure);
     }
     if (!reached) {
       failed_rounds_.fetch_add(1, std::memory_order_relaxed);
@@ -105,17 +104,18 @@ class ExchangeHealth {
   [[nodiscard]] std::uint64_t failed_rounds() const noexcept { return failed_rounds_.load(std::memory_order_relaxed); }
   /// ms; 0 = never.
   [[nodiscard]] TimestampMs last_success() const noexcept { return last_success_.load(std::memory_order_relaxed); }
-  [[nodiscard]] std::string last_error() const {
-    std::lock_guard lock(error_mutex_);
-    return last_error_;
+  /// The last exchange's failure, for logs and /metrics; "" when it went well.
+  [[nodiscard]] std::string last_failure() const {
+    std::lock_guard lock(failure_mutex_);
+    return last_failure_;
   }
 
  private:
   std::atomic<std::uint64_t> rounds_{0};
   std::atomic<std::uint64_t> failed_rounds_{0};
   std::atomic<TimestampMs> last_success_{0};
-  mutable std::mutex error_mutex_;
-  std::string last_error_;
+  mutable std::mutex failure_mutex_;
+  std::string last_failure_;
 };
 
 }  // namespace traffic::redis

@@ -22,33 +22,31 @@ class Subscriber {
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;
 
-  /// Connects and subscribes, unless subscribed already. False when that failed
-  /// (last_error() says why).
-  bool subscribe();
+  /// Connects and subscribes, unless subscribed already. Fails (Errc::unavailable, or
+  /// Errc::refused for an error reply) naming the endpoint and the reason.
+  Result<> subscribe();
   /// Waits up to `wait` for messages on the channel and appends their payloads to
-  /// `messages` (subscribing first when not subscribed). Returns early on wake(). False
-  /// when the connection failed or closed (last_error() says why); the next call
-  /// reconnects.
-  bool receive(std::vector<std::string>& messages, std::chrono::milliseconds wait);
+  /// `messages` (subscribing first when not subscribed). Returns early on wake(). Fails
+  /// when the connection failed or closed; the next call reconnects.
+  Result<> receive(std::vector<std::string>& messages, std::chrono::milliseconds wait);
   /// Makes a receive() in progress (or the next one) return now. Thread-safe.
   void wake() noexcept;
 
   [[nodiscard]] bool subscribed() const noexcept { return context_ != nullptr; }
   /// Successful SUBSCRIBEs so far: more than one means there were gaps.
   [[nodiscard]] std::uint64_t subscriptions() const noexcept { return subscriptions_; }
-  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
   [[nodiscard]] const std::string& channel() const noexcept { return channel_; }
 
  private:
   void disconnect() noexcept;
-  bool drain(std::vector<std::string>& messages);
+  Result<> drain(std::vector<std::string>& messages);
+  Failure lost(std::string_view what);  // disconnects; the failure names the endpoint
 
   Endpoint endpoint_;
   std::string channel_;
   redisContext* context_ = nullptr;
   int wake_fd_ = -1;
   std::uint64_t subscriptions_ = 0;
-  std::string last_error_;
 };
 
 }  // namespace traffic::redis

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "traffic/common/clock.hpp"
+#include "traffic/common/error.hpp"
 #include "traffic/common/random.hpp"
 #include "traffic/recipe/store.hpp"
 #include "traffic/source/object_source.hpp"
@@ -34,11 +35,10 @@ class RecipeMirror {
  public:
   virtual ~RecipeMirror() = default;
   /// Writes the recipe just installed, from its files' bytes (gzip or plain JSON arrays).
-  /// "" on success, else why not.
-  virtual std::string write(std::string_view offers_file, std::string_view campaigns_file) = 0;
-  /// The recipe last written, as two JSON arrays (offers, campaigns); nullopt and `error`
-  /// set when there is none or it cannot be read.
-  virtual std::optional<std::pair<std::string, std::string>> read(std::string& error) = 0;
+  virtual Result<> write(std::string_view offers_file, std::string_view campaigns_file) = 0;
+  /// The recipe last written, as two JSON arrays (offers, campaigns); fails when there is
+  /// none or it cannot be read.
+  virtual Result<std::pair<std::string, std::string>> read() = 0;
 };
 
 struct RecipeFile {
@@ -60,7 +60,7 @@ struct RecipeSyncStats {
   std::uint64_t refused = 0;      ///< recipes refused (did not load, or empty)
   std::uint64_t consecutive_failures = 0;
   std::uint64_t mirror_failures = 0;  ///< installed recipes the mirror could not take
-  std::string last_error;             ///< "" after a good round
+  std::string last_failure;           ///< "" after a good round
 };
 
 class RecipeSync {

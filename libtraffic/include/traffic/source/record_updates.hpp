@@ -42,7 +42,7 @@ struct RecordUpdateStats {
   std::uint64_t subscriptions = 0;  ///< successful SUBSCRIBEs; each after the first followed a gap
   bool subscribed = false;
   TimestampMs last_message = 0;  ///< 0: none yet
-  std::string last_error;        ///< of the connection; "" while subscribed
+  std::string last_failure;      ///< of the connection; "" while subscribed
 };
 
 class RecordUpdates {

@@ -41,10 +41,10 @@ class RedisMirror final : public RecipeMirror {
   RedisMirror(const RedisMirror&) = delete;
   RedisMirror& operator=(const RedisMirror&) = delete;
 
-  std::string write(std::string_view offers_file, std::string_view campaigns_file) override;
+  Result<> write(std::string_view offers_file, std::string_view campaigns_file) override;
   /// Every `offer:<id>` / `campaign:<id>` key whose value is JSON; values that are not are
   /// skipped (counted in the error text only when nothing usable is left).
-  std::optional<std::pair<std::string, std::string>> read(std::string& error) override;
+  Result<std::pair<std::string, std::string>> read() override;
 
   [[nodiscard]] const MirrorWriteStats& last_write() const noexcept { return last_write_; }
 
@@ -52,7 +52,7 @@ class RedisMirror final : public RecipeMirror {
   struct Kind;
   std::string write_kind(Kind& kind, std::string_view file);
   std::string read_kind(Kind& kind, std::string& array, std::size_t& skipped);
-  bool flush(std::string& error);
+  bool flush(std::string& error);  // false and `error` set when the exchange failed
 
   RedisMirrorSettings settings_;
   redis::Connection connection_;

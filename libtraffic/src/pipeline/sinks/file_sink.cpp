@@ -175,23 +175,21 @@ namespace {
 
 // Puts `bytes` in place as `path`: written to `path.tmp`, fsync'ed, renamed (never over an
 // existing file: then `name_taken`), the directory synced. On failure nothing is left.
-bool publish(const fs::path& path, std::string_view bytes, bool& name_taken) {
-  name_taken = false;
+// 0 once written; else the errno of the step that failed (EEXIST: the name is taken).
+int publish(const fs::path& path, std::string_view bytes) {
   const fs::path tmp = path.string() + ".tmp";
   const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (out < 0) {
-    name_taken = errno == EEXIST;
-    return false;
-  }
-  const bool written = write_all(out, bytes.data(), bytes.size()) && ::fsync(out) == 0;
+  if (out < 0) return errno;
+  int error = 0;
+  if (!write_all(out, bytes.data(), bytes.size()) || ::fsync(out) != 0) error = errno != 0 ? errno : EIO;
   ::close(out);
-  if (written && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+  if (error == 0 && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
     sync_directory(path.parent_path());
-    return true;
+    return 0;
   }
-  name_taken = written && errno == EEXIST;
+  if (error == 0) error = errno;
   ::unlink(tmp.c_str());
-  return false;
+  return error;
 }
 
 }  // namespace
@@ -210,9 +208,8 @@ bool close_part_file(const fs::path& part, Compression compression, int level) {
   text.resize(last_newline == std::string::npos ? 0 : last_newline + 1);
   FileEncoder encoder(compression, level);
   encoder.start();
-  bool name_taken = false;
   const fs::path final_path = name.substr(0, name.size() - kPart.size()) + std::string(suffix_of(compression));
-  if (!encoder.add(text) || !encoder.finish() || !publish(final_path, encoder.file(), name_taken)) return false;
+  if (!encoder.add(text) || !encoder.finish() || publish(final_path, encoder.file()) != 0) return false;
   ::unlink(part.c_str());
   sync_directory(part.parent_path());
   return true;
@@ -242,26 +239,29 @@ FileSink::FileSink(FileSinkSettings settings)
 
 FileSink::~FileSink() = default;
 
-bool FileSink::close_file() {
-  if (taken_bytes_ == 0) return true;
+Result<> FileSink::close_file() {
+  if (taken_bytes_ == 0) return {};
   taken_bytes_ = 0;
-  if (!encoder_->finish()) return false;
+  if (!encoder_->finish())
+    return Failure(Errc::io, "file sink " + settings_.directory.string() + ": compressor failed");
   for (int attempt = 0; attempt < 100; ++attempt) {
     const fs::path path =
         settings_.directory / (settings_.prefix + "-" + opened_stamp_ + "-" + std::to_string(++sequence_) + ".ndjson" +
                                std::string(suffix_of(settings_.compression)));
-    bool name_taken = false;  // by an earlier run's file of the same millisecond
-    if (publish(path, encoder_->file(), name_taken)) {
+    const int error = publish(path, encoder_->file());
+    if (error == 0) {
       ++files_closed_;
-      return true;
+      return {};
     }
-    if (!name_taken) return false;
+    // EEXIST: the name is an earlier run's file of the same millisecond; the next one is tried.
+    if (error != EEXIST)
+      return Failure(Errc::io, "file sink: cannot write " + path.string() + ": " + errno_text(error));
   }
-  return false;
+  return Failure(Errc::io, "file sink " + settings_.directory.string() + ": no free file name");
 }
 
-bool FileSink::deliver(std::span<const std::string_view> records) {
-  try {
+Result<> FileSink::deliver(std::span<const std::string_view> records) {
+  {
     if (taken_bytes_ == 0) {
       encoder_->start();
       opened_at_ = clock().now();
@@ -272,21 +272,21 @@ bool FileSink::deliver(std::span<const std::string_view> records) {
       std::size_t size = records[i].size();
       std::size_t next = i + 1;
       while (next < records.size() && records[next].data() == records[i].data() + size) size += records[next++].size();
-      if (!encoder_->add(std::string_view(records[i].data(), size))) throw std::runtime_error("compressor");
+      if (!encoder_->add(std::string_view(records[i].data(), size))) {
+        taken_bytes_ = 0;  // the open file is dropped; its records are offered again
+        return Failure(Errc::io, "file sink " + settings_.directory.string() + ": compressor failed");
+      }
       taken_bytes_ += size;
       i = next;
     }
-  } catch (const std::exception&) {
-    taken_bytes_ = 0;  // the open file is dropped; its records are offered again
-    return false;
   }
   if (taken_bytes_ >= settings_.rotate_bytes || old_enough()) return close_file();
-  return true;
+  return {};
 }
 
-bool FileSink::idle() {
+Result<> FileSink::idle() {
   if (taken_bytes_ > 0 && old_enough()) return close_file();
-  return true;
+  return {};
 }
 
 const Clock& FileSink::clock() const noexcept {
@@ -301,7 +301,7 @@ bool FileSink::old_enough() const noexcept {
          now - opened_at_ >= std::chrono::duration_cast<std::chrono::milliseconds>(settings_.rotate_after).count();
 }
 
-bool FileSink::flush() {
+Result<> FileSink::flush() {
   return close_file();
 }
 

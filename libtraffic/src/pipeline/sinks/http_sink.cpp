@@ -120,13 +120,11 @@ HttpSink::HttpSink(HttpSinkSettings settings, Mode mode)
 
 HttpSink::~HttpSink() = default;
 
-bool HttpSink::deliver(std::span<const std::string_view> records) {
-  const bool ok = mode_ == Mode::aggregator ? post_each(records) : post_batch(records);
-  if (ok) last_error_.clear();
-  return ok;
+Result<> HttpSink::deliver(std::span<const std::string_view> records) {
+  return mode_ == Mode::aggregator ? post_each(records) : post_batch(records);
 }
 
-bool HttpSink::post_batch(std::span<const std::string_view> records) {
+Result<> HttpSink::post_batch(std::span<const std::string_view> records) {
   CURL* handle = curl_->handles[0];
   std::string& body = curl_->bodies[0];
   body.clear();
@@ -136,9 +134,8 @@ bool HttpSink::post_batch(std::span<const std::string_view> records) {
   const CURLcode code = curl_easy_perform(handle);
   long status = 0;
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-  if (code == CURLE_OK && status >= 200 && status < 300) return true;
-  last_error_ = http_error(code, status);
-  return false;
+  if (code == CURLE_OK && status >= 200 && status < 300) return {};
+  return Failure(Errc::unavailable, http_error(code, status));
 }
 
 // One record as the old service sent it: a conversion (event "traffic-bonus") to
@@ -175,14 +172,15 @@ void HttpSink::aggregator_request(std::size_t slot, std::string_view record) {
   curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
 }
 
-bool HttpSink::post_each(std::span<const std::string_view> records) {
+Result<> HttpSink::post_each(std::span<const std::string_view> records) {
   std::vector<std::size_t> idle;
   for (std::size_t i = curl_->handles.size(); i > 0; --i) idle.push_back(i - 1);
   std::size_t next = 0;
   std::size_t in_flight = 0;
-  bool ok = true;
-  while ((ok && next < records.size()) || in_flight > 0) {
-    while (ok && next < records.size() && !idle.empty()) {
+  std::string failure;  // the first failure; "" while all went well
+  const auto ok = [&] { return failure.empty(); };
+  while ((ok() && next < records.size()) || in_flight > 0) {
+    while (ok() && next < records.size() && !idle.empty()) {
       const std::size_t slot = idle.back();
       idle.pop_back();
       aggregator_request(slot, records[next++]);
@@ -203,11 +201,10 @@ bool HttpSink::post_each(std::span<const std::string_view> records) {
                                                  curl_->handles.begin());
       // No new requests after a failure; the ones in flight finish; the batch is offered again.
       if (message->data.result != CURLE_OK || status < 200 || status >= 300) {
-        ok = false;
-        last_error_ = http_error(message->data.result, status);
+        if (ok()) failure = http_error(message->data.result, status);
       } else if (curl_->bonus[slot] && !answered_success(curl_->answers[slot])) {
-        ok = false;  // the old service read "success" from /lidBonus: anything else is a failure
-        last_error_ = "lidBonus answered without success";
+        // the old service read "success" from /lidBonus: anything else is a failure
+        if (ok()) failure = "lidBonus answered without success";
       }
       curl_multi_remove_handle(curl_->multi, handle);
       idle.push_back(slot);
@@ -215,7 +212,8 @@ bool HttpSink::post_each(std::span<const std::string_view> records) {
     }
     if (in_flight > 0) curl_multi_poll(curl_->multi, nullptr, 0, 100, nullptr);
   }
-  return ok;
+  if (!ok()) return Failure(Errc::unavailable, failure);
+  return {};
 }
 
 }  // namespace traffic::pipeline

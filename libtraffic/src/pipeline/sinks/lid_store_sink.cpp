@@ -4,7 +4,7 @@
 
 namespace traffic::pipeline {
 
-bool LidStoreSink::deliver(std::span<const std::string_view> records) {
+Result<> LidStoreSink::deliver(std::span<const std::string_view> records) {
   batch_.clear();
   for (std::string_view record : records) {
     if (lid::record_field(record, "event") != "traffic-api") continue;  // conversions and resends are not clicks
@@ -13,7 +13,8 @@ bool LidStoreSink::deliver(std::span<const std::string_view> records) {
     if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
     batch_.push_back({lid, record});
   }
-  return batch_.empty() || store_.put_many(batch_, now_());
+  if (batch_.empty()) return {};
+  return store_.put_many(batch_, now_());
 }
 
 }  // namespace traffic::pipeline

@@ -25,25 +25,18 @@ RedisSink::RedisSink(RedisSinkSettings settings)
 
 RedisSink::~RedisSink() = default;
 
-bool RedisSink::deliver(std::span<const std::string_view> records) {
+Result<> RedisSink::deliver(std::span<const std::string_view> records) {
   for (std::string_view record : records) {
     if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
     connection_.append({"XADD", settings_.stream, "MAXLEN", "~", maxlen_, "*", "lid", lid::record_field(record, "lid"),
                         "record", record});
   }
-  if (!connection_.execute(replies_)) {
-    last_error_ = connection_.last_error();
-    return false;
-  }
+  if (auto exchanged = connection_.execute(replies_); !exchanged) return exchanged;
   // Every reply must be an entry id for the batch to be acknowledged.
   for (const redis::Reply& reply : replies_) {
-    if (reply.is_error()) {
-      last_error_ = reply.text;
-      return false;
-    }
+    if (reply.is_error()) return Failure(Errc::refused, settings_.endpoint.address() + ": " + reply.text);
   }
-  last_error_.clear();
-  return true;
+  return {};
 }
 
 }  // namespace traffic::pipeline

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 using test::all_closed_lines;
 using test::files_in;
 
-bool deliver(Sink& sink, std::vector<std::string> lines) {
+Result<> deliver(Sink& sink, std::vector<std::string> lines) {
   std::vector<std::string_view> views(lines.begin(), lines.end());
   return sink.deliver(views);
 }
@@ -209,10 +209,9 @@ std::string unzstd_file(const fs::path& path) {
 }
 
 TEST(FileSink, ZstdAndUncompressedFilesAreOffered) {
-  std::string error;
   const auto urls =
-      parse_sink_urls({"file:///unused#compression=zstd&level=3", "file:///unused#compression=none&name=b"}, error);
-  ASSERT_EQ(urls.size(), 2U) << error;
+      parse_sink_urls({"file:///unused#compression=zstd&level=3", "file:///unused#compression=none&name=b"}).value();
+  ASSERT_EQ(urls.size(), 2U);
   for (const auto& url : urls) {
     test::TempDir dir("file-sink");
     FileSinkSettings settings = FileSinkSettings::from_url(url);
@@ -241,12 +240,11 @@ TEST(FileSink, ZstdAndUncompressedFilesAreOffered) {
 }
 
 TEST(FileSink, BadOptionsAreRefused) {
-  std::string error;
   for (const std::string url :
        {"file:///x#rotate_seconds=0", "file:///x#rotate_mb=abc", "file:///x#prefix=a/b", "file:///x#compression=lz4",
         "file:///x#level=4", "file:///x#compression=zstd&level=20", "file:///x#compression=zstd&level=0"}) {
-    const auto sinks = parse_sink_urls({url}, error);
-    ASSERT_EQ(sinks.size(), 1U) << error;
+    const auto sinks = parse_sink_urls({url}).value();
+    ASSERT_EQ(sinks.size(), 1U);
     EXPECT_THROW((void)FileSinkSettings::from_url(sinks[0]), std::invalid_argument) << url;
   }
 }

@@ -25,7 +25,7 @@ HttpSinkSettings settings_for(const std::string& url) {
   return settings;
 }
 
-bool deliver(Sink& sink, const std::vector<std::string>& lines) {
+Result<> deliver(Sink& sink, const std::vector<std::string>& lines) {
   std::vector<std::string_view> views(lines.begin(), lines.end());
   return sink.deliver(views);
 }
@@ -46,8 +46,8 @@ std::string unbase64(std::string_view text) {
 TEST(HttpSink, ABatchIsOneNdjsonPost) {
   test::HttpCollector collector;
   HttpSink sink(settings_for(collector.url("/ingest?table=clicks")), HttpSink::Mode::ndjson_batch);
-  ASSERT_TRUE(deliver(sink, {record(1), record(2), record(3)})) << sink.last_error();
-  ASSERT_TRUE(deliver(sink, {record(4)})) << sink.last_error();
+  ASSERT_EQ(test::failure_of(deliver(sink, {record(1), record(2), record(3)})), "");
+  ASSERT_EQ(test::failure_of(deliver(sink, {record(4)})), "");
   const auto received = collector.received();
   ASSERT_EQ(received.size(), 2U);
   EXPECT_EQ(received[0].target, "/ingest?table=clicks");
@@ -59,12 +59,11 @@ TEST(HttpSink, RefusalsAndAnUnreachableCollectorAreFailures) {
   test::HttpCollector collector;
   collector.answer_with(503);
   HttpSink sink(settings_for(collector.url("/ingest")), HttpSink::Mode::ndjson_batch);
-  EXPECT_FALSE(deliver(sink, {record(1)}));
-  EXPECT_EQ(sink.last_error(), "HTTP 503");
+  EXPECT_EQ(test::failure_of(deliver(sink, {record(1)})), "HTTP 503");
   collector.stop();
-  EXPECT_FALSE(deliver(sink, {record(1)}));
-  EXPECT_FALSE(sink.last_error().empty());
-  EXPECT_EQ(sink.last_error().find("HTTP"), std::string::npos) << sink.last_error();  // a connection error
+  const std::string refused = test::failure_of(deliver(sink, {record(1)}));
+  EXPECT_FALSE(refused.empty());
+  EXPECT_EQ(refused.find("HTTP"), std::string::npos) << refused;  // a connection error
 }
 
 TEST(HttpSink, TheAggregatorGetsEachRecordBase64dAsTheOldServiceSentIt) {
@@ -72,7 +71,7 @@ TEST(HttpSink, TheAggregatorGetsEachRecordBase64dAsTheOldServiceSentIt) {
   HttpSink sink(settings_for(collector.url("/api/")), HttpSink::Mode::aggregator);
   std::vector<std::string> lines;
   for (int i = 0; i < 20; ++i) lines.push_back(record(i));
-  ASSERT_TRUE(deliver(sink, lines)) << sink.last_error();
+  ASSERT_EQ(test::failure_of(deliver(sink, lines)), "");
   const auto received = collector.received();
   ASSERT_EQ(received.size(), 20U);
   std::set<std::string> records;
@@ -89,8 +88,7 @@ TEST(HttpSink, TheAggregatorGetsEachRecordBase64dAsTheOldServiceSentIt) {
   EXPECT_EQ(records, std::set<std::string>(lines.begin(), lines.end()));  // each once, byte for byte
 
   collector.answer_with(500);
-  EXPECT_FALSE(deliver(sink, lines));
-  EXPECT_EQ(sink.last_error(), "HTTP 500");
+  EXPECT_EQ(test::failure_of(deliver(sink, lines)), "HTTP 500");
 }
 
 // As the old service: a conversion goes to /lidBonus as {"stats", "timestamp", "hash":
@@ -106,7 +104,7 @@ TEST(HttpSink, TheAggregatorGetsConversionsAtLidBonusAndNeedsSuccess) {
   const auto before =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  ASSERT_TRUE(deliver(sink, {record(1), conversion + "\n"})) << sink.last_error();
+  ASSERT_EQ(test::failure_of(deliver(sink, {record(1), conversion + "\n"})), "");
   const auto received = collector.received();
   ASSERT_EQ(received.size(), 2U);
   const auto bonus =
@@ -122,18 +120,16 @@ TEST(HttpSink, TheAggregatorGetsConversionsAtLidBonusAndNeedsSuccess) {
 
   for (const std::string answer : {R"({"success":false})", "ok", R"({"success":"yes"})"}) {
     collector.answer_body(answer);
-    EXPECT_FALSE(deliver(sink, {conversion})) << answer;
-    EXPECT_EQ(sink.last_error(), "lidBonus answered without success");
+    EXPECT_EQ(test::failure_of(deliver(sink, {conversion})), "lidBonus answered without success") << answer;
   }
   EXPECT_TRUE(deliver(sink, {record(2)}));  // clicks need only a 2xx
 }
 
 TEST(HttpSink, BadOptionsAreRefused) {
-  std::string error;
   for (const std::string url : {"http://c/x#timeout_ms=5", "http://c/x#batch=0", "aggregator+http://c/#concurrency=0",
                                 "http://c/x#batch=many"}) {
-    const auto sinks = parse_sink_urls({url}, error);
-    ASSERT_EQ(sinks.size(), 1U) << error;
+    const auto sinks = parse_sink_urls({url}).value();
+    ASSERT_EQ(sinks.size(), 1U);
     EXPECT_THROW((void)HttpSinkSettings::from_url(sinks[0]), std::invalid_argument) << url;
   }
 }

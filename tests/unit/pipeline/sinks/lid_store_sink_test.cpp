@@ -22,8 +22,8 @@ TEST(LidStoreSink, StoresClicksOnly) {
                                               R"({"event":"traffic-api"})"
                                               "\n"};
   EXPECT_TRUE(sink.deliver(records));
-  EXPECT_EQ(store.get("a", 1000), R"({"lid":"a","event":"traffic-api","n":1})");
-  EXPECT_EQ(store.get("b", 1000), std::nullopt);
+  EXPECT_EQ(store.get("a", 1000).value(), R"({"lid":"a","event":"traffic-api","n":1})");
+  EXPECT_EQ(store.get("b", 1000).value(), std::nullopt);
   EXPECT_EQ(store.size(), 1U);
 }
 

@@ -17,10 +17,8 @@ std::string record(int n) {
 }
 
 RedisSinkSettings settings_for(const test::RedisServer& redis, std::string stream = "clicks") {
-  std::string error;
   const auto urls =
-      parse_sink_urls({"redis://127.0.0.1:" + std::to_string(redis.port()) + "/" + stream + "#maxlen=100000"}, error);
-  if (urls.size() != 1) throw std::runtime_error(error);
+      parse_sink_urls({"redis://127.0.0.1:" + std::to_string(redis.port()) + "/" + stream + "#maxlen=100000"}).value();
   return RedisSinkSettings::from_url(urls[0]);
 }
 
@@ -37,7 +35,7 @@ std::vector<std::pair<std::string, std::string>> entries(const test::RedisServer
   return out;
 }
 
-bool deliver(Sink& sink, const std::vector<std::string>& lines) {
+Result<> deliver(Sink& sink, const std::vector<std::string>& lines) {
   std::vector<std::string_view> views(lines.begin(), lines.end());
   return sink.deliver(views);
 }
@@ -46,7 +44,7 @@ TEST(RedisSink, RecordsAreAddedToTheStreamWithTheirLid) {
   test::TempDir dir("redis-sink");
   test::RedisServer redis(dir.path());
   RedisSink sink(settings_for(redis));
-  ASSERT_TRUE(deliver(sink, {record(1), record(2), record(3)})) << sink.last_error();
+  ASSERT_EQ(test::failure_of(deliver(sink, {record(1), record(2), record(3)})), "");
   const auto stored = entries(redis, "clicks");
   ASSERT_EQ(stored.size(), 3U);
   EXPECT_EQ(stored[0].first, "lid-1");
@@ -59,14 +57,13 @@ TEST(RedisSink, AnErrorReplyFailsTheBatch) {
   auto c = redis.connect();
   freeReplyObject(redisCommand(c.get(), "SET notastream x"));  // XADD to a string: WRONGTYPE
   RedisSink sink(settings_for(redis, "notastream"));
-  EXPECT_FALSE(deliver(sink, {record(1), record(2)}));
-  EXPECT_NE(sink.last_error().find("WRONGTYPE"), std::string::npos) << sink.last_error();
+  const std::string refused = test::failure_of(deliver(sink, {record(1), record(2)}));
+  EXPECT_NE(refused.find("WRONGTYPE"), std::string::npos) << refused;
 }
 
 TEST(RedisSink, UrlsWithCredentialsAndBadOptions) {
-  std::string error;
-  auto urls = parse_sink_urls({"redis://app:s3cret@cache.internal:6380/clicks#db=2&maxlen=5000"}, error);
-  ASSERT_EQ(urls.size(), 1U) << error;
+  auto urls = parse_sink_urls({"redis://app:s3cret@cache.internal:6380/clicks#db=2&maxlen=5000"}).value();
+  ASSERT_EQ(urls.size(), 1U);
   const auto settings = RedisSinkSettings::from_url(urls[0]);
   EXPECT_EQ(settings.endpoint.host, "cache.internal");
   EXPECT_EQ(settings.endpoint.port, 6380);
@@ -75,12 +72,12 @@ TEST(RedisSink, UrlsWithCredentialsAndBadOptions) {
   EXPECT_EQ(settings.endpoint.db, 2);
   EXPECT_EQ(settings.maxlen, 5000U);
   EXPECT_EQ(settings.stream, "clicks");
-  urls = parse_sink_urls({"redis://[::1]:7000/s"}, error);
+  urls = parse_sink_urls({"redis://[::1]:7000/s"}).value();
   EXPECT_EQ(RedisSinkSettings::from_url(urls[0]).endpoint.host, "::1");
   for (const std::string url :
        {"redis://h:notaport/s", "redis://h:70000/s", "redis://h/s#maxlen=0", "redis://:pw@h:x/s", "redis://[::1/s"}) {
-    urls = parse_sink_urls({url}, error);
-    ASSERT_EQ(urls.size(), 1U) << url << ": " << error;
+    urls = parse_sink_urls({url}).value();
+    ASSERT_EQ(urls.size(), 1U) << url;
     try {
       (void)RedisSinkSettings::from_url(urls[0]);
       ADD_FAILURE() << url;

@@ -53,18 +53,18 @@ class FileSink final : public Sink {
 
   /// Takes the records into the open file (in memory); writes the file when it reaches
   /// its size or age. False only when that write failed (the file's records are dropped).
-  bool deliver(std::span<const std::string_view> records) override;
+  Result<> deliver(std::span<const std::string_view> records) override;
   [[nodiscard]] bool holding() const noexcept override { return taken_bytes_ > 0; }
-  bool flush() override;  ///< writes the open file now
-  bool idle() override;   ///< writes the open file when it is old enough
-  void close() override;  ///< flush()
+  Result<> flush() override;  ///< writes the open file now
+  Result<> idle() override;   ///< writes the open file when it is old enough
+  void close() override;      ///< flush()
 
   [[nodiscard]] std::uint64_t files_closed() const noexcept { return files_closed_; }
 
  private:
   [[nodiscard]] const Clock& clock() const noexcept;
   [[nodiscard]] bool old_enough() const noexcept;
-  bool close_file();
+  Result<> close_file();
   FileSinkSettings settings_;
   std::unique_ptr<FileEncoder> encoder_;  ///< the open file, compressed as its records are taken
   std::uint64_t taken_bytes_ = 0;         ///< its records' bytes (uncompressed)

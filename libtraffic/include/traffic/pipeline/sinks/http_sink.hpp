@@ -36,14 +36,12 @@ class HttpSink final : public Sink {
   HttpSink(const HttpSink&) = delete;
   HttpSink& operator=(const HttpSink&) = delete;
 
-  bool deliver(std::span<const std::string_view> records) override;
-
-  /// The last failure, for logs ("HTTP 503", "Couldn't connect to server"); "" after a success.
-  [[nodiscard]] std::string last_error() const override { return last_error_; }
+  /// Fails with the reason for logs ("HTTP 503", "Couldn't connect to server").
+  Result<> deliver(std::span<const std::string_view> records) override;
 
  private:
-  bool post_batch(std::span<const std::string_view> records);
-  bool post_each(std::span<const std::string_view> records);
+  Result<> post_batch(std::span<const std::string_view> records);
+  Result<> post_each(std::span<const std::string_view> records);
   void aggregator_request(std::size_t slot, std::string_view record);
   struct Curl;
   HttpSinkSettings settings_;
@@ -51,7 +49,6 @@ class HttpSink final : public Sink {
   std::string bonus_url_;  // aggregator: conversions
   Mode mode_;
   std::unique_ptr<Curl> curl_;
-  std::string last_error_;
 };
 
 }  // namespace traffic::pipeline

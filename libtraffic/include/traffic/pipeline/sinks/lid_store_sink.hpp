@@ -17,7 +17,7 @@ namespace traffic::pipeline {
 class LidStoreSink final : public Sink {
  public:
   LidStoreSink(lid::LidStore& store, std::function<TimestampMs()> now) : store_(store), now_(std::move(now)) {}
-  bool deliver(std::span<const std::string_view> records) override;
+  Result<> deliver(std::span<const std::string_view> records) override;
 
  private:
   lid::LidStore& store_;

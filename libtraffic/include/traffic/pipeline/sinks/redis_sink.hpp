@@ -32,17 +32,15 @@ class RedisSink final : public Sink {
   RedisSink(const RedisSink&) = delete;
   RedisSink& operator=(const RedisSink&) = delete;
 
-  bool deliver(std::span<const std::string_view> records) override;
+  Result<> deliver(std::span<const std::string_view> records) override;
 
   /// The last failure ("connection refused", a Redis error reply); "" after a success.
-  [[nodiscard]] std::string last_error() const override { return last_error_; }
 
  private:
   RedisSinkSettings settings_;
   std::string maxlen_;
   redis::Connection connection_;
   std::vector<redis::Reply> replies_;
-  std::string last_error_;
 };
 
 }  // namespace traffic::pipeline
