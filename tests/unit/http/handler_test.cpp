@@ -10,7 +10,6 @@
 
 #include "case_check.hpp"
 #include "digest.hpp"
-#include "fake_clock.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/lid/lid_store.hpp"
@@ -19,6 +18,7 @@
 #include "traffic/pipeline/sinks/lid_store_sink.hpp"
 #include "traffic/pipeline/spool.hpp"
 #include "traffic/recipe/loader.hpp"
+#include "traffic/testing/fake_clock.hpp"
 #include "traffic/url/redirect_url.hpp"
 
 namespace traffic::http {

@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "fake_random.hpp"
+#include "traffic/testing/fake_random.hpp"
 
 namespace traffic::lid {
 namespace {

@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "closed_files.hpp"
-#include "memory_sink.hpp"
 #include "test_support.hpp"
 #include "traffic/pipeline/sinks/file_sink.hpp"
+#include "traffic/testing/memory_sink.hpp"
 
 namespace traffic::pipeline {
 namespace {

@@ -8,11 +8,11 @@
 #include <fstream>
 #include <set>
 
-#include "memory_sink.hpp"
 #include "small_disk.hpp"
 #include "test_support.hpp"
 #include "traffic/pipeline/emitter.hpp"
 #include "traffic/pipeline/spool.hpp"
+#include "traffic/testing/memory_sink.hpp"
 
 namespace traffic::pipeline {
 namespace {

@@ -8,11 +8,11 @@
 #include <cstdlib>
 #include <new>
 
-#include "fake_clock.hpp"
 #include "test_support.hpp"
 #include "traffic/recipe/loader.hpp"
 #include "traffic/recipe/snapshot.hpp"
 #include "traffic/rules/engine.hpp"
+#include "traffic/testing/fake_clock.hpp"
 #include "traffic/url/redirect_url.hpp"
 
 // The replacement operator delete frees with free() what the replacement operator new got

@@ -9,8 +9,6 @@
 #include <memory>
 
 #include "case_check.hpp"
-#include "fake_clock.hpp"
-#include "fake_random.hpp"
 #include "test_support.hpp"
 #include "traffic/common/time.hpp"
 #include "traffic/device/detector.hpp"
@@ -19,6 +17,8 @@
 #include "traffic/recipe/loader.hpp"
 #include "traffic/recipe/snapshot.hpp"
 #include "traffic/rules/engine.hpp"
+#include "traffic/testing/fake_clock.hpp"
+#include "traffic/testing/fake_random.hpp"
 #include "traffic/url/click_values.hpp"
 #include "traffic/url/redirect_url.hpp"
 

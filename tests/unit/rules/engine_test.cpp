@@ -5,12 +5,12 @@
 #include <deque>
 #include <memory>
 
-#include "fake_clock.hpp"
-#include "fake_counters.hpp"
-#include "fake_random.hpp"
 #include "traffic/recipe/snapshot.hpp"
 #include "traffic/rules/engine.hpp"
 #include "traffic/rules/explain.hpp"
+#include "traffic/testing/fake_clock.hpp"
+#include "traffic/testing/fake_counters.hpp"
+#include "traffic/testing/fake_random.hpp"
 
 namespace traffic::rules {
 namespace {

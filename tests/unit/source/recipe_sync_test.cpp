@@ -9,10 +9,10 @@
 #include <boost/json.hpp>
 #include <fstream>
 
-#include "fake_clock.hpp"
 #include "s3_fake.hpp"
 #include "test_support.hpp"
 #include "traffic/common/file.hpp"
+#include "traffic/testing/fake_clock.hpp"
 
 namespace traffic::source {
 namespace {

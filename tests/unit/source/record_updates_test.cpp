@@ -10,10 +10,10 @@
 #include <mutex>
 #include <vector>
 
-#include "fake_clock.hpp"
 #include "redis_server.hpp"
 #include "test_support.hpp"
 #include "traffic/recipe/loader.hpp"
+#include "traffic/testing/fake_clock.hpp"
 
 namespace traffic::source {
 namespace {

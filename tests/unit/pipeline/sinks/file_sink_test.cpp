@@ -10,8 +10,8 @@
 #include <fstream>
 
 #include "closed_files.hpp"
-#include "fake_clock.hpp"
 #include "test_support.hpp"
+#include "traffic/testing/fake_clock.hpp"
 
 namespace traffic::pipeline {
 namespace {
