@@ -357,9 +357,9 @@ std::string trim(std::string_view text) {
 
 }  // namespace
 
-bool load_dotenv(const std::string& path, std::string& error) {
+Result<> load_dotenv(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return true;  // no .env: nothing to do
+  if (!in) return {};  // no .env: nothing to do
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     std::string text = trim(line);
@@ -367,8 +367,7 @@ bool load_dotenv(const std::string& path, std::string& error) {
     if (text.rfind("export ", 0) == 0) text = trim(std::string_view(text).substr(7));
     const auto eq = text.find('=');
     if (eq == std::string::npos || eq == 0) {
-      error = path + ":" + std::to_string(number) + ": expected NAME=value";
-      return false;
+      return Failure(Errc::invalid_input, path + ":" + std::to_string(number) + ": expected NAME=value");
     }
     const std::string name = trim(std::string_view(text).substr(0, eq));
     std::string value = trim(std::string_view(text).substr(eq + 1));
@@ -378,11 +377,8 @@ bool load_dotenv(const std::string& path, std::string& error) {
     // NOLINTNEXTLINE(concurrency-mt-unsafe): the configuration is read at start, before any thread
     setenv(name.c_str(), value.c_str(), 0);  // the real environment wins
   }
-  if (in.bad()) {
-    error = path + ": cannot be read";
-    return false;
-  }
-  return true;
+  if (in.bad()) return Failure(Errc::io, path + ": cannot be read");
+  return {};
 }
 
 namespace {
@@ -465,7 +461,7 @@ Config::RecipeSource Config::recipe_source() const {
 }
 
 ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_path) {
-  if (std::string error; !load_dotenv(dotenv_path, error)) return refused(error);
+  if (const Result<> loaded = load_dotenv(dotenv_path); !loaded) return refused(loaded.error().detail);
   alias_encryption_key();
   ParseOutcome outcome;
   const Config defaults;
@@ -507,7 +503,7 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_
 }
 
 ParseOutcome from_environment(const std::string& dotenv_path) {
-  if (std::string error; !load_dotenv(dotenv_path, error)) return refused(error);
+  if (const Result<> loaded = load_dotenv(dotenv_path); !loaded) return refused(loaded.error().detail);
   alias_encryption_key();
   ParseOutcome outcome;
   Config config;

@@ -116,24 +116,12 @@ App::App(const config::Config& config, Services services)
       trust_proxy_(net::TrustProxy::parse(config.trust_proxy)),
       postback_keys_(split_keys(config.postback_hmac_keys)) {}
 
-bool App::ready(std::string& reason) const {
-  if (draining.load()) {
-    reason = "shutting down";
-    return false;
-  }
-  if (shedding.load()) {
-    reason = "memory over MAX_MEMORY_MB";
-    return false;
-  }
-  if (!services_.store.loaded()) {
-    reason = "no recipe loaded yet";
-    return false;
-  }
-  if (!services_.geo.has(geo::DatabaseKind::city)) {
-    reason = "geo databases not loaded";
-    return false;
-  }
-  return true;
+Result<> App::ready() const {
+  if (draining.load()) return Failure(Errc::unavailable, "shutting down");
+  if (shedding.load()) return Failure(Errc::unavailable, "memory over MAX_MEMORY_MB");
+  if (!services_.store.loaded()) return Failure(Errc::unavailable, "no recipe loaded yet");
+  if (!services_.geo.has(geo::DatabaseKind::city)) return Failure(Errc::unavailable, "geo databases not loaded");
+  return {};
 }
 
 Gauges App::gauges() const {
@@ -567,12 +555,11 @@ class Exchange {
 
   void ready() {
     if (!allow("GET", "HEAD", "GET, HEAD")) return;
-    std::string reason;
-    if (app_.ready(reason)) {
+    if (const Result<> ready = app_.ready(); ready) {
       answer_json(response_, 200,
                   json::object{{"status", "ready"}, {"recipe_version", app_.services().store.version()}});
     } else {
-      answer_json(response_, 503, json::object{{"status", "not ready"}, {"reason", reason}});
+      answer_json(response_, 503, json::object{{"status", "not ready"}, {"reason", ready.error().detail}});
     }
   }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "traffic/common/error.hpp"
 #include "traffic/pipeline/spool.hpp"
 #include "traffic/rules/engine.hpp"
 #include "traffic/url/redirect_url.hpp"
@@ -175,8 +176,8 @@ struct OptionInfo {
 /// then validates. Never throws.
 ParseOutcome parse(int argc, const char* const* argv, const std::string& dotenv_path = ".env");
 
-/// Applies one `.env` file to the process environment (existing variables win). Returns
-/// false when the file exists but cannot be read or has a malformed line (named in `error`).
-bool load_dotenv(const std::string& path, std::string& error);
+/// Applies one `.env` file to the process environment (existing variables win). Fails when
+/// the file exists but cannot be read or has a malformed line (named with its number).
+Result<> load_dotenv(const std::string& path);
 
 }  // namespace traffic::config

@@ -76,8 +76,9 @@ class App {
   [[nodiscard]] const url::UrlBuilder& urls() const noexcept { return urls_; }
   [[nodiscard]] const net::TrustProxy& trust_proxy() const noexcept { return trust_proxy_; }
   [[nodiscard]] const std::vector<std::string>& postback_keys() const noexcept { return postback_keys_; }
-  /// `/ready`: a recipe and the geo databases are loaded.
-  [[nodiscard]] bool ready(std::string& reason) const;
+  /// `/ready`: a recipe and the geo databases are loaded, and the instance is neither
+  /// draining nor shedding; else fails with the reason /ready shows.
+  [[nodiscard]] Result<> ready() const;
   [[nodiscard]] Gauges gauges() const;
 
   /// Set at shutdown: `/ready` answers 503 so load balancers drain the instance.
