@@ -16,7 +16,6 @@
 
 #include <traffic/common/clock.hpp>
 #include <traffic/common/file.hpp>
-#include <traffic/config/config.hpp>
 #include <traffic/counters/counters.hpp>
 #include <traffic/device/detector.hpp>
 #include <traffic/geo/resolver.hpp>
@@ -90,11 +89,12 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // 1. The configuration trafficd would read from its environment; here set in code. Only
-  //    what the handler uses matters: the link key, the URL settings, the admin token, …
-  traffic::config::Config config;
-  config.encryption_key = "0123456789abcdef0123456789abcdef";
-  config.maxmind_path = argv[3];
+  // 1. The routes' settings: the link keys, the rule engine's and the URL builder's
+  //    settings, the admin token, the postback secrets. trafficd builds them from its
+  //    configuration (http::app_settings(config)); here they are set in code, and what is
+  //    not set keeps trafficd's default.
+  traffic::http::AppSettings settings;
+  settings.keys = traffic::link::LinkKeys::from_config("0123456789abcdef0123456789abcdef");
 
   // 2. The long-lived services, built once and shared by every worker.
   traffic::recipe::Store store;
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   traffic::geo::GeoPaths paths;
-  paths.city = config.maxmind_path;
+  paths.city = argv[3];
   traffic::geo::GeoResolver geo(paths);
   traffic::device::DeviceDetector device;
   traffic::counters::InMemoryCounters counters;
@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
   traffic::http::MetricsRegistry metrics;
   // No spool here: clicks are answered but not recorded (example 5 shows the spool).
   traffic::http::App app(
-      config, {.store = store, .geo = geo, .device = device, .counters = counters, .clock = clock, .metrics = metrics});
+      std::move(settings),
+      {.store = store, .geo = geo, .device = device, .counters = counters, .clock = clock, .metrics = metrics});
   traffic::http::Worker worker(app);  // one per thread: its own caches and scratch buffers
 
   // 3. The server: a loopback port chosen by the system, one connection served.

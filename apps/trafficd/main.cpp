@@ -251,7 +251,7 @@ int run(const traffic::config::Config& config) {
                                         .lid_store_catch_up = lid_store_catch_up(pipeline)};
   if (counters.shared) services.shared_state = [&] { return counters.shared->stats(); };
   if (recipe.updates()) services.recipe_updates = [&] { return recipe.updates()->stats(); };
-  traffic::http::App app(config, std::move(services));
+  traffic::http::App app(traffic::http::app_settings(config), std::move(services));
 
   // Blocked since main() began, in every thread: taken here, synchronously.
   const sigset_t signals = control_signals();

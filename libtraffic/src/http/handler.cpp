@@ -107,14 +107,27 @@ json::object record_json(const recipe::Campaign& c) {
 
 }  // namespace
 
-App::App(const config::Config& config, Services services)
-    : config_(config),
+AppSettings app_settings(const config::Config& config) {
+  AppSettings settings;
+  settings.keys = link::LinkKeys::from_config(config.encryption_key, config.link_keys_v2);
+  settings.refuse_v1_links = config.refuse_v1_links;
+  settings.engine = config::engine_settings(config);
+  settings.urls = config::url_settings(config);
+  settings.trust_proxy = net::TrustProxy::parse(config.trust_proxy);
+  settings.admin_token = config.admin_token;
+  settings.debug_open = config.debug_open;
+  settings.gateway_api_secret = config.gateway_api_secret;
+  settings.postback_hmac_keys = split_keys(config.postback_hmac_keys);
+  settings.postback_window = std::chrono::seconds(config.postback_window_seconds);
+  settings.postback_wait = std::chrono::milliseconds(config.postback_wait_ms);
+  return settings;
+}
+
+App::App(AppSettings settings, Services services)
+    : settings_(std::move(settings)),
       services_(std::move(services)),
-      keys_(link::LinkKeys::from_config(config.encryption_key, config.link_keys_v2)),
-      engine_(config::engine_settings(config)),
-      urls_(config::url_settings(config)),
-      trust_proxy_(net::TrustProxy::parse(config.trust_proxy)),
-      postback_keys_(split_keys(config.postback_hmac_keys)) {}
+      engine_(settings_.engine),
+      urls_(settings_.urls) {}
 
 Result<> App::ready() const {
   if (draining.load()) return Failure(Errc::unavailable, "shutting down");
@@ -249,7 +262,7 @@ class Exchange {
   // `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. No token configured:
   // nobody is an admin.
   bool is_admin() const {
-    const std::string& token = app_.config().admin_token;
+    const std::string& token = app_.settings().admin_token;
     if (token.empty()) return false;
     std::string_view given = request_.header("Authorization");
     if (given.size() < 7 || !iequals(given.substr(0, 7), "Bearer ")) return false;
@@ -304,12 +317,14 @@ class Exchange {
     if (!allow("GET", "HEAD", "GET, HEAD")) return;
     const bool head = method_is("HEAD");
     if (!query_param(query_, "o", state_.o)) return blocked(0);
-    const auto ids = link::decode(state_.o, app_.keys(), !app_.config().refuse_v1_links);
+    const auto ids = link::decode(state_.o, app_.settings().keys, !app_.settings().refuse_v1_links);
     if (!ids) return blocked(0);
 
-    const net::IpAddress ip = net::client_ip(request_.peer, request_.header("X-Forwarded-For"), app_.trust_proxy());
+    const net::IpAddress ip =
+        net::client_ip(request_.peer, request_.header("X-Forwarded-For"), app_.settings().trust_proxy);
     const Visitor visitor = look_up(*ids, ip, request_.header("User-Agent"), client_hints());
-    const bool debug = param("debugging", state_.debugging) == "debugging" && (app_.config().debug_open || is_admin());
+    const bool debug =
+        param("debugging", state_.debugging) == "debugging" && (app_.settings().debug_open || is_admin());
     const auto& services = app_.services();
     const recipe::Snapshot& snapshot = state_.snapshots.get();
     const rules::Decision decision = app_.engine().decide(visitor.context, snapshot, services.counters, services.clock,
@@ -436,15 +451,15 @@ class Exchange {
   void postback() {
     if (!allow("POST", {}, "POST") || offloaded()) return;
     const auto& services = app_.services();
-    const auto& config = app_.config();
+    const AppSettings& settings = app_.settings();
     const Result<Postback> postback = parse_postback(request_.body);
     if (!postback) return answer_error(response_, 400, postback.error().detail);
     const TimestampMs now = services.clock.now();
     const std::string_view signature = request_.header("X-Signature");
     const bool authentic = !signature.empty()
-                               ? signature_matches(signature, *postback, request_.body, app_.postback_keys())
-                               : md5_hash_matches(*postback, config.gateway_api_secret);
-    const TimestampMs window = static_cast<TimestampMs>(config.postback_window_seconds) * 1000;
+                               ? signature_matches(signature, *postback, request_.body, settings.postback_hmac_keys)
+                               : md5_hash_matches(*postback, settings.gateway_api_secret);
+    const TimestampMs window = std::chrono::duration_cast<std::chrono::milliseconds>(settings.postback_window).count();
     const bool fresh = postback->timestamp >= now - window && postback->timestamp <= now + window;
     if (!authentic || !fresh) return answer_lid(postback->lid, false, "Broken hash");
     const Result<std::optional<std::string>> stored = find_click(postback->lid, now);
@@ -486,7 +501,7 @@ class Exchange {
       stored = store->get(lid, services.clock.now());
     }
     if (!stored || *stored || !store->remote()) return stored;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(app_.config().postback_wait_ms);
+    const auto deadline = std::chrono::steady_clock::now() + app_.settings().postback_wait;
     while (stored && !*stored && std::chrono::steady_clock::now() < deadline) {
       // No event tells of another instance's write: the store is asked again, briefly.
       std::this_thread::sleep_for(kSharedStorePoll);
@@ -605,7 +620,7 @@ class Exchange {
     std::string ip_text;
     std::string user_agent;
     if (!query_param(query_, "o", state_.o)) return answer_error(response_, 400, "o (the link) is required");
-    const auto ids = link::decode(state_.o, app_.keys(), !app_.config().refuse_v1_links);
+    const auto ids = link::decode(state_.o, app_.settings().keys, !app_.settings().refuse_v1_links);
     if (!ids) return answer_error(response_, 400, "invalid link");
     query_param(query_, "ip", ip_text);
     query_param(query_, "ua", user_agent);

@@ -73,17 +73,17 @@ class Instance {
                     pipeline::Spool* spool = nullptr, lid::LidStore* lid_store = nullptr,
                     lid::UniqueVisits* unique_visits = nullptr,
                     std::function<bool(std::chrono::milliseconds)> lid_store_catch_up = {})
-      : app_(config, App::Services{.store = store ? *store : Shared::get().store,
-                                   .geo = *Shared::get().geo,
-                                   .device = *Shared::get().device,
-                                   .counters = counters_,
-                                   .clock = clock_,
-                                   .metrics = metrics_,
-                                   .reload_recipe = [] { return std::string("reloaded"); },
-                                   .spool = spool,
-                                   .lid_store = lid_store,
-                                   .unique_visits = unique_visits,
-                                   .lid_store_catch_up = std::move(lid_store_catch_up)}),
+      : app_(app_settings(config), App::Services{.store = store ? *store : Shared::get().store,
+                                                 .geo = *Shared::get().geo,
+                                                 .device = *Shared::get().device,
+                                                 .counters = counters_,
+                                                 .clock = clock_,
+                                                 .metrics = metrics_,
+                                                 .reload_recipe = [] { return std::string("reloaded"); },
+                                                 .spool = spool,
+                                                 .lid_store = lid_store,
+                                                 .unique_visits = unique_visits,
+                                                 .lid_store_catch_up = std::move(lid_store_catch_up)}),
         worker_(app_) {}
 
   Response send(std::string_view method, std::string target, std::vector<Header> headers = {},
@@ -377,7 +377,7 @@ TEST(Handler, HintsAdDomainAndAMismatchedLinkAreRecorded) {
   click(click_target(c), {});
   click(click_target(c) + "&ad_domain=news.example",
         {{"Sec-CH-UA-Platform", "\"Android\""}, {"Sec-CH-UA-Mobile", "?1"}, {"Sec-CH-UA-Model", "\"Pixel 8\""}});
-  const std::string mismatched = link::encode_v1({.offer_id = 110, .campaign_id = 10}, instance.app().keys());
+  const std::string mismatched = link::encode_v1({.offer_id = 110, .campaign_id = 10}, instance.app().settings().keys);
   click("/pl?o=" + encode_component(mismatched), {});
   const auto records = spooled(spool);
   ASSERT_EQ(records.size(), 3U);
@@ -455,7 +455,7 @@ TEST(Handler, ARefusedClickGivesItsRotationTurnBack) {
   const auto& c = cases_file().at("cases").as_array()[22].as_object();  // an aggregated offer's rotation
   ASSERT_EQ(c.at("expect").at("sequence"), "rotation");
   auto turns = [&](Instance& instance) {
-    const auto ids = link::decode(c.at("o").as_string(), instance.app().keys(), true);
+    const auto ids = link::decode(c.at("o").as_string(), instance.app().settings().keys, true);
     return instance.counters().served(ids->campaign_id, 130) + instance.counters().served(ids->campaign_id, 131);
   };
   test::TempDir full_dir("handler-full-spool");

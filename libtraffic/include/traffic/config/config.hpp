@@ -29,6 +29,11 @@ struct HttpLimits {
   std::size_t max_connections = 0;
 };
 
+/// Defaults of the postback route's settings (http::AppSettings), here so that the
+/// configuration and the route share them.
+inline constexpr unsigned kDefaultPostbackWindowSeconds = 300;
+inline constexpr unsigned kDefaultPostbackWaitMs = 250;
+
 struct Config {
   std::string host = "0.0.0.0";
   std::uint16_t port = 5000;
@@ -91,14 +96,14 @@ struct Config {
   pipeline::SpoolFullPolicy spool_full_policy = pipeline::SpoolFullPolicy::reject;  ///< reject | drop_oldest
   unsigned spool_fsync_ms = 200;                                                    ///< 0: fsync every write
 
-  std::string gateway_api_secret;             ///< Secret. Postback MD5 authentication; empty: postbacks refused
-  std::string postback_hmac_keys;             ///< Secret. Comma-separated HMAC-SHA256 keys for X-Signature
-  unsigned postback_window_seconds = 300;     ///< accepted |now - timestamp|
-  unsigned postback_wait_ms = 250;            ///< a miss in a shared lid store is asked again this long
-  unsigned lid_ttl_seconds = 30 * 86400;      ///< how long a click can be converted
-  std::size_t lid_store_max = 200'000;        ///< in-process lid store bound (records)
-  std::size_t lid_store_max_mb = 512;         ///< in-process lid store bound (MiB of records)
-  std::size_t unique_visits_max = 4'000'000;  ///< in-process unique-visit keys (~40 bytes each)
+  std::string gateway_api_secret;  ///< Secret. Postback MD5 authentication; empty: postbacks refused
+  std::string postback_hmac_keys;  ///< Secret. Comma-separated HMAC-SHA256 keys for X-Signature
+  unsigned postback_window_seconds = kDefaultPostbackWindowSeconds;  ///< accepted |now - timestamp|
+  unsigned postback_wait_ms = kDefaultPostbackWaitMs;  ///< a miss in a shared lid store is asked again this long
+  unsigned lid_ttl_seconds = 30 * 86400;               ///< how long a click can be converted
+  std::size_t lid_store_max = 200'000;                 ///< in-process lid store bound (records)
+  std::size_t lid_store_max_mb = 512;                  ///< in-process lid store bound (MiB of records)
+  std::size_t unique_visits_max = 4'000'000;           ///< in-process unique-visit keys (~40 bytes each)
 
   /// Shared state (live counters, rotation; docs/shared-state.md): in Redis when REDIS_HOST
   /// is set, else in process.

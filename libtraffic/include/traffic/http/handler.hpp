@@ -29,8 +29,29 @@ namespace traffic::http {
 /// The answer to every undecodable or blocked click: identical bytes whatever the cause.
 inline constexpr std::string_view kCampaignNotFound = "\"404 Campaign not found\"";
 
-/// What the handlers share: configuration-derived helpers and the long-lived services.
-/// Built once at start-up; thread-safe to share (its parts are).
+/// What the routes need from the configuration. trafficd builds it with app_settings(); a
+/// service embedding the handler may fill it directly (examples/embed_handler.cpp).
+struct AppSettings {
+  link::LinkKeys keys;           ///< ENCRIPTION_KEY, LINK_KEYS_V2; none: every link is refused
+  bool refuse_v1_links = false;  ///< REFUSE_V1_LINKS
+  rules::EngineSettings engine;
+  url::UrlSettings urls;
+  net::TrustProxy trust_proxy;                  ///< TRUST_PROXY; default: X-Forwarded-For ignored
+  std::string admin_token;                      ///< ADMIN_TOKEN; "" = admin routes and debug answers closed
+  bool debug_open = false;                      ///< DEBUG_OPEN: debug answers without the token (development)
+  std::string gateway_api_secret;               ///< postback MD5 authentication; "" = MD5 postbacks refused
+  std::vector<std::string> postback_hmac_keys;  ///< X-Signature keys (several, for rotation)
+  std::chrono::seconds postback_window{config::kDefaultPostbackWindowSeconds};  ///< accepted |now - timestamp|
+  std::chrono::milliseconds postback_wait{
+      config::kDefaultPostbackWaitMs};  ///< a shared lid store's miss is asked again this long
+};
+
+/// The routes' settings from trafficd's configuration. Throws std::invalid_argument for
+/// keys or TRUST_PROXY the configuration's parser should have refused.
+[[nodiscard]] AppSettings app_settings(const config::Config& config);
+
+/// What the handlers share: the settings and the long-lived services. Built once at
+/// start-up; thread-safe to share (its parts are).
 class App {
  public:
   /// What the handler uses, filled by name (`{.store = …, .geo = …}`); the optional ones
@@ -66,16 +87,12 @@ class App {
     std::function<bool(std::chrono::milliseconds)> lid_store_catch_up{};
   };
 
-  /// Throws std::invalid_argument for a configuration the parser should have refused.
-  App(const config::Config& config, Services services);
+  App(AppSettings settings, Services services);
 
   [[nodiscard]] const Services& services() const noexcept { return services_; }
-  [[nodiscard]] const config::Config& config() const noexcept { return config_; }
-  [[nodiscard]] const link::LinkKeys& keys() const noexcept { return keys_; }
+  [[nodiscard]] const AppSettings& settings() const noexcept { return settings_; }
   [[nodiscard]] const rules::Engine& engine() const noexcept { return engine_; }
   [[nodiscard]] const url::UrlBuilder& urls() const noexcept { return urls_; }
-  [[nodiscard]] const net::TrustProxy& trust_proxy() const noexcept { return trust_proxy_; }
-  [[nodiscard]] const std::vector<std::string>& postback_keys() const noexcept { return postback_keys_; }
   /// `/ready`: a recipe and the geo databases are loaded, and the instance is neither
   /// draining nor shedding; else fails with the reason /ready shows.
   [[nodiscard]] Result<> ready() const;
@@ -90,13 +107,10 @@ class App {
   std::atomic<std::uint64_t> memory_limit_bytes{0};
 
  private:
-  config::Config config_;
+  AppSettings settings_;
   Services services_;
-  link::LinkKeys keys_;
   rules::Engine engine_;
   url::UrlBuilder urls_;
-  net::TrustProxy trust_proxy_;
-  std::vector<std::string> postback_keys_;
 };
 
 /// One request thread's handler: its own snapshot cache, geo reader, random source,
