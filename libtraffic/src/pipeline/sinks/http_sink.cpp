@@ -147,9 +147,8 @@ void HttpSink::aggregator_request(std::size_t slot, std::string_view record) {
   std::string& body = curl_->bodies[slot];
   const bool bonus = lid::record_field(record, "event") == "traffic-bonus";
   if (bonus) {
-    const std::string now = std::to_string(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    static const SystemClock system;
+    const std::string now = std::to_string((settings_.clock != nullptr ? *settings_.clock : system).now());
     body.assign(R"({"stats":)");
     body.append(record);
     body.append(R"(,"timestamp":)");

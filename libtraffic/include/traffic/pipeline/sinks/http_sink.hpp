@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "traffic/common/clock.hpp"
 #include "traffic/pipeline/sink.hpp"
 
 namespace traffic::pipeline {
@@ -22,6 +23,8 @@ struct HttpSinkSettings {
   std::size_t concurrency = 8;  ///< aggregator: requests in flight
   std::size_t batch = 500;      ///< records per delivery (the emitter's batch for this sink)
   std::string bonus_secret;     ///< aggregator: GATEWAY_API_SECRET, which signs /lidBonus requests. Secret.
+  /// Dates and signs /lidBonus requests (`timestamp`, `hash`); nullptr: the system clock.
+  const Clock* clock = nullptr;
 
   /// From an `http(s)://` or `aggregator+http(s)://` sink URL: options `timeout_ms`,
   /// `concurrency`, `batch`. Throws std::invalid_argument naming a malformed option.
