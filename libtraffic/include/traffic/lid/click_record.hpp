@@ -64,9 +64,6 @@ using TruncatedFields = std::uint8_t;
 TruncatedFields append_click_record(std::string& out, const rules::Decision& decision, const rules::Context& context,
                                     const device::DeviceInfo& device, const ClickFacts& facts);
 
-/// Appends `text` as a JSON string literal (quotes included), escaped as above.
-void append_json_string(std::string& out, std::string_view text);
-
 /// Reading a field back from a record line written above, without parsing it: the value of
 /// a string field `"name":"…"` (not unescaped: for lids and event names, which never need
 /// it), "" when absent; and of an integer field `"name":123`, 0 when absent. The sinks use
