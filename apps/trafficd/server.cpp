@@ -466,10 +466,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(bool head, bool keep_alive, unsigned version) {
     // Header values come from the recipe and the request id; a CR or LF can never be
     // written (the URL builder encodes them already; this is the last line of defence).
-    if (has_crlf(answer_.location) || has_crlf(answer_.request_id)) {
+    if (has_crlf(answer_.location) || has_crlf(answer_.request_id) || has_crlf(answer_.cors_origin) ||
+        has_crlf(answer_.set_cookie)) {
       answer_.status = 500;
       answer_.location.clear();
       answer_.request_id.clear();
+      answer_.cors_origin.clear();
+      answer_.cors_preflight = false;
+      answer_.set_cookie.clear();
       answer_.body = R"({"error":"internal error"})";
       answer_.content_type = "application/json; charset=utf-8";
     }
@@ -484,6 +488,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!answer_.request_id.empty()) header("\r\nX-Request-Id: ", answer_.request_id);
     if (!answer_.allow.empty()) header("\r\nAllow: ", answer_.allow);
     if (!answer_.retry_after.empty()) header("\r\nRetry-After: ", answer_.retry_after);
+    if (!answer_.cache_control.empty()) header("\r\nCache-Control: ", answer_.cache_control);
+    if (!answer_.cors_origin.empty()) {
+      header("\r\nAccess-Control-Allow-Origin: ", answer_.cors_origin);
+      out_.append("\r\nVary: Origin");
+      if (answer_.cors_preflight) {
+        out_.append(
+            "\r\nAccess-Control-Allow-Methods: POST, GET, OPTIONS"
+            "\r\nAccess-Control-Allow-Headers: Content-Type\r\nAccess-Control-Max-Age: 600");
+      }
+    }
+    if (!answer_.set_cookie.empty()) header("\r\nSet-Cookie: ", answer_.set_cookie);
     if (!keep_alive) {
       out_.append("\r\nConnection: close");
     } else if (version == 10) {

@@ -220,6 +220,17 @@ const std::vector<Option>& options() {
       string_option("POSTBACK_HMAC_KEYS", "postback-hmac-keys",
                     "HMAC-SHA256 keys accepted in X-Signature, comma-separated (rotation)", &Config::postback_hmac_keys,
                     true),
+      string_option("EVENT_ORIGINS", "event-origins",
+                    "origins whose pages may send events from the browser (CORS), comma-separated; * any; none: "
+                    "same-origin only",
+                    &Config::event_origins),
+      enum_option<Config::EventVisitorId>(
+          "EVENT_VISITOR_ID", "event-visitor-id",
+          "how an event's visitor is known without user_id: cookie (trafficd's tid), fingerprint or none",
+          &Config::event_visitor_id,
+          {{"cookie", Config::EventVisitorId::cookie},
+           {"fingerprint", Config::EventVisitorId::fingerprint},
+           {"none", Config::EventVisitorId::none}}),
       int_option<unsigned>("POSTBACK_WINDOW_SECONDS", "postback-window-seconds",
                            "accepted distance of a postback's timestamp from now", &Config::postback_window_seconds, 1,
                            kMaxSeconds),

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "traffic/common/system.hpp"
+#include "traffic/events/event_record.hpp"
 #include "traffic/http/postback.hpp"
 #include "traffic/lid/click_record.hpp"
 #include "traffic/lid/lid.hpp"
@@ -120,6 +121,8 @@ AppSettings app_settings(const config::Config& config) {
   settings.postback_hmac_keys = split_keys(config.postback_hmac_keys);
   settings.postback_window = std::chrono::seconds(config.postback_window_seconds);
   settings.postback_wait = std::chrono::milliseconds(config.postback_wait_ms);
+  settings.event_origins = split_keys(config.event_origins);
+  settings.event_visitor_id = config.event_visitor_id;
   return settings;
 }
 
@@ -230,6 +233,7 @@ class Exchange {
     if (path_is(target.path, "/ready")) return ready(), Route::ready;
     if (path_is(target.path, "/metrics")) return metrics(), Route::metrics;
     if (path_is(target.path, "/lid")) return shed() ? Route::lid : (postback(), Route::lid);
+    if (path_is(target.path, "/event")) return site_event(), Route::event;
     if (path_is(target.path, "/getRecipeData")) return recipe_data(), Route::recipe_data;
     if (path_is(target.path, "/admin/explain")) return admin_explain(), Route::admin;
     if (path_is(target.path, "/admin/recipe/reload")) return admin_reload(), Route::admin;
@@ -309,6 +313,171 @@ class Exchange {
     }
     v.context = rules::make_context(ids.offer_id, ids.campaign_id, state_.geo.lookup(ip), *v.what);
     return v;
+  }
+
+  // ---- POST|GET|OPTIONS /event: site events (SPEC §13, docs/events.md) ----
+  void site_event() {
+    allow_origin();
+    if (method_is("OPTIONS")) {  // the CORS preflight of a cross-origin POST
+      response_.cors_preflight = !response_.cors_origin.empty();
+      response_.status = 204;
+      return;
+    }
+    if (!allow("POST", "GET", "POST, GET, OPTIONS")) return;
+    if (method_is("GET")) return event_pixel();
+    if (shed()) return;
+    const std::string_view type = request_.header("Content-Type");
+    if (!type.empty() && !media_type_is(type, "application/json") && !media_type_is(type, "text/plain")) {
+      WorkerMetrics::bump(metrics_.refused_event_requests);
+      return answer_error(response_, 415, "events are application/json (or text/plain, as sendBeacon sends them)");
+    }
+    if (request_.body.size() > events::EventLimits::kBodyBytes) {
+      WorkerMetrics::bump(metrics_.refused_event_requests);
+      return answer_error(response_, 413, "body over 64 KiB");
+    }
+    const events::ParsedEvents parsed = events::parse_events(request_.body);
+    if (!parsed) {
+      WorkerMetrics::bump(metrics_.refused_event_requests);
+      const events::EventError& error = parsed.error();
+      json::object body{{"error", error.message()}, {"index", error.index}};
+      if (!error.field.empty()) body["field"] = error.field;
+      return answer_json(response_, 400, std::move(body));
+    }
+    if (!record_events(*parsed)) return;
+    answer_json(response_, 202, json::object{{"accepted", parsed->size()}});
+  }
+
+  // GET /event?type=…: a 1×1 GIF whatever the event was; a bad one is counted, not recorded.
+  void event_pixel() {
+    static constexpr unsigned char kGif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
+                                             0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04,
+                                             0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                             0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+    const auto parsed = events::parse_event_params(query_params(query_, 64));
+    if (!parsed) {
+      WorkerMetrics::bump(metrics_.refused_event_pixels);
+    } else if (app_.shedding.load(std::memory_order_relaxed)) {
+      WorkerMetrics::bump(metrics_.shed_requests);  // shed, yet still the image
+    } else if (!record_events(*parsed)) {
+      return;  // the spool refused it: a 503, so the page may try again
+    }
+    response_.status = 200;
+    response_.content_type = "image/gif";
+    response_.cache_control = "no-store";
+    response_.body.assign(reinterpret_cast<const char*>(kGif), sizeof kGif);
+  }
+
+  // EVENT_ORIGINS: echo the request's Origin when it is one of them ("*": any).
+  void allow_origin() {
+    const std::string_view origin = request_.header("Origin");
+    if (origin.empty()) return;
+    for (const std::string& allowed : app_.settings().event_origins) {
+      if (allowed == "*" || allowed == origin) {
+        response_.cors_origin.assign(origin);
+        return;
+      }
+    }
+  }
+
+  static bool media_type_is(std::string_view value, std::string_view type) {
+    const std::string_view given = value.substr(0, value.find(';'));
+    return iequals(given.substr(0, given.find_last_not_of(' ') + 1), type);
+  }
+
+  // Stages every event's record, all or none: a refusal drops those already staged and
+  // answers 503. The answer then waits for the write, like a click's.
+  bool record_events(const std::vector<events::Event>& parsed) {
+    const auto& services = app_.services();
+    pipeline::Spool::Writer* records = state_.records;
+    if (records == nullptr) {  // no sink: answered, not recorded (as clicks)
+      for (const events::Event& event : parsed)
+        WorkerMetrics::bump(metrics_.events[static_cast<std::size_t>(event.type)]);
+      return true;
+    }
+    const net::IpAddress ip =
+        net::client_ip(request_.peer, request_.header("X-Forwarded-For"), app_.settings().trust_proxy);
+    const Visitor visitor = look_up({}, ip, request_.header("User-Agent"), client_hints());
+    char ip_text[64];
+    events::EventFacts facts;
+    facts.date_added = services.clock.now();
+    facts.ip = std::string_view(ip_text, ip.format(ip_text));
+    facts.country = visitor.context.country.view();
+    facts.region = visitor.context.region;
+    facts.city = visitor.context.city;
+    facts.isp = visitor.context.isp;
+    facts.device = visitor.context.device;
+    facts.os = visitor.context.os;
+    facts.browser = visitor.context.browser;
+    facts.user_agent = request_.header("User-Agent");
+    const Recognised recognised = recognise(*visitor.what, visitor.context);
+    const pipeline::Spool::Writer::Mark before = records->mark();
+    for (const events::Event& event : parsed) {
+      const lid::Lid id = lid::new_lid(state_.random);
+      facts.event_id = id.view();
+      if (!event.user_id.empty()) {
+        facts.visitor_id = event.user_id;
+        facts.visitor_source = events::VisitorSource::user_id;
+      } else {
+        facts.visitor_id = recognised.id;
+        facts.visitor_source = recognised.source;
+      }
+      events::append_event_record(records->buffer(), event, facts);
+      if (!records->stage()) {
+        records->drop_since(before);
+        unrecorded(response_, metrics_);
+        return false;
+      }
+    }
+    for (const events::Event& event : parsed)
+      WorkerMetrics::bump(metrics_.events[static_cast<std::size_t>(event.type)]);
+    response_.awaits_commit = true;
+    response_.commit_route = static_cast<unsigned char>(Route::event);
+    return true;
+  }
+
+  // The visitor of events without a user_id (EVENT_VISITOR_ID): trafficd's first-party
+  // `tid` cookie (set now when absent), a fingerprint, or nobody.
+  struct Recognised {
+    std::string id;
+    events::VisitorSource source = events::VisitorSource::none;
+  };
+  Recognised recognise(const device::DeviceInfo& what, const rules::Context& context) {
+    using Mode = config::Config::EventVisitorId;
+    switch (app_.settings().event_visitor_id) {
+      case Mode::cookie: {
+        std::string_view tid = cookie(request_.header("Cookie"), "tid");
+        if (lid::is_lid(tid)) return {std::string(tid), events::VisitorSource::cookie};
+        const lid::Lid fresh = lid::new_lid(state_.random);
+        // A year, first-party: sites embed t.js from trafficd's host, so the cookie is
+        // third-party there and needs SameSite=None; Secure (ignored over plain HTTP).
+        response_.set_cookie.assign("tid=")
+            .append(fresh.view())
+            .append("; Max-Age=31536000; Path=/; HttpOnly; SameSite=None; Secure");
+        return {std::string(fresh.view()), events::VisitorSource::cookie};
+      }
+      case Mode::fingerprint: {
+        const lid::Fingerprint print = lid::fingerprint(what, request_.header("Accept"),
+                                                        request_.header("Accept-Language"), context.country.view());
+        return {std::string(print.data(), print.size()), events::VisitorSource::fingerprint};
+      }
+      case Mode::none: break;
+    }
+    return {};
+  }
+
+  // The value of cookie `name` in a Cookie header; "" when absent.
+  static std::string_view cookie(std::string_view header, std::string_view name) {
+    while (!header.empty()) {
+      const std::size_t semicolon = header.find(';');
+      std::string_view pair = header.substr(0, semicolon);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+        return pair.substr(name.size() + 1);
+      }
+      if (semicolon == std::string_view::npos) break;
+      header.remove_prefix(semicolon + 1);
+    }
+    return {};
   }
 
   // ---- GET|HEAD /pl ----

@@ -66,6 +66,23 @@ bool query_param(std::string_view query, std::string_view key, std::string& out)
   return false;
 }
 
+std::vector<std::pair<std::string, std::string>> query_params(std::string_view query, std::size_t max_params) {
+  std::vector<std::pair<std::string, std::string>> params;
+  while (!query.empty() && params.size() < max_params) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      const std::size_t eq = pair.find('=');
+      auto& [name, value] = params.emplace_back();
+      append_decoded(name, pair.substr(0, eq));
+      if (eq != std::string_view::npos) append_decoded(value, pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return params;
+}
+
 Target split_target(std::string_view target) noexcept {
   const std::size_t q = target.find('?');
   if (q == std::string_view::npos) return {target, {}};

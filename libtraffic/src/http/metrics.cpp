@@ -1,5 +1,7 @@
 #include "traffic/http/metrics.hpp"
 
+#include "traffic/events/event.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,6 +29,7 @@ std::string_view to_string(Route route) noexcept {
     case Route::ready: return "ready";
     case Route::metrics: return "metrics";
     case Route::admin: return "admin";
+    case Route::event: return "event";
     case Route::other: return "other";
   }
   return "other";
@@ -124,6 +127,21 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   out += "# TYPE trafficd_link_mismatches_total counter\n";
   out += fmt::format("trafficd_link_mismatches_total {}\n",
                      sum([](const WorkerMetrics& w) -> auto& { return w.link_mismatches; }));
+  out += "# HELP trafficd_events_total Site events recorded (in the spool), by type.\n";
+  out += "# TYPE trafficd_events_total counter\n";
+  for (std::size_t t = 0; t < 3; ++t) {
+    out +=
+        fmt::format("trafficd_events_total{{type=\"{}\"}} {}\n", events::to_string(static_cast<events::EventType>(t)),
+                    sum([&](const WorkerMetrics& w) -> auto& { return w.events[t]; }));
+  }
+  out += "# HELP trafficd_event_requests_refused_total POST /event requests refused whole (400, 413, 415).\n";
+  out += "# TYPE trafficd_event_requests_refused_total counter\n";
+  out += fmt::format("trafficd_event_requests_refused_total {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.refused_event_requests; }));
+  out += "# HELP trafficd_event_pixels_refused_total GET /event pixels whose event was bad (answered, not recorded).\n";
+  out += "# TYPE trafficd_event_pixels_refused_total counter\n";
+  out += fmt::format("trafficd_event_pixels_refused_total {}\n",
+                     sum([](const WorkerMetrics& w) -> auto& { return w.refused_event_pixels; }));
   out += "# HELP trafficd_record_values_truncated_total Click record values cut to their bound, by field.\n";
   out += "# TYPE trafficd_record_values_truncated_total counter\n";
   for (std::size_t f = 0; f < lid::kBoundedFields; ++f) {

@@ -878,5 +878,140 @@ TEST(Handler, MetricsCountByRouteStatusDecisionAndBlock) {
   EXPECT_NE(text.find("trafficd_recipe_offers 22\n"), std::string::npos);
 }
 
+// ---- site events (SPEC §13, docs/events.md) ----
+
+constexpr std::string_view kDesktopAgent =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+
+Response commit(Instance& instance, Response response) {
+  if (response.awaits_commit) instance.worker().complete(response, instance.worker().commit_clicks());
+  return response;
+}
+
+TEST(Handler, EventsAreRecordedWithTheVisitorAndAnsweredOnceWritten) {
+  test::TempDir dir("handler-events");
+  pipeline::Spool spool(spool_settings(dir));
+  Instance instance(test_config(), nullptr, &spool);
+  const std::vector<Header> headers = {
+      {"Content-Type", "text/plain;charset=UTF-8"}, {"User-Agent", kDesktopAgent}, {"X-Forwarded-For", "81.2.69.142"}};
+  Response response = instance.send("POST", "/event", headers,
+                                    R"([{"type":"pageView","website":"news.example","page":"/story"},
+                        {"type":"adImpression","website":"news.example","ad_id":"a1","user_id":"u-9"}])");
+  ASSERT_EQ(response.status, 202U) << response.body;
+  EXPECT_TRUE(response.awaits_commit);
+  EXPECT_TRUE(spooled(spool).empty());  // staged, not written: not answered yet
+  response = commit(instance, std::move(response));
+  EXPECT_EQ(response.status, 202U);
+  EXPECT_EQ(json::parse(response.body).at("accepted").as_int64(), 2);
+
+  const auto records = spooled(spool);
+  ASSERT_EQ(records.size(), 2U);
+  EXPECT_EQ(records[0].at("event").as_string(), "traffic-event");
+  EXPECT_EQ(records[0].at("event_type").as_string(), "pageView");
+  EXPECT_EQ(records[0].at("page").as_string(), "/story");
+  EXPECT_EQ(records[0].at("geo").as_string(), "GB");  // X-Forwarded-For from the trusted loopback
+  EXPECT_EQ(records[0].at("device").as_string(), "desktop");
+  // No user_id: the visitor is the tid cookie minted for this answer.
+  ASSERT_EQ(response.set_cookie.rfind("tid=", 0), 0U) << response.set_cookie;
+  const std::string tid = response.set_cookie.substr(4, 36);
+  EXPECT_EQ(records[0].at("visitor_id").as_string(), tid);
+  EXPECT_EQ(records[0].at("visitor_id_source").as_string(), "cookie");
+  EXPECT_EQ(records[1].at("visitor_id").as_string(), "u-9");
+  EXPECT_EQ(records[1].at("visitor_id_source").as_string(), "user_id");
+  EXPECT_NE(records[0].at("event_id"), records[1].at("event_id"));
+
+  // The returning visitor brings the cookie: no new one, the same visitor.
+  std::vector<Header> returning = headers;
+  const std::string cookie = "other=1; tid=" + tid;
+  returning.push_back({"Cookie", cookie});
+  response =
+      commit(instance, instance.send("POST", "/event", returning, R"({"type":"adClick","website":"w","ad_id":"a1"})"));
+  ASSERT_EQ(response.status, 202U) << response.body;
+  EXPECT_EQ(response.set_cookie, "");
+  EXPECT_EQ(spooled(spool).back().at("visitor_id").as_string(), tid);
+}
+
+TEST(Handler, ARequestWithOneBadEventIsRefusedWholeAndRecordsNothing) {
+  test::TempDir dir("handler-events");
+  pipeline::Spool spool(spool_settings(dir));
+  Instance instance(test_config(), nullptr, &spool);
+  const Response refused = instance.send("POST", "/event", {{"Content-Type", "application/json"}},
+                                         R"([{"type":"pageView","website":"w","page":"/"},
+                                             {"type":"adClick","website":"w"}])");
+  EXPECT_EQ(refused.status, 400U);
+  EXPECT_FALSE(refused.awaits_commit);
+  const json::object answer = json::parse(refused.body).as_object();
+  EXPECT_EQ(answer.at("index").as_int64(), 1);
+  EXPECT_EQ(answer.at("field").as_string(), "ad_id");
+  EXPECT_TRUE(instance.worker().commit_clicks());
+  EXPECT_TRUE(spooled(spool).empty());
+
+  EXPECT_EQ(
+      instance.send("POST", "/event", {{"Content-Type", "application/x-www-form-urlencoded"}}, "type=pageView").status,
+      415U);
+  EXPECT_EQ(instance.send("POST", "/event", {}, std::string(65 * 1024, ' ')).status, 413U);
+  EXPECT_EQ(instance.send("PUT", "/event", {}, "{}").status, 405U);
+  EXPECT_NE(instance.metrics().render({}).find("trafficd_event_requests_refused_total 3\n"), std::string::npos);
+}
+
+TEST(Handler, WhenTheSpoolRefusesAnEventNoneOfTheRequestIsRecorded) {
+  test::TempDir dir("handler-events");
+  pipeline::SpoolSettings settings = spool_settings(dir);
+  settings.max_bytes = 64 << 10;  // room for a few events, not for a hundred
+  settings.segment_bytes = 8 << 10;
+  pipeline::Spool spool(settings);
+  Instance instance(test_config(), nullptr, &spool);
+  std::string hundred = "[";
+  for (int i = 0; i < 100; ++i) {
+    hundred +=
+        (i ? "," : "") + std::string(R"({"type":"pageView","website":"w","page":"/)") + std::string(400, 'p') + R"("})";
+  }
+  hundred += "]";
+  const Response response = instance.send("POST", "/event", {}, hundred);
+  EXPECT_EQ(response.status, 503U);
+  EXPECT_FALSE(response.awaits_commit);
+  EXPECT_TRUE(instance.worker().commit_clicks());
+  EXPECT_TRUE(spooled(spool).empty());  // not the first ones either
+}
+
+TEST(Handler, APixelAnswersTheGifWhateverTheEvent) {
+  test::TempDir dir("handler-events");
+  pipeline::Spool spool(spool_settings(dir));
+  Instance instance(test_config(), nullptr, &spool);
+  Response good = commit(instance, instance.send("GET", "/event?type=adImpression&website=w&ad_id=a%201&props.slot=top",
+                                                 {{"User-Agent", kDesktopAgent}}));
+  EXPECT_EQ(good.status, 200U);
+  EXPECT_EQ(good.content_type, "image/gif");
+  EXPECT_EQ(good.cache_control, "no-store");
+  EXPECT_EQ(good.body.substr(0, 6), "GIF89a");
+  const auto records = spooled(spool);
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].at("ad_id").as_string(), "a 1");
+  EXPECT_EQ(records[0].at("props").at("slot").as_string(), "top");
+
+  const Response bad = commit(instance, instance.send("GET", "/event?type=adClick&website=w"));
+  EXPECT_EQ(bad.status, 200U);
+  EXPECT_EQ(bad.body, good.body);
+  EXPECT_EQ(spooled(spool).size(), 1U);
+  EXPECT_NE(instance.metrics().render({}).find("trafficd_event_pixels_refused_total 1\n"), std::string::npos);
+}
+
+TEST(Handler, CorsOnlyForTheConfiguredOrigins) {
+  config::Config config = test_config();
+  config.event_origins = "https://news.example, https://blog.example";
+  Instance instance(config);
+  const Response preflight = instance.send("OPTIONS", "/event", {{"Origin", "https://blog.example"}});
+  EXPECT_EQ(preflight.status, 204U);
+  EXPECT_EQ(preflight.cors_origin, "https://blog.example");
+  EXPECT_TRUE(preflight.cors_preflight);
+  const Response stranger = instance.send("OPTIONS", "/event", {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(stranger.status, 204U);
+  EXPECT_EQ(stranger.cors_origin, "");
+  const Response posted = instance.send("POST", "/event", {{"Origin", "https://news.example"}},
+                                        R"({"type":"pageView","website":"w","page":"/"})");
+  EXPECT_EQ(posted.status, 202U);
+  EXPECT_EQ(posted.cors_origin, "https://news.example");
+}
+
 }  // namespace
 }  // namespace traffic::http

@@ -98,6 +98,12 @@ struct Config {
 
   std::string gateway_api_secret;  ///< Secret. Postback MD5 authentication; empty: postbacks refused
   std::string postback_hmac_keys;  ///< Secret. Comma-separated HMAC-SHA256 keys for X-Signature
+  /// EVENT_ORIGINS: origins (`https://news.example`) whose pages may post events from the
+  /// browser (CORS), comma-separated; `*` any; "" none (same-origin only).
+  std::string event_origins;
+  /// EVENT_VISITOR_ID: how an event's visitor is recognised when the site sends no user_id.
+  enum class EventVisitorId : std::uint8_t { cookie, fingerprint, none };
+  EventVisitorId event_visitor_id = EventVisitorId::cookie;
   unsigned postback_window_seconds = kDefaultPostbackWindowSeconds;  ///< accepted |now - timestamp|
   unsigned postback_wait_ms = kDefaultPostbackWaitMs;  ///< a miss in a shared lid store is asked again this long
   unsigned lid_ttl_seconds = 30 * 86400;               ///< how long a click can be converted

@@ -42,8 +42,10 @@ struct AppSettings {
   std::string gateway_api_secret;               ///< postback MD5 authentication; "" = MD5 postbacks refused
   std::vector<std::string> postback_hmac_keys;  ///< X-Signature keys (several, for rotation)
   std::chrono::seconds postback_window{config::kDefaultPostbackWindowSeconds};  ///< accepted |now - timestamp|
-  std::chrono::milliseconds postback_wait{
-      config::kDefaultPostbackWaitMs};  ///< a shared lid store's miss is asked again this long
+  /// A shared lid store's miss is asked again this long.
+  std::chrono::milliseconds postback_wait{config::kDefaultPostbackWaitMs};
+  std::vector<std::string> event_origins;  ///< EVENT_ORIGINS; "*" = any; empty: same-origin only
+  config::Config::EventVisitorId event_visitor_id = config::Config::EventVisitorId::cookie;  ///< EVENT_VISITOR_ID
 };
 
 /// The routes' settings from trafficd's configuration. Throws std::invalid_argument for

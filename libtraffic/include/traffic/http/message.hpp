@@ -5,6 +5,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "traffic/net/ip_address.hpp"
 
@@ -32,10 +34,17 @@ struct Response {
   unsigned status = 200;
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string body;
-  std::string location;          ///< "" = no Location header
-  std::string request_id;        ///< X-Request-Id to send (echoed or generated)
-  std::string_view allow;        ///< Allow header for 405
-  std::string_view retry_after;  ///< Retry-After (seconds) of a 503 that a retry may get past
+  std::string location;            ///< "" = no Location header
+  std::string request_id;          ///< X-Request-Id to send (echoed or generated)
+  std::string_view allow;          ///< Allow header for 405
+  std::string_view retry_after;    ///< Retry-After (seconds) of a 503 that a retry may get past
+  std::string_view cache_control;  ///< Cache-Control; "" = none
+  /// Access-Control-Allow-Origin (with `Vary: Origin`): an origin of EVENT_ORIGINS that the
+  /// request came from; "" = none. With `cors_preflight`, the preflight's Allow-Methods,
+  /// Allow-Headers and Max-Age too.
+  std::string cors_origin;
+  bool cors_preflight = false;
+  std::string set_cookie;  ///< Set-Cookie value; "" = none
   /// A click staged in the spool but not yet written: the answer may leave only after
   /// Worker::commit_clicks() and Worker::complete() (see handler.hpp).
   bool awaits_commit = false;
@@ -52,6 +61,10 @@ struct Response {
     request_id.clear();
     allow = {};
     retry_after = {};
+    cache_control = {};
+    cors_origin.clear();
+    cors_preflight = false;
+    set_cookie.clear();
     awaits_commit = false;
     commit_route = 0;
     offload = false;
@@ -65,6 +78,10 @@ struct Response {
 /// `out`. Returns false when the key is absent; a malformed escape is kept literally. The
 /// first occurrence wins (SPEC §4.5).
 bool query_param(std::string_view query, std::string_view key, std::string& out);
+
+/// Every `key=value` of `query`, both percent-decoded, in order; at most `max_params`.
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> query_params(std::string_view query,
+                                                                            std::size_t max_params);
 
 /// Splits a target into path and query ("/pl", "o=…"). A target without '?' has no query.
 struct Target {

@@ -24,13 +24,13 @@
 
 namespace traffic::http {
 
-enum class Route : std::uint8_t { pl, lid, recipe_data, health, ready, metrics, admin, other };
-inline constexpr std::size_t kRoutes = 8;
+enum class Route : std::uint8_t { pl, lid, recipe_data, health, ready, metrics, admin, event, other };
+inline constexpr std::size_t kRoutes = 9;
 std::string_view to_string(Route route) noexcept;
 
 /// The status codes trafficd answers with; anything else is counted as "other".
-inline constexpr std::array<unsigned, 14> kStatuses = {200, 204, 302, 400, 401, 404, 405,
-                                                       413, 414, 417, 431, 500, 503, 0};
+inline constexpr std::array<unsigned, 16> kStatuses = {200, 202, 204, 302, 400, 401, 404, 405,
+                                                       413, 414, 415, 417, 431, 500, 503, 0};
 
 /// The decisions metric's label values: the engine's redirect types, then "other" (which
 /// should stay at zero).
@@ -59,7 +59,10 @@ struct WorkerMetrics {
   Counter unrecorded_clicks{0};  ///< answered 503: the spool refused the record
   Counter link_mismatches{0};    ///< clicks served whose campaign names another offer (STRICT_LINK_PAIR off)
   std::array<Counter, lid::kBoundedFields> truncated_values{};  ///< record values cut to their bound, by field
-  std::array<Counter, kLatencyBuckets.size() + 1> latency{};    ///< last = +Inf
+  std::array<Counter, 3> events{};                              ///< site events recorded, by events::EventType
+  Counter refused_event_requests{0};  ///< POST /event requests refused (400, 413, 415): nothing of them recorded
+  Counter refused_event_pixels{0};    ///< GET /event pixels with a bad event: the GIF, nothing recorded
+  std::array<Counter, kLatencyBuckets.size() + 1> latency{};  ///< last = +Inf
   Counter latency_sum_ns{0};
   // The connection layer: counted by trafficd's server on this worker's loop thread.
   Counter connections_opened{0};

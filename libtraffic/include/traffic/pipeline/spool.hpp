@@ -99,6 +99,20 @@ class Spool {
     /// Records staged and not yet flushed.
     [[nodiscard]] std::size_t staged() const noexcept { return staged_; }
 
+    /// Where the staged records end now. drop_since() forgets every record staged after it:
+    /// a request whose records must be written all or none (site events) takes a mark
+    /// before staging them and drops them when one is refused.
+    struct Mark {
+      std::size_t bytes = 0;
+      std::size_t records = 0;
+    };
+    [[nodiscard]] Mark mark() const noexcept { return {staged_bytes_, staged_}; }
+    void drop_since(Mark mark) noexcept {
+      batch_.resize(mark.bytes);
+      staged_bytes_ = mark.bytes;
+      staged_ = mark.records;
+    }
+
    private:
     friend class Spool;
     Writer(Spool& spool, std::size_t lane) : spool_(spool), lane_(lane) {}
