@@ -252,6 +252,49 @@ std::vector<json::object> records_with_event(const std::filesystem::path& clicks
   return out;
 }
 
+// Site events through the real server (SPEC §13): the beacon's text/plain POST, the CORS
+// headers and the tid cookie on the wire, the pixel; every accepted event in the file sink.
+TEST(Trafficd, SiteEventsAreRecordedAndAnsweredOverHttp) {
+  test::TempDir dir("trafficd-events");
+  const std::string out = (dir.path() / "records").string();
+  Daemon daemon({"--spool-dir", (dir.path() / "spool").string(), "--sinks", "file://" + out, "--event-origins",
+                 "https://news.example"});
+  Connection connection(daemon.port());
+  const std::string events = R"([{"type":"pageView","website":"news.example","page":"/"},
+                                  {"type":"adClick","website":"news.example","ad_id":"a1"}])";
+  connection.send(
+      "POST /event HTTP/1.1\r\nHost: test\r\nOrigin: https://news.example\r\n"
+      "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: " +
+      std::to_string(events.size()) + "\r\n\r\n" + events);
+  const auto accepted = connection.read_reply();
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  EXPECT_EQ(json::parse(accepted.body).at("accepted").as_int64(), 2);
+  EXPECT_EQ(accepted.headers.at("access-control-allow-origin"), "https://news.example");
+  const std::string& cookie = accepted.headers.at("set-cookie");
+  ASSERT_EQ(cookie.rfind("tid=", 0), 0U) << cookie;
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
+
+  connection.send(get("/event", {"Origin: https://news.example"}, "OPTIONS"));
+  const auto preflight = connection.read_reply();
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.headers.at("access-control-allow-methods"), "POST, GET, OPTIONS");
+
+  connection.send(get("/event?type=adImpression&website=news.example&ad_id=a1", {"Cookie: " + cookie.substr(0, 40)}));
+  const auto pixel = connection.read_reply();
+  EXPECT_EQ(pixel.status, 200);
+  EXPECT_EQ(pixel.headers.at("content-type"), "image/gif");
+  EXPECT_EQ(pixel.headers.at("cache-control"), "no-store");
+  EXPECT_EQ(pixel.headers.count("set-cookie"), 0U);  // the visitor brought it back
+
+  connection.send(post("/event", R"({"type":"adClick","website":"w"})"));
+  EXPECT_EQ(connection.read_reply().status, 400);
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
+
+  const auto recorded = records_with_event(out, "traffic-event");
+  ASSERT_EQ(recorded.size(), 3U);
+  for (const auto& record : recorded) EXPECT_EQ(record.at("visitor_id").as_string(), cookie.substr(4, 36));
+}
+
 TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   test::TempDir dir("trafficd-postback");
   const std::string clicks = (dir.path() / "clicks").string();
