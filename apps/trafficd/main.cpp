@@ -141,12 +141,19 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   pipeline.unique_visits = open_unique_visits(config, clock);
   std::vector<traffic::pipeline::Emitter::NamedSink> sinks;
   sinks.reserve(urls.size());
-  for (const auto& url : urls) sinks.push_back(make_sink(url, config));
+  for (const auto& url : urls) {
+    traffic::pipeline::Emitter::NamedSink sink = make_sink(url, config);
+    // Only the kinds of records the sink takes (`#kinds=`; aggregators: clicks and conversions).
+    if (const auto kinds = traffic::pipeline::record_kinds(url).value(); kinds != traffic::pipeline::kAllRecordKinds) {
+      sink.sink = std::make_unique<traffic::pipeline::KindFilter>(std::move(sink.sink), kinds);
+    }
+    sinks.push_back(std::move(sink));
+  }
   if (postbacks && !config.redis_host.empty()) {
     pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(redis_endpoint(config), config.redis_key_prefix,
                                                                        std::chrono::seconds(config.lid_ttl_seconds));
   } else if (postbacks) {
-    pipeline.spool->commit(kLidStore, {});
+    pipeline.spool->commit(kLidStore, {}).value();  // throws naming the spool's directory
     pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(
         config.lid_store_max, config.lid_store_max_mb << 20, std::chrono::seconds(config.lid_ttl_seconds));
   }

@@ -1,5 +1,7 @@
 #include "traffic/pipeline/sink.hpp"
 
+#include "traffic/lid/click_record.hpp"
+
 #include "traffic/common/redact.hpp"
 
 #include <charconv>
@@ -114,12 +116,60 @@ Result<std::vector<SinkUrl>> parse_sink_urls(const std::vector<std::string>& url
     const auto name = sink.options.find("name");
     sink.name = name != sink.options.end() ? name->second : std::string(to_string(sink.kind));
     if (!valid_sink_name(sink.name)) return fail("name must be 1-64 of a-z 0-9 - _");
+    if (const Result<RecordKinds> kinds = record_kinds(sink); !kinds) return fail(kinds.error().detail);
     if (!names.insert(sink.name).second) {
       return fail("a second sink named '" + sink.name + "' (give each one #name=…)");
     }
     sinks.push_back(std::move(sink));
   }
   return sinks;
+}
+
+std::optional<RecordKind> record_kind(std::string_view record) noexcept {
+  const std::string_view event = lid::record_field(record, "event");
+  if (event == "traffic-api" || event == "traffic-manually") return RecordKind::click;
+  if (event == "traffic-bonus") return RecordKind::conversion;
+  if (event == "traffic-event") return RecordKind::event;
+  return std::nullopt;
+}
+
+Result<RecordKinds> record_kinds(const SinkUrl& url) {
+  const auto option = url.options.find("kinds");
+  if (option == url.options.end()) {
+    constexpr auto bit = [](RecordKind kind) { return static_cast<RecordKinds>(1U << static_cast<unsigned>(kind)); };
+    return url.kind == SinkKind::aggregator
+               ? static_cast<RecordKinds>(bit(RecordKind::click) | bit(RecordKind::conversion))
+               : kAllRecordKinds;
+  }
+  RecordKinds kinds = 0;
+  std::string_view list = option->second;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    const std::string_view word = list.substr(0, comma);
+    if (word == "click") {
+      kinds |= 1U << static_cast<unsigned>(RecordKind::click);
+    } else if (word == "conversion") {
+      kinds |= 1U << static_cast<unsigned>(RecordKind::conversion);
+    } else if (word == "event") {
+      kinds |= 1U << static_cast<unsigned>(RecordKind::event);
+    } else {
+      return Failure(Errc::invalid_input, "kinds: '" + std::string(word) + "' is not click, conversion or event");
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  if (kinds == 0) return Failure(Errc::invalid_input, "kinds: none given (click, conversion, event)");
+  return kinds;
+}
+
+Result<> KindFilter::deliver(std::span<const std::string_view> records) {
+  kept_.clear();
+  for (const std::string_view record : records) {
+    const std::optional<RecordKind> kind = record_kind(record);
+    if (kind && (kinds_ & (1U << static_cast<unsigned>(*kind))) != 0) kept_.push_back(record);
+  }
+  if (kept_.empty()) return {};
+  return sink_->deliver(kept_);
 }
 
 }  // namespace traffic::pipeline

@@ -4,6 +4,10 @@
 
 #include "traffic/pipeline/sink.hpp"
 
+#include <memory>
+
+#include "traffic/testing/memory_sink.hpp"
+
 namespace traffic::pipeline {
 namespace {
 
@@ -65,6 +69,52 @@ TEST(SinkUrls, MalformedOnesAreRefusedWithOneLineAndNoSecret) {
   EXPECT_TRUE(parse({"file:///a", "file:///b"}, error).empty());
   EXPECT_NE(error.find("second sink named 'file'"), std::string::npos) << error;
   EXPECT_EQ(parse({"file:///a", "file:///b#name=b"}, error).size(), 2U) << error;
+}
+
+// Record kinds (`#kinds=`): what each record is, each sink's default, and the filter.
+TEST(SinkKinds, EachRecordIsAKind) {
+  EXPECT_EQ(record_kind(R"({"lid":"l","event":"traffic-api"})"), RecordKind::click);
+  EXPECT_EQ(record_kind(R"({"event":"traffic-manually"})"), RecordKind::click);  // a resend is its click again
+  EXPECT_EQ(record_kind(R"({"event":"traffic-bonus"})"), RecordKind::conversion);
+  EXPECT_EQ(record_kind(R"({"event":"traffic-event","event_type":"pageView"})"), RecordKind::event);
+  EXPECT_EQ(record_kind(R"({"event":"other"})"), std::nullopt);
+}
+
+TEST(SinkKinds, TheOptionAndEachSinksDefault) {
+  std::string error;
+  const auto sinks = parse({"file:///a", "aggregator+http://agg.example/", "http://c.example/#kinds=event",
+                            "redis://h/s#kinds=click,conversion"},
+                           error);
+  ASSERT_EQ(sinks.size(), 4U) << error;
+  constexpr auto bit = [](RecordKind kind) { return static_cast<RecordKinds>(1U << static_cast<unsigned>(kind)); };
+  EXPECT_EQ(record_kinds(sinks[0]).value(), kAllRecordKinds);
+  // The old aggregator API knows clicks and conversions: site events would look like clicks.
+  EXPECT_EQ(record_kinds(sinks[1]).value(), bit(RecordKind::click) | bit(RecordKind::conversion));
+  EXPECT_EQ(record_kinds(sinks[2]).value(), bit(RecordKind::event));
+  EXPECT_EQ(record_kinds(sinks[3]).value(), bit(RecordKind::click) | bit(RecordKind::conversion));
+  for (const std::string url : {"file:///a#kinds=clicks", "file:///a#kinds=", "file:///a#kinds=click,,event"}) {
+    EXPECT_TRUE(parse({url}, error).empty()) << url;
+    EXPECT_NE(error.find("kinds"), std::string::npos) << error;
+  }
+}
+
+TEST(SinkKinds, TheFilterPassesOnlyItsKinds) {
+  test::MemorySink::Shared delivered;
+  KindFilter filter(std::make_unique<test::MemorySink>(delivered),
+                    static_cast<RecordKinds>(1U << static_cast<unsigned>(RecordKind::event)));
+  const std::string click = R"({"event":"traffic-api"})"
+                            "\n";
+  const std::string event = R"({"event":"traffic-event"})"
+                            "\n";
+  const std::vector<std::string_view> batch = {click, event, click};
+  ASSERT_TRUE(filter.deliver(batch));
+  EXPECT_EQ(delivered.records, std::vector<std::string>{event});
+  const std::vector<std::string_view> clicks_only = {click, click};
+  ASSERT_TRUE(filter.deliver(clicks_only));  // taken, and nothing reaches the sink
+  EXPECT_EQ(delivered.records.size(), 1U);
+  delivered.fail_next = 1;
+  const std::vector<std::string_view> one_event = {event};
+  EXPECT_FALSE(filter.deliver(one_event));  // the wrapped sink's failure is the filter's
 }
 
 }  // namespace

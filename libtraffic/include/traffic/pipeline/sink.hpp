@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +33,18 @@ struct SinkUrl {
   [[nodiscard]] std::uint64_t number(std::string_view key, std::uint64_t fallback, std::uint64_t low,
                                      std::uint64_t high) const;
 };
+
+/// What a record is, from its `event` field: a click (`traffic-api`, and its resends
+/// `traffic-manually`), a conversion (`traffic-bonus`) or a site event (`traffic-event`).
+enum class RecordKind : std::uint8_t { click, conversion, event };
+/// A set of RecordKinds, one bit each (`1 << kind`).
+using RecordKinds = std::uint8_t;
+inline constexpr RecordKinds kAllRecordKinds = 0b111;
+[[nodiscard]] std::optional<RecordKind> record_kind(std::string_view record) noexcept;
+/// The kinds a sink takes: its `kinds` option ("click,conversion,event"); absent, every
+/// kind but for aggregator sinks, whose API knows clicks and conversions only. Fails
+/// with Errc::invalid_input naming an unknown kind.
+[[nodiscard]] Result<RecordKinds> record_kinds(const SinkUrl& url);
 
 /// A sink (and spool cursor) name: 1-64 of a-z 0-9 - _.
 [[nodiscard]] bool valid_sink_name(std::string_view name) noexcept;
@@ -62,6 +76,23 @@ class Sink {
   virtual Result<> idle() { return {}; }
   /// Called once after the last delivery and flush(), at shutdown.
   virtual void close() {}
+};
+
+/// A sink that passes on only records of some kinds (a sink URL's `kinds`): the others
+/// are taken at once, never delivered. Everything else is the wrapped sink's.
+class KindFilter final : public Sink {
+ public:
+  KindFilter(std::unique_ptr<Sink> sink, RecordKinds kinds) : sink_(std::move(sink)), kinds_(kinds) {}
+  Result<> deliver(std::span<const std::string_view> records) override;
+  [[nodiscard]] bool holding() const noexcept override { return sink_->holding(); }
+  Result<> flush() override { return sink_->flush(); }
+  Result<> idle() override { return sink_->idle(); }
+  void close() override { sink_->close(); }
+
+ private:
+  std::unique_ptr<Sink> sink_;
+  RecordKinds kinds_;
+  std::vector<std::string_view> kept_;
 };
 
 }  // namespace traffic::pipeline
