@@ -9,6 +9,7 @@
 
 #include "traffic/common/system.hpp"
 #include "traffic/events/event_record.hpp"
+#include "traffic/events/snippet.hpp"
 #include "traffic/http/postback.hpp"
 #include "traffic/lid/click_record.hpp"
 #include "traffic/lid/lid.hpp"
@@ -234,6 +235,7 @@ class Exchange {
     if (path_is(target.path, "/metrics")) return metrics(), Route::metrics;
     if (path_is(target.path, "/lid")) return shed() ? Route::lid : (postback(), Route::lid);
     if (path_is(target.path, "/event")) return site_event(), Route::event;
+    if (path_is(target.path, "/t.js")) return snippet(), Route::event;
     if (path_is(target.path, "/getRecipeData")) return recipe_data(), Route::recipe_data;
     if (path_is(target.path, "/admin/explain")) return admin_explain(), Route::admin;
     if (path_is(target.path, "/admin/recipe/reload")) return admin_reload(), Route::admin;
@@ -345,6 +347,15 @@ class Exchange {
     }
     if (!record_events(*parsed)) return;
     answer_json(response_, 202, json::object{{"accepted", parsed->size()}});
+  }
+
+  // GET /t.js: the site snippet, cached by browsers for an hour.
+  void snippet() {
+    if (!allow("GET", "HEAD", "GET, HEAD")) return;
+    response_.status = 200;
+    response_.content_type = "application/javascript; charset=utf-8";
+    response_.cache_control = "public, max-age=3600";
+    response_.body.assign(events::site_snippet());
   }
 
   // GET /event?type=…: a 1×1 GIF whatever the event was; a bad one is counted, not recorded.

@@ -1013,5 +1013,18 @@ TEST(Handler, CorsOnlyForTheConfiguredOrigins) {
   EXPECT_EQ(posted.cors_origin, "https://news.example");
 }
 
+TEST(Handler, TheSiteSnippetIsServedSmallAndCached) {
+  Instance instance;
+  const Response script = instance.send("GET", "/t.js");
+  EXPECT_EQ(script.status, 200U);
+  EXPECT_EQ(script.content_type, "application/javascript; charset=utf-8");
+  EXPECT_EQ(script.cache_control, "public, max-age=3600");
+  EXPECT_LE(script.body.size(), 3072U);  // SPEC §13: ≤ 3 KB
+  for (const char* part : {"sendBeacon", "IntersectionObserver", "data-ad-id", "pageView", "adImpression", "adClick"}) {
+    EXPECT_NE(script.body.find(part), std::string::npos) << part;
+  }
+  EXPECT_EQ(instance.send("POST", "/t.js").status, 405U);
+}
+
 }  // namespace
 }  // namespace traffic::http
