@@ -36,17 +36,22 @@ std::shared_ptr<const recipe::Snapshot> two_offers() {
   return recipe::Snapshot::build(std::move(offers), std::move(campaigns), 1);
 }
 
-TEST(ExplainClick, TheDecisionAndItsUrlWithTheExampleLid) {
-  const auto snapshot = two_offers();
-  const rules::Engine engine;
-  const UrlBuilder urls(UrlSettings{});
+// Explains a click on the link (offer, campaign) of the two-offer recipe.
+Explanation explain(recipe::RecordId offer, recipe::RecordId campaign, std::string_view subid, rules::Context& click) {
+  static const auto snapshot = two_offers();
+  static const rules::Engine engine;
+  static const UrlBuilder urls(UrlSettings{});
   test::FakeCounters counters;
   const test::FakeClock clock(1'781'524'800'000);
   test::FakeRandom random;
+  click.offer_id = offer;
+  click.campaign_id = campaign;
+  return explain_click(engine, urls, *snapshot, counters, clock, random, click, subid, "");
+}
+
+TEST(ExplainClick, TheDecisionAndItsUrlWithTheExampleLid) {
   rules::Context click;
-  click.offer_id = 100;
-  click.campaign_id = 10;
-  const Explanation explained = explain_click(engine, urls, *snapshot, counters, clock, random, click, "sub-7", "");
+  const Explanation explained = explain(100, 10, "sub-7", click);
   ASSERT_TRUE(explained.decision.redirects());
   EXPECT_EQ(explained.decision.offer->id, 100);
   EXPECT_EQ(explained.redirect_url.rfind("https://lp100.example.com/?s=sub-7", 0), 0U) << explained.redirect_url;
@@ -57,16 +62,8 @@ TEST(ExplainClick, TheDecisionAndItsUrlWithTheExampleLid) {
 }
 
 TEST(ExplainClick, ABlockedClickHasNoUrl) {
-  const auto snapshot = two_offers();
-  const rules::Engine engine;
-  const UrlBuilder urls(UrlSettings{});
-  test::FakeCounters counters;
-  const test::FakeClock clock(1'781'524'800'000);
-  test::FakeRandom random;
   rules::Context click;
-  click.offer_id = 999;  // no such offer, no such campaign
-  click.campaign_id = 999;
-  const Explanation explained = explain_click(engine, urls, *snapshot, counters, clock, random, click, "", "");
+  const Explanation explained = explain(999, 999, "", click);  // no such offer, no such campaign
   EXPECT_FALSE(explained.decision.redirects());
   EXPECT_EQ(explained.redirect_url, "");
 }
