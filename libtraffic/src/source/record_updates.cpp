@@ -50,17 +50,16 @@ void RecordUpdates::run() {
   std::vector<std::string> messages;
   std::chrono::milliseconds backoff{0};
   bool outage_reported = false;
-  auto publish_state = [&] {
+  // The connection's state and its last failure ("" once subscribed), published together:
+  // a reader never sees "not subscribed" without the reason.
+  auto publish_state = [&](std::string failure) {
     std::lock_guard lock(mutex_);
     stats_.subscribed = subscriber_->subscribed();
     stats_.subscriptions = subscriber_->subscriptions();
+    stats_.last_failure = std::move(failure);
   };
   auto connection_failed = [&](const Failure& failure) {
-    publish_state();
-    {
-      std::lock_guard lock(mutex_);
-      stats_.last_failure = failure.detail;
-    }
+    publish_state(failure.detail);
     if (!outage_reported && report_) report_(Event::connection_lost, failure.detail);
     outage_reported = true;
   };
@@ -76,11 +75,7 @@ void RecordUpdates::run() {
         wait_for(backoff);
         continue;
       }
-      publish_state();
-      {
-        std::lock_guard lock(mutex_);
-        stats_.last_failure.clear();
-      }
+      publish_state({});
       backoff = 0ms;
       outage_reported = false;
       if (report_) report_(Event::subscribed, settings_.channel);
