@@ -400,9 +400,13 @@ class Exchange {
   bool record_events(const std::vector<events::Event>& parsed) {
     const auto& services = app_.services();
     pipeline::Spool::Writer* records = state_.records;
-    if (records == nullptr) {  // no sink: answered, not recorded (as clicks)
-      for (const events::Event& event : parsed)
+    const auto count = [&] {
+      for (const events::Event& event : parsed) {
         WorkerMetrics::bump(metrics_.events[static_cast<std::size_t>(event.type)]);
+      }
+    };
+    if (records == nullptr) {  // no sink: answered, not recorded (as clicks)
+      count();
       return true;
     }
     const net::IpAddress ip =
@@ -439,8 +443,7 @@ class Exchange {
         return false;
       }
     }
-    for (const events::Event& event : parsed)
-      WorkerMetrics::bump(metrics_.events[static_cast<std::size_t>(event.type)]);
+    count();
     response_.awaits_commit = true;
     response_.commit_route = static_cast<unsigned char>(Route::event);
     return true;

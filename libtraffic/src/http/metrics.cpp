@@ -127,9 +127,9 @@ std::string MetricsRegistry::render(const Gauges& g) const {
   out += "# TYPE trafficd_link_mismatches_total counter\n";
   out += fmt::format("trafficd_link_mismatches_total {}\n",
                      sum([](const WorkerMetrics& w) -> auto& { return w.link_mismatches; }));
-  out += "# HELP trafficd_events_total Site events recorded (in the spool), by type.\n";
+  out += "# HELP trafficd_events_total Site events accepted (written to the spool with a sink), by type.\n";
   out += "# TYPE trafficd_events_total counter\n";
-  for (std::size_t t = 0; t < 3; ++t) {
+  for (std::size_t t = 0; t < events::kEventTypes; ++t) {
     out +=
         fmt::format("trafficd_events_total{{type=\"{}\"}} {}\n", events::to_string(static_cast<events::EventType>(t)),
                     sum([&](const WorkerMetrics& w) -> auto& { return w.events[t]; }));

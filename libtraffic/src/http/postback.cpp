@@ -25,23 +25,19 @@ bool equal_in_constant_time(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-Failure invalid(std::string what) {
-  return {Errc::invalid_input, std::move(what)};
-}
-
 }  // namespace
 
 Result<Postback> parse_postback(std::string_view body) {
   boost::system::error_code ec;
   const json::value value = json::parse(body, ec);
   if (ec || !value.is_object()) {
-    return invalid("the body must be a JSON object");
+    return fail(Errc::invalid_input, "the body must be a JSON object");
   }
   const json::object& object = value.as_object();
   Postback postback;
   const json::value* lid = object.if_contains("lid");
   if (lid == nullptr || !lid->is_string() || lid->as_string().empty() || lid->as_string().size() > 128) {
-    return invalid("lid must be a non-empty string");
+    return fail(Errc::invalid_input, "lid must be a non-empty string");
   }
   postback.lid = std::string(lid->as_string());
   const json::value* timestamp = object.if_contains("timestamp");
@@ -49,20 +45,20 @@ Result<Postback> parse_postback(std::string_view body) {
     postback.timestamp = timestamp->as_int64();
     postback.timestamp_text = std::to_string(postback.timestamp);
   } else if (timestamp != nullptr && timestamp->is_uint64()) {
-    return invalid("timestamp is out of range");
+    return fail(Errc::invalid_input, "timestamp is out of range");
   } else if (timestamp != nullptr && timestamp->is_string()) {
     postback.timestamp_text = std::string(timestamp->as_string());
     const char* end = postback.timestamp_text.data() + postback.timestamp_text.size();
     const auto [ptr, err] = std::from_chars(postback.timestamp_text.data(), end, postback.timestamp);
     if (err != std::errc() || ptr != end || postback.timestamp_text.empty()) {
-      return invalid("timestamp must be epoch milliseconds");
+      return fail(Errc::invalid_input, "timestamp must be epoch milliseconds");
     }
   } else {
-    return invalid("timestamp (epoch milliseconds) is required");
+    return fail(Errc::invalid_input, "timestamp (epoch milliseconds) is required");
   }
   if (const json::value* hash = object.if_contains("hash")) {
     if (!hash->is_string()) {
-      return invalid("hash must be a string");
+      return fail(Errc::invalid_input, "hash must be a string");
     }
     postback.hash = std::string(hash->as_string());
   }
@@ -165,13 +161,13 @@ void set_field(std::string& line, std::string_view key, std::string_view value_j
 Result<DerivedRecord> derived_record(std::string_view click_record, std::string_view event, TimestampMs now) {
   boost::system::error_code ec;
   const json::value value = json::parse(click_record, ec);
-  if (ec || !value.is_object()) return invalid("stored click record is not a JSON object");
+  if (ec || !value.is_object()) return fail(Errc::invalid_input, "stored click record is not a JSON object");
   const json::object& click = value.as_object();
   DerivedRecord derived;
   const json::value* offer = click.if_contains("offer_id");
   const json::value* campaign = click.if_contains("campaign_id");
   if (offer == nullptr || !offer->is_int64() || campaign == nullptr || !campaign->is_int64()) {
-    return invalid("stored click record has no integer offer_id and campaign_id");
+    return fail(Errc::invalid_input, "stored click record has no integer offer_id and campaign_id");
   }
   derived.offer_id = static_cast<recipe::RecordId>(offer->as_int64());
   derived.campaign_id = static_cast<recipe::RecordId>(campaign->as_int64());

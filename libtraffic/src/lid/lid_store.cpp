@@ -64,11 +64,6 @@ void InMemoryLidStore::erase(Records::iterator it) {
   records_.erase(it);
 }
 
-Result<> InMemoryLidStore::put(std::string_view lid, std::string_view record, TimestampMs now) {
-  put_one(lid, record, now);
-  return {};
-}
-
 Result<> InMemoryLidStore::put_many(std::span<const LidRecord> records, TimestampMs now) {
   for (const LidRecord& r : records) put_one(r.lid, r.record, now);
   return {};

@@ -216,39 +216,37 @@ void Emitter::run(Runner& runner) {
     }
     Outcome outcome = Outcome::sink_failed;
     bool full = false;
-    {
-      if (ends.empty()) {
-        // Nothing read, but the reader may have moved past finished segments: the cursor
-        // follows, so that they can be deleted even when no record comes after them (a
-        // full disk, where deleting them is what makes room).
+    if (ends.empty()) {
+      // Nothing read, but the reader may have moved past finished segments: the cursor
+      // follows, so that they can be deleted even when no record comes after them (a
+      // full disk, where deleting them is what makes room).
+      positions = next;
+      runner.note_taken(positions);
+      if (stopping && durable == committed) break;  // caught up
+      const Result<> idled = sink.idle();
+      outcome = idled ? settle() : sink_failed(idled.error());
+      if (outcome == Outcome::ok) {
+        if (stopping) break;
+        runner.wait_idle(runner.poll);
+        continue;
+      }
+    } else {
+      records.clear();
+      std::size_t begin = 0;
+      for (const std::size_t end : ends) {
+        records.emplace_back(arena.data() + begin, end - begin);
+        begin = end;
+      }
+      if (const Result<> delivered = sink.deliver(records); delivered) {
         positions = next;
         runner.note_taken(positions);
-        if (stopping && durable == committed) break;  // caught up
-        const Result<> idled = sink.idle();
-        outcome = idled ? settle() : sink_failed(idled.error());
-        if (outcome == Outcome::ok) {
-          if (stopping) break;
-          runner.wait_idle(runner.poll);
-          continue;
-        }
+        full = batch_full;
+        runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
+        runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
+        ends.clear();
+        outcome = settle();
       } else {
-        records.clear();
-        std::size_t begin = 0;
-        for (const std::size_t end : ends) {
-          records.emplace_back(arena.data() + begin, end - begin);
-          begin = end;
-        }
-        if (const Result<> delivered = sink.deliver(records); delivered) {
-          positions = next;
-          runner.note_taken(positions);
-          full = batch_full;
-          runner.delivered.fetch_add(ends.size(), std::memory_order_relaxed);
-          runner.last_success_ms.store(steady_ms(), std::memory_order_relaxed);
-          ends.clear();
-          outcome = settle();
-        } else {
-          outcome = sink_failed(delivered.error());
-        }
+        outcome = sink_failed(delivered.error());
       }
     }
     runner.note_failing(outcome == Outcome::sink_failed);

@@ -20,4 +20,7 @@ class SystemClock final : public Clock {
   [[nodiscard]] TimestampMs now() const noexcept override;
 };
 
+/// `*clock`, or the system clock when `clock` is null: for settings whose clock is optional.
+[[nodiscard]] const Clock& clock_or_system(const Clock* clock) noexcept;
+
 }  // namespace traffic

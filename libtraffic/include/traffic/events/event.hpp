@@ -19,6 +19,7 @@
 namespace traffic::events {
 
 enum class EventType : std::uint8_t { page_view, ad_impression, ad_click };
+inline constexpr std::size_t kEventTypes = 3;
 /// "pageView", "adImpression", "adClick": the names sites send and records carry.
 [[nodiscard]] std::string_view to_string(EventType type) noexcept;
 /// The type named `name`; "AdImpression"/"AdClick" (the original system's spelling) too.

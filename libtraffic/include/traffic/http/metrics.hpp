@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "traffic/counters/redis_counters.hpp"
+#include "traffic/events/event.hpp"
 #include "traffic/lid/click_record.hpp"
 #include "traffic/lid/unique_visits.hpp"
 #include "traffic/pipeline/spool.hpp"
@@ -59,7 +60,7 @@ struct WorkerMetrics {
   Counter unrecorded_clicks{0};  ///< answered 503: the spool refused the record
   Counter link_mismatches{0};    ///< clicks served whose campaign names another offer (STRICT_LINK_PAIR off)
   std::array<Counter, lid::kBoundedFields> truncated_values{};  ///< record values cut to their bound, by field
-  std::array<Counter, 3> events{};                              ///< site events recorded, by events::EventType
+  std::array<Counter, events::kEventTypes> events{};            ///< site events accepted, by events::EventType
   Counter refused_event_requests{0};  ///< POST /event requests refused (400, 413, 415): nothing of them recorded
   Counter refused_event_pixels{0};    ///< GET /event pixels with a bad event: the GIF, nothing recorded
   std::array<Counter, kLatencyBuckets.size() + 1> latency{};  ///< last = +Inf

@@ -74,7 +74,6 @@ class InMemoryLidStore final : public LidStore {
   /// libstdc++, glibc; docs/reliability.md has the measurement).
   static constexpr std::size_t kRecordOverheadBytes = 320;
   InMemoryLidStore(std::size_t max_records, std::size_t max_bytes, std::chrono::seconds ttl);
-  Result<> put(std::string_view lid, std::string_view record, TimestampMs now) override;
   Result<> put_many(std::span<const LidRecord> records, TimestampMs now) override;
   Result<std::optional<std::string>> get(std::string_view lid, TimestampMs now) override;
   Result<bool> mark(std::string_view lid, LidMark mark, TimestampMs now) override;

@@ -290,8 +290,7 @@ Result<> FileSink::idle() {
 }
 
 const Clock& FileSink::clock() const noexcept {
-  static const SystemClock system;
-  return settings_.clock != nullptr ? *settings_.clock : system;
+  return clock_or_system(settings_.clock);
 }
 
 // The open file's age has reached rotate_after, or the clock went back (age unknown).

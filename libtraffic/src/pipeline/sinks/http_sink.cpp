@@ -147,8 +147,7 @@ void HttpSink::aggregator_request(std::size_t slot, std::string_view record) {
   std::string& body = curl_->bodies[slot];
   const bool bonus = lid::record_field(record, "event") == "traffic-bonus";
   if (bonus) {
-    static const SystemClock system;
-    const std::string now = std::to_string((settings_.clock != nullptr ? *settings_.clock : system).now());
+    const std::string now = std::to_string(clock_or_system(settings_.clock).now());
     body.assign(R"({"stats":)");
     body.append(record);
     body.append(R"(,"timestamp":)");
