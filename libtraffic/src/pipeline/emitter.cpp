@@ -144,9 +144,10 @@ void Emitter::run(Runner& runner) {
   std::vector<SpoolPosition> durable = committed;
   std::vector<SpoolPosition> positions = committed;
   std::vector<SpoolPosition> next = positions;
-  std::string arena;              // the batch's records, back to back
-  bool batch_full = false;        // the batch stopped at its bound: more is waiting, read again at once
-  std::vector<std::size_t> ends;  // where each record ends in `arena`
+  std::string arena;                  // the batch's records, back to back
+  bool batch_full = false;            // the batch stopped at its bound: more is waiting, read again at once
+  std::vector<std::size_t> ends;      // where each record ends in `arena`
+  std::vector<RecordOrigin> origins;  // where each record lies in the spool
   std::vector<std::string_view> records;
   std::minstd_rand jitter(settings_.jitter_seed != 0 ? static_cast<std::minstd_rand::result_type>(settings_.jitter_seed)
                                                      : std::random_device{}());
@@ -202,14 +203,16 @@ void Emitter::run(Runner& runner) {
 
     if (ends.empty()) {  // a new batch; after a failure the same batch is offered again
       arena.clear();
+      origins.clear();
       next = positions;
       next.resize(spool_.lanes());
       // Bounded by records and by bytes: a batch of long records must not hold gigabytes.
       Spool::ReadBudget budget{.max_records = runner.batch_records, .max_bytes = settings_.batch_bytes};
       for (std::size_t lane = 0; lane < next.size() && !budget.spent; ++lane) {
-        next[lane] = spool_.read(lane, next[lane], budget, [&](std::string_view record) {
+        next[lane] = spool_.read_positioned(lane, next[lane], budget, [&](std::string_view record, SpoolPosition end) {
           arena.append(record);
           ends.push_back(arena.size());
+          origins.push_back({static_cast<std::uint32_t>(lane), end});
         });
       }
       batch_full = budget.spent || ends.size() >= runner.batch_records;
@@ -237,7 +240,7 @@ void Emitter::run(Runner& runner) {
         records.emplace_back(arena.data() + begin, end - begin);
         begin = end;
       }
-      if (const Result<> delivered = sink.deliver(records); delivered) {
+      if (const Result<> delivered = sink.deliver_with_origins(records, origins); delivered) {
         positions = next;
         runner.note_taken(positions);
         full = batch_full;

@@ -162,14 +162,33 @@ Result<RecordKinds> record_kinds(const SinkUrl& url) {
   return kinds;
 }
 
+namespace {
+bool wanted(RecordKinds kinds, std::string_view record) noexcept {
+  const std::optional<RecordKind> kind = record_kind(record);
+  return kind && (kinds & (1U << static_cast<unsigned>(*kind))) != 0;
+}
+}  // namespace
+
 Result<> KindFilter::deliver(std::span<const std::string_view> records) {
   kept_.clear();
   for (const std::string_view record : records) {
-    const std::optional<RecordKind> kind = record_kind(record);
-    if (kind && (kinds_ & (1U << static_cast<unsigned>(*kind))) != 0) kept_.push_back(record);
+    if (wanted(kinds_, record)) kept_.push_back(record);
   }
   if (kept_.empty()) return {};
   return sink_->deliver(kept_);
+}
+
+Result<> KindFilter::deliver_with_origins(std::span<const std::string_view> records,
+                                          std::span<const RecordOrigin> origins) {
+  kept_.clear();
+  kept_origins_.clear();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!wanted(kinds_, records[i])) continue;
+    kept_.push_back(records[i]);
+    kept_origins_.push_back(origins[i]);
+  }
+  if (kept_.empty()) return {};
+  return sink_->deliver_with_origins(kept_, kept_origins_);
 }
 
 }  // namespace traffic::pipeline

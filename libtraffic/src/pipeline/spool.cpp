@@ -2,11 +2,13 @@
 
 #include "traffic/common/crc32c.hpp"
 #include "traffic/common/file.hpp"
+#include "traffic/common/hex.hpp"
 #include "traffic/pipeline/sink.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,8 +210,38 @@ struct Spool::Lane {
   std::uint64_t reserved = 0;  // bytes preallocated for the current segment (counted on disk)
 };
 
+namespace {
+
+// The spool's identity (spool.hpp: `ID`): made once, kept for the spool's life. Written
+// to a temporary file and renamed, so a crash leaves either no ID or a whole one.
+std::string spool_id(const fs::path& dir) {
+  const fs::path path = dir / "ID";
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    std::string id = read_file(path);
+    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+    if (valid_sink_name(id)) return id;
+  }
+  unsigned char bytes[8];
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+    throw spool_error(dir, "cannot make an ID: " + errno_text(errno));
+  std::string id = to_hex(bytes, sizeof bytes);
+  const fs::path temporary = dir / "ID.tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const std::string line = id + "\n";
+  const bool written = fd >= 0 && write_all(fd, line.data(), line.size()) && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0)
+    throw spool_error(dir, "cannot write ID: " + errno_text(errno));
+  sync_directory(dir);
+  return id;
+}
+
+}  // namespace
+
 struct Spool::State {
   SpoolSettings settings;
+  std::string id;
   int lock_fd = -1;
   std::vector<std::unique_ptr<Lane>> lanes;
   std::vector<std::unique_ptr<Writer>> writers;
@@ -258,6 +290,8 @@ Spool::Spool(SpoolSettings settings) : state_(std::make_unique<State>()) {
     ::close(s.lock_fd);
     throw spool_error(dir, "in use by another process (LOCK is held)");
   }
+
+  s.id = spool_id(dir);
 
   // Lanes: as many as configured, plus any left by an earlier run with more threads, so
   // their records are still read.
@@ -564,6 +598,11 @@ void Spool::prepare_spares() {
 
 SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, ReadBudget& budget,
                           const std::function<void(std::string_view)>& deliver) {
+  return read_positioned(lane_index, from, budget, [&](std::string_view payload, SpoolPosition) { deliver(payload); });
+}
+
+SpoolPosition Spool::read_positioned(std::size_t lane_index, SpoolPosition from, ReadBudget& budget,
+                                     const std::function<void(std::string_view, SpoolPosition)>& deliver) {
   State& s = *state_;
   Lane& lane = *s.lanes.at(lane_index);
   SpoolPosition pos = from;
@@ -637,10 +676,10 @@ SpoolPosition Spool::read(std::size_t lane_index, SpoolPosition from, ReadBudget
           budget.spent = true;
           break;
         }
-        deliver(std::string_view(payload, size));
+        used += kHeaderSize + size;
+        deliver(std::string_view(payload, size), SpoolPosition{pos.segment, pos.offset + used});
         ++budget.records;
         budget.bytes += size;
-        used += kHeaderSize + size;
       }
       pos.offset += used;
       if (used == 0 && !torn && needed > chunk_size) {
@@ -750,6 +789,10 @@ std::vector<SpoolPosition> Spool::written() const {
 
 std::size_t Spool::lanes() const noexcept {
   return state_->lanes.size();
+}
+
+const std::string& Spool::id() const noexcept {
+  return state_->id;
 }
 
 const SpoolSettings& Spool::settings() const noexcept {

@@ -117,5 +117,27 @@ TEST(SinkKinds, TheFilterPassesOnlyItsKinds) {
   EXPECT_FALSE(filter.deliver(one_event));  // the wrapped sink's failure is the filter's
 }
 
+// Records that pass keep their origins in the spool, paired as before.
+TEST(SinkKinds, TheFilterKeepsTheOriginsOfWhatPasses) {
+  struct Origins final : Sink {
+    std::vector<std::pair<std::string, std::uint64_t>> seen;
+    Result<> deliver(std::span<const std::string_view>) override { return fail(Errc::io, "origins expected"); }
+    Result<> deliver_with_origins(std::span<const std::string_view> records,
+                                  std::span<const RecordOrigin> origins) override {
+      for (std::size_t i = 0; i < records.size(); ++i) seen.emplace_back(records[i], origins[i].end.offset);
+      return {};
+    }
+  };
+  auto sink = std::make_unique<Origins>();
+  Origins& origins = *sink;
+  KindFilter filter(std::move(sink), static_cast<RecordKinds>(1U << static_cast<unsigned>(RecordKind::event)));
+  const std::string click = R"({"event":"traffic-api"})";
+  const std::string event = R"({"event":"traffic-event","n":1})";
+  const std::vector<std::string_view> batch = {click, event, click, event};
+  const std::vector<RecordOrigin> where = {{0, {1, 10}}, {0, {1, 20}}, {1, {1, 30}}, {1, {1, 40}}};
+  ASSERT_TRUE(filter.deliver_with_origins(batch, where));
+  EXPECT_EQ(origins.seen, (std::vector<std::pair<std::string, std::uint64_t>>{{event, 20}, {event, 40}}));
+}
+
 }  // namespace
 }  // namespace traffic::pipeline

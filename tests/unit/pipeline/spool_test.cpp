@@ -74,6 +74,33 @@ TEST_F(SpoolTest, RecordsComeBackInOrderPerLane) {
   EXPECT_EQ(spool.stats().appended, 21u);
 }
 
+// A positioned read names where each record ends: where a reader that took it resumes.
+TEST_F(SpoolTest, EachRecordComesWithItsEndAndTheSpoolKeepsItsId) {
+  std::string id;
+  {
+    Spool spool(settings());
+    id = spool.id();
+    EXPECT_EQ(id.size(), 16U);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(put(spool, 0, "record-" + std::to_string(i)));
+    Spool::ReadBudget budget;
+    std::vector<SpoolPosition> ends;
+    const SpoolPosition last =
+        spool.read_positioned(0, {}, budget, [&](std::string_view, SpoolPosition end) { ends.push_back(end); });
+    ASSERT_EQ(ends.size(), 3U);
+    EXPECT_EQ(ends.back(), last);
+    EXPECT_LT(ends[0], ends[1]);
+    // Reading from a record's end gives the records after it.
+    std::vector<std::string> rest;
+    (void)spool.read(0, ends[0], 10, [&](std::string_view p) { rest.emplace_back(p); });
+    EXPECT_EQ(rest, (std::vector<std::string>{"record-1", "record-2"}));
+  }
+  Spool reopened(settings());
+  EXPECT_EQ(reopened.id(), id);
+  fs::remove_all(dir_);
+  Spool fresh(settings());
+  EXPECT_NE(fresh.id(), id);
+}
+
 // Reads go through a 256 KiB chunk that grows for a larger record: records of every size up
 // to the 1 MiB maximum, across and beyond chunk boundaries, come back whole and in order.
 TEST_F(SpoolTest, RecordsOfEverySizeUpToTheMaximumComeBackWhole) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "traffic/common/error.hpp"
+#include "traffic/pipeline/spool.hpp"
 
 namespace traffic::pipeline {
 
@@ -53,6 +54,14 @@ inline constexpr RecordKinds kAllRecordKinds = 0b111;
 /// the URL (credentials removed) and the reason. Names must be unique.
 Result<std::vector<SinkUrl>> parse_sink_urls(const std::vector<std::string>& urls);
 
+/// Where a delivered record lies in the spool: its lane and its end (the position of a
+/// reader that has taken it). Positions only grow within a lane, so a consumer that keeps,
+/// with its effect, the last end it applied per lane can skip what it is offered again.
+struct RecordOrigin {
+  std::uint32_t lane = 0;
+  SpoolPosition end;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -64,6 +73,14 @@ class Sink {
   /// later (at-least-once); a sink that was holding records has then dropped those too,
   /// and they are offered again as well.
   virtual Result<> deliver(std::span<const std::string_view> records) = 0;
+  /// deliver() with each record's origin in the spool (`origins[i]` is `records[i]`'s), as
+  /// the Emitter delivers. A sink whose effect must not repeat when a batch is offered
+  /// again (after a crash, or a failure that came after the effect) overrides this one.
+  virtual Result<> deliver_with_origins(std::span<const std::string_view> records,
+                                        std::span<const RecordOrigin> origins) {
+    (void)origins;
+    return deliver(records);
+  }
   /// Whether records taken by deliver() wait in the sink, not yet durable (a crash would
   /// lose them). The Emitter moves the spool cursor only past durable records, so those
   /// stay in the spool until flush() or a rotation makes them durable.
@@ -84,6 +101,8 @@ class KindFilter final : public Sink {
  public:
   KindFilter(std::unique_ptr<Sink> sink, RecordKinds kinds) : sink_(std::move(sink)), kinds_(kinds) {}
   Result<> deliver(std::span<const std::string_view> records) override;
+  Result<> deliver_with_origins(std::span<const std::string_view> records,
+                                std::span<const RecordOrigin> origins) override;
   [[nodiscard]] bool holding() const noexcept override { return sink_->holding(); }
   Result<> flush() override { return sink_->flush(); }
   Result<> idle() override { return sink_->idle(); }
@@ -93,6 +112,7 @@ class KindFilter final : public Sink {
   std::unique_ptr<Sink> sink_;
   RecordKinds kinds_;
   std::vector<std::string_view> kept_;
+  std::vector<RecordOrigin> kept_origins_;
 };
 
 }  // namespace traffic::pipeline

@@ -6,6 +6,7 @@
 //   lane-<n>/<seq>.seg   segments of lane n (one lane per writing thread, no lock between
 //                        threads); <seq> is 16 decimal digits, increasing
 //   cursors/<sink>       "<lane> <seq> <offset>" lines, replaced atomically
+//   ID                   the spool's identity: 16 hex digits made when it is created
 //   LOCK                 flock'ed by the process that owns the spool
 // A record is [u32 little-endian payload size][u32 CRC-32C of the payload][payload]. A
 // process never appends to a segment of an earlier run: after a crash the torn tail of the
@@ -142,6 +143,10 @@ class Spool {
   /// or a finished one (counted in corrupt_tails).
   SpoolPosition read(std::size_t lane, SpoolPosition from, ReadBudget& budget,
                      const std::function<void(std::string_view)>& deliver);
+  /// As read(), also passing each record's end: the position a reader that has taken it
+  /// is at. Consumers that make their effect idempotent keep it (pipeline::RecordOrigin).
+  SpoolPosition read_positioned(std::size_t lane, SpoolPosition from, ReadBudget& budget,
+                                const std::function<void(std::string_view, SpoolPosition)>& deliver);
   /// As above, at most `max_records`.
   SpoolPosition read(std::size_t lane, SpoolPosition from, std::size_t max_records,
                      const std::function<void(std::string_view)>& deliver) {
@@ -167,6 +172,9 @@ class Spool {
   void sync();
 
   [[nodiscard]] std::size_t lanes() const noexcept;
+  /// The spool's identity, kept in its directory for its life: positions are only
+  /// comparable within one spool (a consumer's applied marks are kept per spool).
+  [[nodiscard]] const std::string& id() const noexcept;
   [[nodiscard]] SpoolStats stats() const;
   [[nodiscard]] const SpoolSettings& settings() const noexcept;
 
