@@ -9,6 +9,7 @@
 #include <string>
 
 #include "explain.hpp"
+#include "stats.hpp"
 #include "traffic/common/file.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/recipe/loader.hpp"
@@ -98,7 +99,7 @@ int validate(const std::string& offers_path, const std::string& campaigns_path, 
 
 // The command line, parsed and carried out; exceptions reach main().
 int run(int argc, char** argv) {
-  CLI::App app{"trafficctl — links, recipes and clicks of trafficd, offline"};
+  CLI::App app{"trafficctl — links, recipes, clicks and event analytics of trafficd"};
   app.require_subcommand(1);
 
   KeyOptions encode_keys;
@@ -146,6 +147,15 @@ int run(int argc, char** argv) {
       "explain", "Decide one click against recipe files, without recording it, and show why (the decision's trace)");
   explain_options.add_to(*explain_cmd);
 
+  auto* stats_cmd = app.add_subcommand("stats", "The event analytics kept in Redis (REDIS_HOST), as tables");
+  stats_cmd->require_subcommand(1);
+  trafficctl::StatsOptions stats_options;
+  auto* stats_pages = stats_cmd->add_subcommand("pages", "Page views and unique visitors per website");
+  auto* stats_ads = stats_cmd->add_subcommand(
+      "ads", "Impressions, clicks, CTR, unique and repeat clickers, unique visitors per ad");
+  stats_options.add_to(*stats_pages);
+  stats_options.add_to(*stats_ads);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -171,6 +181,8 @@ int run(int argc, char** argv) {
   }
   if (*validate_cmd) return validate(offers_path, campaigns_path, strict);
   if (*explain_cmd) return trafficctl::explain(explain_options);
+  if (*stats_pages) return trafficctl::stats(trafficctl::StatsReport::pages, stats_options);
+  if (*stats_ads) return trafficctl::stats(trafficctl::StatsReport::ads, stats_options);
   if (*gen) {
     const auto files = traffic::recipe::write_synthetic_recipe(gen_options, out_dir);
     std::cout << files.offers.string() << " (" << gen_options.offers << " offers, " << files.offers_json_bytes

@@ -11,6 +11,7 @@
 #include "traffic/common/redact.hpp"
 #include "traffic/counters/counters.hpp"
 #include "traffic/counters/redis_counters.hpp"
+#include "traffic/events/analytics.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/handler.hpp"
@@ -47,20 +48,11 @@ void reload_geo(traffic::geo::GeoResolver& geo, std::atomic<traffic::TimestampMs
   }
 }
 
-traffic::redis::Endpoint redis_endpoint(const traffic::config::Config& config) {
-  traffic::redis::Endpoint endpoint;
-  endpoint.host = config.redis_host;
-  endpoint.port = config.redis_port;
-  endpoint.username = config.redis_username;
-  endpoint.password = config.redis_password;
-  endpoint.db = static_cast<int>(config.redis_db);
-  endpoint.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
-  return endpoint;
-}
-
 // The click pipeline: the spool (one lane per request thread) and a thread per sink.
 // The spool cursor of the sink feeding the lid store.
 constexpr std::string_view kLidStore = "lidstore";
+// The spool cursor of the event analytics (with REDIS_HOST).
+constexpr std::string_view kAnalytics = "analytics";
 
 struct Pipeline {
   std::unique_ptr<traffic::lid::LidStore> lid_store;
@@ -105,7 +97,7 @@ std::unique_ptr<traffic::lid::UniqueVisits> open_unique_visits(const traffic::co
   traffic::lid::RedisUniqueVisitsSettings settings;
   settings.key_prefix = config.redis_key_prefix;
   settings.max_visits = config.unique_visits_max;
-  auto shared = std::make_unique<traffic::lid::RedisUniqueVisits>(redis_endpoint(config), std::move(settings));
+  auto shared = std::make_unique<traffic::lid::RedisUniqueVisits>(traffic::config::redis_endpoint(config), std::move(settings));
   shared->start(clock, std::chrono::milliseconds(config.redis_sync_ms));
   return shared;
 }
@@ -119,10 +111,10 @@ std::function<bool(std::chrono::milliseconds)> lid_store_catch_up(Pipeline& pipe
 
 Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clock& clock) {
   const auto urls = traffic::pipeline::parse_sink_urls(config.sink_urls()).value();  // validated by the parser
-  if (urls.empty()) {
-    trafficd::log::warn("no SINKS configured: clicks are answered but not recorded");
-    return {};
-  }
+  if (urls.empty()) trafficd::log::warn("no SINKS configured: clicks are answered but not recorded");
+  // Event analytics read the spool like a sink: with them, the spool is kept even without SINKS.
+  const bool analytics = config.analytics_enabled();
+  if (urls.empty() && !analytics) return {};
   traffic::pipeline::SpoolSettings settings;
   settings.directory = config.spool_dir;
   settings.lanes = config.thread_count() + 1;  // + the thread of blocking work (postbacks)
@@ -136,6 +128,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   // still holds.
   const bool postbacks = !config.gateway_api_secret.empty() || !config.postback_hmac_keys.empty();
   if (postbacks) settings.sinks.emplace_back(kLidStore);
+  if (analytics) settings.sinks.emplace_back(kAnalytics);
   Pipeline pipeline;
   pipeline.spool = std::make_unique<traffic::pipeline::Spool>(settings);  // throws naming SPOOL_DIR
   pipeline.unique_visits = open_unique_visits(config, clock);
@@ -150,7 +143,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
     sinks.push_back(std::move(sink));
   }
   if (postbacks && !config.redis_host.empty()) {
-    pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(redis_endpoint(config), config.redis_key_prefix,
+    pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(traffic::config::redis_endpoint(config), config.redis_key_prefix,
                                                                        std::chrono::seconds(config.lid_ttl_seconds));
   } else if (postbacks) {
     pipeline.spool->commit(kLidStore, {}).value();  // throws naming the spool's directory
@@ -165,6 +158,19 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
         {std::string(kLidStore),
          std::make_unique<traffic::pipeline::LidStoreSink>(*pipeline.lid_store, [&clock] { return clock.now(); }), 0,
          poll});
+  }
+  if (analytics) {
+    traffic::events::AnalyticsSettings counting{.endpoint = traffic::config::redis_endpoint(config),
+                                                .key_prefix = config.redis_key_prefix,
+                                                .source = pipeline.spool->id() + ":" + std::string(kAnalytics),
+                                                .repeat_clicks = config.event_repeat_clicks,
+                                                .retention_days = config.event_stats_days};
+    // Events only: the other records are passed over without being parsed.
+    sinks.push_back({std::string(kAnalytics),
+                     std::make_unique<traffic::pipeline::KindFilter>(
+                         std::make_unique<traffic::events::AnalyticsSink>(std::move(counting)),
+                         static_cast<traffic::pipeline::RecordKinds>(
+                             1U << static_cast<unsigned>(traffic::pipeline::RecordKind::event)))});
   }
   pipeline.emitter = std::make_unique<traffic::pipeline::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();
@@ -188,7 +194,7 @@ Counters open_counters(const traffic::config::Config& config, const traffic::Clo
     counters.local = std::make_unique<traffic::counters::InMemoryCounters>();
     return counters;
   }
-  const traffic::redis::Endpoint endpoint = redis_endpoint(config);
+  const traffic::redis::Endpoint endpoint = traffic::config::redis_endpoint(config);
   counters.shared = std::make_unique<traffic::counters::RedisCounters>(endpoint, config.redis_key_prefix);
   // Not reachable at start is not fatal: counts stay local and catch up (docs/shared-state.md).
   if (!counters.shared->sync(clock.now())) {
@@ -232,13 +238,18 @@ int run(const traffic::config::Config& config) {
   }
   traffic::recipe::Store store;
   trafficd::RecipeUpdater recipe(config, store, clock,
-                                 config.redis_host.empty() ? std::nullopt : std::optional(redis_endpoint(config)));
+                                 config.redis_host.empty() ? std::nullopt : std::optional(traffic::config::redis_endpoint(config)));
   recipe.boot();  // not ready until a recipe is installed; the recipe-sync thread keeps trying
   recipe.start();
 
   Pipeline pipeline = open_pipeline(config, clock);
   Counters counters = open_counters(config, clock);
   traffic::http::MetricsRegistry metrics;
+  // Another instance may count events even where this one does not (EVENT_ANALYTICS off).
+  std::unique_ptr<traffic::events::AnalyticsReader> analytics;
+  if (!config.redis_host.empty()) {
+    analytics = std::make_unique<traffic::events::AnalyticsReader>(traffic::config::redis_endpoint(config), config.redis_key_prefix);
+  }
   traffic::http::App::Services services{.store = store,
                                         .geo = geo,
                                         .device = *device,
@@ -255,7 +266,8 @@ int run(const traffic::config::Config& config) {
                                         },
                                         .lid_store = pipeline.lid_store.get(),
                                         .unique_visits = pipeline.unique_visits.get(),
-                                        .lid_store_catch_up = lid_store_catch_up(pipeline)};
+                                        .lid_store_catch_up = lid_store_catch_up(pipeline),
+                                        .analytics = analytics.get()};
   if (counters.shared) services.shared_state = [&] { return counters.shared->stats(); };
   if (recipe.updates()) services.recipe_updates = [&] { return recipe.updates()->stats(); };
   traffic::http::App app(traffic::http::app_settings(config), std::move(services));

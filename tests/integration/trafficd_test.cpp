@@ -295,6 +295,67 @@ TEST(Trafficd, SiteEventsAreRecordedAndAnsweredOverHttp) {
   for (const auto& record : recorded) EXPECT_EQ(record.at("visitor_id").as_string(), cookie.substr(4, 36));
 }
 
+// With Redis, events are counted by the analytics sink and read back over HTTP (on the
+// blocking thread) and by `trafficctl stats`, as aligned tables.
+TEST(Trafficd, EventAnalyticsOverHttpAndInTrafficctl) {
+  test::TempDir dir("trafficd-analytics");
+  test::RedisServer redis(dir.path() / "redis");
+  Daemon daemon({"--spool-dir", (dir.path() / "spool").string(), "--redis-host", "127.0.0.1", "--redis-port",
+                 std::to_string(redis.port()), "--event-repeat-clicks", "2"});  // no SINKS: the spool is kept for them
+  Connection connection(daemon.port());
+  const std::string events = R"([{"type":"pageView","website":"news.example","page":"/story","user_id":"u1"},
+      {"type":"adImpression","website":"news.example","ad_id":"top","user_id":"u1"},
+      {"type":"adImpression","website":"news.example","ad_id":"top","user_id":"u2"},
+      {"type":"adClick","website":"news.example","ad_id":"top","user_id":"u1"},
+      {"type":"adClick","website":"news.example","ad_id":"top","user_id":"u1"}])";
+  connection.send(post("/event", events));
+  ASSERT_EQ(connection.read_reply().status, 202);
+
+  // Counted within a poll or two of the sink: asked until they show, for at most 10 s.
+  const std::vector<std::string> admin{"Authorization: Bearer " + std::string(kAdminToken)};
+  json::value ads;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    connection.send(get("/admin/stats/ads?website=news.example", admin));
+    const auto reply = connection.read_reply();
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    ads = json::parse(reply.body);
+    if (!ads.at("ads").as_array().empty() && ads.at("ads").at(0).at("clicks").as_int64() == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const json::object& top = ads.at("ads").at(0).as_object();
+  EXPECT_EQ(top.at("impressions").as_int64(), 2);
+  EXPECT_EQ(top.at("unique_clickers").as_int64(), 1);
+  EXPECT_EQ(top.at("repeat_clickers").as_int64(), 1);
+  EXPECT_EQ(top.at("unique_visitors").as_int64(), 2);
+  connection.send(get("/admin/stats/pages?to=2020-01-01&from=2020-01-02", admin));
+  const auto refused = connection.read_reply();
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.body, R"({"error":"from: must not be after to"})");
+
+  // trafficctl reads the same Redis from the same variables.
+  std::vector<std::string> env = base_env();
+  env.push_back("REDIS_HOST=127.0.0.1");
+  env.push_back("REDIS_PORT=" + std::to_string(redis.port()));
+  const auto trafficctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"-c", "exec \"$0\" \"$@\" 1>&2", TRAFFICCTL_PATH, "stats"});
+    test::Process process("/bin/sh", args, env);
+    const int status = process.wait();
+    return std::pair(status, process.read_to_end());
+  };
+  const auto [status, table] = trafficctl({"ads", "--website", "news.example"});
+  EXPECT_EQ(status, 0) << table;
+  EXPECT_NE(table.find("WEBSITE       AD   IMPRESSIONS  CLICKS      CTR  CLICKERS  REPEAT  VISITORS\n"
+                       "news.example  top            2       2  100.00%         1       1         2\n"),
+            std::string::npos)
+      << table;
+  const auto [pages_status, pages] = trafficctl({"pages"});
+  EXPECT_EQ(pages_status, 0) << pages;
+  EXPECT_NE(pages.find("news.example  /story      1\n"), std::string::npos) << pages;
+  const auto [bad_status, bad] = trafficctl({"ads", "--from", "2026-02-30"});
+  EXPECT_EQ(bad_status, 2);
+  EXPECT_EQ(bad, "--from: must be a date, YYYY-MM-DD\n");
+}
+
 TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   test::TempDir dir("trafficd-postback");
   const std::string clicks = (dir.path() / "clicks").string();

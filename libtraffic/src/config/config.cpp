@@ -231,6 +231,14 @@ const std::vector<Option>& options() {
           {{"cookie", Config::EventVisitorId::cookie},
            {"fingerprint", Config::EventVisitorId::fingerprint},
            {"none", Config::EventVisitorId::none}}),
+      bool_option("EVENT_ANALYTICS", "event-analytics",
+                  "with REDIS_HOST: count events in Redis for /admin/stats and trafficctl stats (default on)",
+                  &Config::event_analytics),
+      int_option<unsigned>("EVENT_REPEAT_CLICKS", "event-repeat-clicks",
+                           "clicks by one visitor on one ad in a day that make a repeat clicker",
+                           &Config::event_repeat_clicks, 2, 1000),
+      int_option<unsigned>("EVENT_STATS_DAYS", "event-stats-days", "days the daily event analytics are kept in Redis",
+                           &Config::event_stats_days, 1, 3650),
       int_option<unsigned>("POSTBACK_WINDOW_SECONDS", "postback-window-seconds",
                            "accepted distance of a postback's timestamp from now", &Config::postback_window_seconds, 1,
                            kMaxSeconds),
@@ -334,6 +342,12 @@ std::string validate(const Config& c) {
   }
   const auto sinks = pipeline::parse_sink_urls(c.sink_urls());
   if (!sinks) return (c.aggregator_api.empty() ? "SINKS: " : "SINKS/AGGREGATOR_API: ") + sinks.error().detail;
+  for (const auto& sink : *sinks) {
+    // The cursors trafficd keeps for itself (the lid store, the event analytics).
+    if (sink.name == "lidstore" || sink.name == "analytics") {
+      return "SINKS: the sink name '" + sink.name + "' is trafficd's own; give the sink another (#name=…)";
+    }
+  }
   if (!sinks->empty() && c.spool_dir.empty()) return "SPOOL_DIR: required when a sink is configured";
   if (c.offers_recipe_path.empty() || c.campaigns_recipe_path.empty()) {
     return "OFFERS_RECIPE_PATH/CAMPAIGNS_RECIPE_PATH: required";
@@ -536,6 +550,17 @@ rules::EngineSettings engine_settings(const Config& config) {
   settings.fallback_url = config.fallback_url;
   settings.strict_link_pair = config.strict_link_pair;
   return settings;
+}
+
+redis::Endpoint redis_endpoint(const Config& config) {
+  redis::Endpoint endpoint;
+  endpoint.host = config.redis_host;
+  endpoint.port = config.redis_port;
+  endpoint.username = config.redis_username;
+  endpoint.password = config.redis_password;
+  endpoint.db = static_cast<int>(config.redis_db);
+  endpoint.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
+  return endpoint;
 }
 
 url::UrlSettings url_settings(const Config& config) {

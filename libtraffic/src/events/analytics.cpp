@@ -35,9 +35,6 @@ std::optional<Day> parse_day(std::string_view text) noexcept {
   return day_of(*at);
 }
 
-namespace {
-
-// The first day of the month after `day`'s.
 Day next_month(Day day) {
   const std::string month = month_key(day);
   int year = 0;
@@ -46,6 +43,8 @@ Day next_month(Day day) {
   std::from_chars(month.data() + 4, month.data() + 6, number);
   return number == 12 ? days_from_civil(year + 1, 1, 1) : days_from_civil(year, number + 1, 1);
 }
+
+namespace {
 
 std::string length_prefixed(std::string_view value) {
   return std::to_string(value.size()) + ":" + std::string(value);

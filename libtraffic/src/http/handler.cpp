@@ -240,6 +240,8 @@ class Exchange {
     if (path_is(target.path, "/admin/explain")) return admin_explain(), Route::admin;
     if (path_is(target.path, "/admin/recipe/reload")) return admin_reload(), Route::admin;
     if (path_is(target.path, "/admin/records")) return admin_records(), Route::admin;
+    if (path_is(target.path, "/admin/stats/pages")) return admin_stats(Stats::pages), Route::admin;
+    if (path_is(target.path, "/admin/stats/ads")) return admin_stats(Stats::ads), Route::admin;
     answer_error(response_, 404, "not found");
     return Route::other;
   }
@@ -827,6 +829,39 @@ class Exchange {
     }
     const auto& reload = app_.services().reload_recipe;
     answer_json(response_, 200, json::object{{"status", "done"}, {"message", reload ? reload() : "no reloader"}});
+  }
+
+  // GET /admin/stats/pages|ads?website=&ad_id=&from=&to=: the event analytics (docs/events.md).
+  // They are read from Redis, so on the blocking thread.
+  enum class Stats : std::uint8_t { pages, ads };
+  void admin_stats(Stats which) {
+    if (!require_admin() || !allow("GET", "HEAD", "GET, HEAD")) return;
+    events::AnalyticsReader* analytics = app_.services().analytics;
+    if (analytics == nullptr) return answer_error(response_, 404, "event analytics are kept with REDIS_HOST");
+    const Result<events::StatsQuery> query =
+        events::parse_stats_query(query_params(query_, 16), events::day_of(app_.services().clock.now()));
+    if (!query) return answer_error(response_, 400, query.error().detail);
+    if (!state_.may_block) {
+      response_.offload = true;
+      return;
+    }
+    if (which == Stats::pages) {
+      const auto sites = analytics->pages(*query);
+      if (!sites) return stats_unavailable();
+      response_.body = events::pages_json(*query, *sites);
+    } else {
+      const auto ads = analytics->ads(*query);
+      if (!ads) return stats_unavailable();
+      response_.body = events::ads_json(*query, *ads);
+    }
+    response_.status = 200;
+    response_.content_type = kJson;
+    response_.cache_control = "no-store";
+  }
+
+  void stats_unavailable() {
+    answer_error(response_, 503, "the analytics store (Redis) is not answering");
+    response_.retry_after = "5";
   }
 
   // POST /admin/records with the update message of SPEC §6 as the body.

@@ -7,6 +7,7 @@
 
 #include "redis_server.hpp"
 #include "test_support.hpp"
+#include "traffic/common/clock.hpp"
 #include "traffic/events/event_record.hpp"
 #include "traffic/pipeline/emitter.hpp"
 
@@ -15,9 +16,12 @@ namespace {
 
 constexpr TimestampMs kDec8 = 1'796'688'000'000;  // 2026-12-08T00:00:00Z
 constexpr Day kDec8Day = kDec8 / 86'400'000;
+// Events are counted on the day the test runs: keys of days past their retention expire at once.
+const TimestampMs kToday = day_of(SystemClock().now()) * 86'400'000;
+const Day kTodayDay = day_of(kToday);
 
 std::string record(EventType type, std::string_view website, std::string_view page, std::string_view ad,
-                   std::string_view visitor, TimestampMs at = kDec8 + 3'600'000) {
+                   std::string_view visitor, TimestampMs at = kToday + 3'600'000) {
   Event event;
   event.type = type;
   event.website = std::string(website);
@@ -62,7 +66,7 @@ struct Fixture {
     return sink.deliver_with_origins(views, where);
   }
   StatsQuery day(std::string website = {}, std::string ad = {}) const {
-    return {.website = std::move(website), .ad_id = std::move(ad), .from = kDec8Day, .to = kDec8Day};
+    return {.website = std::move(website), .ad_id = std::move(ad), .from = kTodayDay, .to = kTodayDay};
   }
 };
 
@@ -72,6 +76,8 @@ TEST(AnalyticsDays, KeysAndTextOfDays) {
   EXPECT_EQ(day_text(kDec8Day), "2026-12-08");
   EXPECT_EQ(parse_day("2026-12-08"), kDec8Day);
   EXPECT_EQ(day_of(kDec8 - 1), kDec8Day - 1);
+  EXPECT_EQ(next_month(kDec8Day), days_from_civil(2027, 1, 1));
+  EXPECT_EQ(next_month(days_from_civil(2026, 1, 31)), days_from_civil(2026, 2, 1));
   for (const char* bad : {"2026-12-8", "2026-02-30", "20261208", "2026-12-08T00:00:00Z", "", "yesterday"})
     EXPECT_FALSE(parse_day(bad)) << bad;
 }
@@ -139,7 +145,7 @@ TEST(AnalyticsSink, CountsPageViewsImpressionsClicksAndRepeatClickers) {
   EXPECT_EQ((*blog)[0].views, 1U);
   // Another day has nothing.
   StatsQuery before = f.day();
-  before.from = before.to = kDec8Day - 1;
+  before.from = before.to = kTodayDay - 1;
   EXPECT_TRUE(reader.pages(before)->empty());
 }
 
@@ -148,12 +154,13 @@ TEST(AnalyticsSink, KeysExpireAfterTheirRetention) {
   AnalyticsSink sink(f.settings());
   ASSERT_EQ(test::failure_of(f.deliver(sink, {view("s", "/", "v"), click("s", "a", "v")}, origins(2))), "");
   const AnalyticsKeys keys{"t:"};
-  const std::int64_t day_end = (kDec8Day + 1) * 86'400;
-  EXPECT_EQ(f.redis.command("EXPIRETIME " + keys.page_views("20261208", "s")), std::to_string(day_end + 90 * 86'400));
-  EXPECT_EQ(f.redis.command("EXPIRETIME " + keys.clicks_by_visitor("20261208", "s", "a")),
+  const std::int64_t day_end = (kTodayDay + 1) * 86'400;
+  EXPECT_EQ(f.redis.command("EXPIRETIME " + keys.page_views(day_key(kTodayDay), "s")),
+            std::to_string(day_end + 90 * 86'400));
+  EXPECT_EQ(f.redis.command("EXPIRETIME " + keys.clicks_by_visitor(day_key(kTodayDay), "s", "a")),
             std::to_string(day_end + 86'400));
-  const std::int64_t month_end = days_from_civil(2027, 1, 1) * 86'400;
-  EXPECT_EQ(f.redis.command("EXPIRETIME " + keys.site_visitors("202612", "s")),
+  const std::int64_t month_end = next_month(kTodayDay) * 86'400;
+  EXPECT_EQ(f.redis.command("EXPIRETIME " + keys.site_visitors(month_key(kTodayDay), "s")),
             std::to_string(month_end + 400 * 86'400));
 }
 

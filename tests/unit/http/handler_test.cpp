@@ -10,6 +10,7 @@
 
 #include "case_check.hpp"
 #include "digest.hpp"
+#include "redis_server.hpp"
 #include "test_support.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/lid/lid_store.hpp"
@@ -72,7 +73,8 @@ class Instance {
   explicit Instance(config::Config config = test_config(), recipe::Store* store = nullptr,
                     pipeline::Spool* spool = nullptr, lid::LidStore* lid_store = nullptr,
                     lid::UniqueVisits* unique_visits = nullptr,
-                    std::function<bool(std::chrono::milliseconds)> lid_store_catch_up = {})
+                    std::function<bool(std::chrono::milliseconds)> lid_store_catch_up = {},
+                    events::AnalyticsReader* analytics = nullptr)
       : app_(app_settings(config), App::Services{.store = store ? *store : Shared::get().store,
                                                  .geo = *Shared::get().geo,
                                                  .device = *Shared::get().device,
@@ -83,7 +85,8 @@ class Instance {
                                                  .spool = spool,
                                                  .lid_store = lid_store,
                                                  .unique_visits = unique_visits,
-                                                 .lid_store_catch_up = std::move(lid_store_catch_up)}),
+                                                 .lid_store_catch_up = std::move(lid_store_catch_up),
+                                                 .analytics = analytics}),
         worker_(app_) {}
 
   Response send(std::string_view method, std::string target, std::vector<Header> headers = {},
@@ -1024,6 +1027,80 @@ TEST(Handler, TheSiteSnippetIsServedSmallAndCached) {
     EXPECT_NE(script.body.find(part), std::string::npos) << part;
   }
   EXPECT_EQ(instance.send("POST", "/t.js").status, 405U);
+}
+
+// Events posted through the route are counted by the analytics sink reading the spool, and
+// read back by /admin/stats on a Worker that may block.
+TEST(Handler, EventsAreCountedAndTheStatsRoutesReadThem) {
+  test::TempDir dir("handler-stats");
+  test::RedisServer redis(dir.path() / "redis");
+  pipeline::SpoolSettings settings = spool_settings(dir);
+  settings.sinks = {"analytics"};
+  pipeline::Spool spool(settings);
+  events::AnalyticsReader reader(redis.endpoint(), "t:");
+  Instance instance(test_config(), nullptr, &spool, nullptr, nullptr, {}, &reader);
+  // Days past their retention are gone at once (EXPIREAT in the past): events of today.
+  instance.clock().set(SystemClock().now());
+  const events::Day today = events::day_of(instance.clock().now());
+  std::vector<pipeline::Emitter::NamedSink> sinks;
+  sinks.push_back({.name = "analytics",
+                   .sink = std::make_unique<events::AnalyticsSink>(events::AnalyticsSettings{
+                       .endpoint = redis.endpoint(), .key_prefix = "t:", .source = spool.id() + ":analytics"})});
+  pipeline::Emitter emitter(spool, std::move(sinks));
+  emitter.start();
+
+  const std::vector<Header> visitor = {{"Content-Type", "application/json"}, {"User-Agent", kDesktopAgent}};
+  ASSERT_EQ(commit(instance, instance.send("POST", "/event", visitor,
+                                           R"([{"type":"pageView","website":"news.example","page":"/a","user_id":"u1"},
+                                               {"type":"adImpression","website":"news.example","ad_id":"a1","user_id":"u1"},
+                                               {"type":"adClick","website":"news.example","ad_id":"a1","user_id":"u1"}])"))
+                .status,
+            202U);
+  ASSERT_TRUE(emitter.await_taken("analytics", std::chrono::seconds(10)));
+
+  static const std::string bearer = "Bearer " + std::string(kAdminToken);
+  const std::vector<Header> admin = {{"Authorization", bearer}};
+  // A request thread's Worker hands the query over rather than wait on Redis.
+  EXPECT_TRUE(instance.send("GET", "/admin/stats/pages", admin).offload);
+  Worker blocking(instance.app(), 1, /*may_block=*/true);
+  const auto ask = [&](std::string target, std::vector<Header> headers) {
+    Request request;
+    request.method = "GET";
+    request.target = target;
+    request.headers = headers;
+    request.peer = *net::IpAddress::parse("127.0.0.1");
+    Response response;
+    blocking.handle(request, response);
+    return std::pair(response.status, response.body);
+  };
+  EXPECT_EQ(ask("/admin/stats/pages", {}).first, 401U);
+  EXPECT_EQ(ask("/admin/stats/pages?website=news.example", admin),
+            std::pair(200U, std::string(R"({"from":")" + events::day_text(today - 6) + R"(","to":")" + events::day_text(today) +
+                                        R"(","websites":[{"website":"news.example",)"
+                                        R"("views":1,"unique_visitors":1,"pages":[{"page":"/a","views":1}]}]})")));
+  EXPECT_EQ(ask("/admin/stats/ads?from=" + events::day_text(today) + "&to=" + events::day_text(today), admin),
+            std::pair(200U, std::string(R"({"from":")" + events::day_text(today) + R"(","to":")" + events::day_text(today) +
+                                        R"(","ads":[{"website":"news.example",)"
+                                        R"("ad_id":"a1","impressions":1,"clicks":1,"ctr":1E0,"unique_clickers":1,)"
+                                        R"("repeat_clickers":0,"unique_visitors":1}]})")));
+  // Bad parameters are named, before anything is asked of Redis.
+  EXPECT_EQ(instance.send("GET", "/admin/stats/ads?from=2026-06-31", admin).body,
+            R"({"error":"from: must be a date, YYYY-MM-DD"})");
+  EXPECT_EQ(instance.send("GET", "/admin/stats/ads?webiste=x", admin).status, 400U);
+  EXPECT_EQ(instance.send("POST", "/admin/stats/ads", admin).status, 405U);
+  // Redis down: a 503 to retry, no internal text.
+  redis.stop();
+  EXPECT_EQ(ask("/admin/stats/ads", admin),
+            std::pair(503U, std::string(R"({"error":"the analytics store (Redis) is not answering"})")));
+  emitter.stop(std::chrono::milliseconds(0));
+}
+
+TEST(Handler, WithoutAnalyticsTheStatsRoutesSaySo) {
+  Instance instance;
+  static const std::string bearer = "Bearer " + std::string(kAdminToken);
+  const Response response = instance.send("GET", "/admin/stats/pages", {{"Authorization", bearer}});
+  EXPECT_EQ(response.status, 404U);
+  EXPECT_EQ(response.body, R"({"error":"event analytics are kept with REDIS_HOST"})");
 }
 
 }  // namespace

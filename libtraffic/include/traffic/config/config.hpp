@@ -10,6 +10,7 @@
 
 #include "traffic/common/error.hpp"
 #include "traffic/pipeline/spool.hpp"
+#include "traffic/redis/connection.hpp"
 #include "traffic/rules/engine.hpp"
 #include "traffic/url/redirect_url.hpp"
 
@@ -104,6 +105,14 @@ struct Config {
   /// EVENT_VISITOR_ID: how an event's visitor is recognised when the site sends no user_id.
   enum class EventVisitorId : std::uint8_t { cookie, fingerprint, none };
   EventVisitorId event_visitor_id = EventVisitorId::cookie;
+  /// EVENT_ANALYTICS: with REDIS_HOST, events are counted in Redis (docs/events.md).
+  bool event_analytics = true;
+  unsigned event_repeat_clicks = 3;  ///< EVENT_REPEAT_CLICKS: clicks on one ad in a day that make a repeat clicker
+  unsigned event_stats_days = 90;    ///< EVENT_STATS_DAYS: how long daily analytics are kept
+  /// Whether events are counted: EVENT_ANALYTICS with REDIS_HOST (and a spool to read).
+  [[nodiscard]] bool analytics_enabled() const noexcept {
+    return event_analytics && !redis_host.empty() && !spool_dir.empty();
+  }
   unsigned postback_window_seconds = kDefaultPostbackWindowSeconds;  ///< accepted |now - timestamp|
   unsigned postback_wait_ms = kDefaultPostbackWaitMs;  ///< a miss in a shared lid store is asked again this long
   unsigned lid_ttl_seconds = 30 * 86400;               ///< how long a click can be converted
@@ -171,6 +180,9 @@ struct ParseOutcome {
 /// and trafficctl decide and build URLs alike.
 [[nodiscard]] rules::EngineSettings engine_settings(const Config& config);
 [[nodiscard]] url::UrlSettings url_settings(const Config& config);
+/// The shared Redis (REDIS_HOST, REDIS_PORT, REDIS_USERNAME, REDIS_PASSWORD, REDIS_DB,
+/// REDIS_TIMEOUT_MS); meaningful when REDIS_HOST is set.
+[[nodiscard]] redis::Endpoint redis_endpoint(const Config& config);
 
 /// One option as `--help` and docs/configuration.md show it.
 struct OptionInfo {

@@ -36,6 +36,8 @@ using Day = std::int64_t;
 [[nodiscard]] std::string day_key(Day day);
 /// "202612", as the keys spell a day's month.
 [[nodiscard]] std::string month_key(Day day);
+/// The first day of the month after `day`'s.
+[[nodiscard]] Day next_month(Day day);
 /// "2026-12-08", as queries and answers spell a day.
 [[nodiscard]] std::string day_text(Day day);
 /// Parses "2026-12-08"; nullopt for anything else (a real date, years 1970..9999).

@@ -12,6 +12,7 @@
 #include "traffic/common/random.hpp"
 #include "traffic/config/config.hpp"
 #include "traffic/device/detector.hpp"
+#include "traffic/events/analytics.hpp"
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/message.hpp"
 #include "traffic/http/metrics.hpp"
@@ -87,6 +88,9 @@ class App {
     /// most the given time; true when it has (read-your-writes for postbacks). Empty: the
     /// store is not fed by this instance's spool.
     std::function<bool(std::chrono::milliseconds)> lid_store_catch_up{};
+    /// The event analytics in Redis, for /admin/stats/…; nullptr: not kept (no REDIS_HOST).
+    /// Asked only from a Worker that may block.
+    events::AnalyticsReader* analytics = nullptr;
   };
 
   App(AppSettings settings, Services services);
