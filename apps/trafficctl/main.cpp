@@ -151,8 +151,8 @@ int run(int argc, char** argv) {
   stats_cmd->require_subcommand(1);
   trafficctl::StatsOptions stats_options;
   auto* stats_pages = stats_cmd->add_subcommand("pages", "Page views and unique visitors per website");
-  auto* stats_ads = stats_cmd->add_subcommand(
-      "ads", "Impressions, clicks, CTR, unique and repeat clickers, unique visitors per ad");
+  auto* stats_ads =
+      stats_cmd->add_subcommand("ads", "Impressions, clicks, CTR, unique and repeat clickers, unique visitors per ad");
   stats_options.add_to(*stats_pages);
   stats_options.add_to(*stats_ads);
 

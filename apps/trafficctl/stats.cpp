@@ -70,8 +70,7 @@ int stats(StatsReport report, const StatsOptions& options) {
   if (!options.ad_id.empty()) params.emplace_back("ad_id", options.ad_id);
   if (!options.from.empty()) params.emplace_back("from", options.from);
   if (!options.to.empty()) params.emplace_back("to", options.to);
-  const auto query =
-      traffic::events::parse_stats_query(params, traffic::events::day_of(traffic::SystemClock().now()));
+  const auto query = traffic::events::parse_stats_query(params, traffic::events::day_of(traffic::SystemClock().now()));
   if (!query) {
     std::string message = query.error().detail;  // "ad_id: …" is --ad-id's
     for (std::size_t i = 0; i < message.find(':') && i < message.size(); ++i) {

@@ -11,8 +11,8 @@
 #include "traffic/common/redact.hpp"
 #include "traffic/counters/counters.hpp"
 #include "traffic/counters/redis_counters.hpp"
-#include "traffic/events/analytics.hpp"
 #include "traffic/device/detector.hpp"
+#include "traffic/events/analytics.hpp"
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/handler.hpp"
 #include "traffic/lid/redis_lid_store.hpp"
@@ -97,7 +97,8 @@ std::unique_ptr<traffic::lid::UniqueVisits> open_unique_visits(const traffic::co
   traffic::lid::RedisUniqueVisitsSettings settings;
   settings.key_prefix = config.redis_key_prefix;
   settings.max_visits = config.unique_visits_max;
-  auto shared = std::make_unique<traffic::lid::RedisUniqueVisits>(traffic::config::redis_endpoint(config), std::move(settings));
+  auto shared =
+      std::make_unique<traffic::lid::RedisUniqueVisits>(traffic::config::redis_endpoint(config), std::move(settings));
   shared->start(clock, std::chrono::milliseconds(config.redis_sync_ms));
   return shared;
 }
@@ -143,8 +144,8 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
     sinks.push_back(std::move(sink));
   }
   if (postbacks && !config.redis_host.empty()) {
-    pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(traffic::config::redis_endpoint(config), config.redis_key_prefix,
-                                                                       std::chrono::seconds(config.lid_ttl_seconds));
+    pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(
+        traffic::config::redis_endpoint(config), config.redis_key_prefix, std::chrono::seconds(config.lid_ttl_seconds));
   } else if (postbacks) {
     pipeline.spool->commit(kLidStore, {}).value();  // throws naming the spool's directory
     pipeline.lid_store = std::make_unique<traffic::lid::InMemoryLidStore>(
@@ -166,11 +167,11 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
                                                 .repeat_clicks = config.event_repeat_clicks,
                                                 .retention_days = config.event_stats_days};
     // Events only: the other records are passed over without being parsed.
-    sinks.push_back({std::string(kAnalytics),
-                     std::make_unique<traffic::pipeline::KindFilter>(
-                         std::make_unique<traffic::events::AnalyticsSink>(std::move(counting)),
-                         static_cast<traffic::pipeline::RecordKinds>(
-                             1U << static_cast<unsigned>(traffic::pipeline::RecordKind::event)))});
+    sinks.push_back(
+        {std::string(kAnalytics), std::make_unique<traffic::pipeline::KindFilter>(
+                                      std::make_unique<traffic::events::AnalyticsSink>(std::move(counting)),
+                                      static_cast<traffic::pipeline::RecordKinds>(
+                                          1U << static_cast<unsigned>(traffic::pipeline::RecordKind::event)))});
   }
   pipeline.emitter = std::make_unique<traffic::pipeline::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();
@@ -237,8 +238,9 @@ int run(const traffic::config::Config& config) {
     throw std::runtime_error(std::string("UA_REGEXES_PATH: ") + e.what());
   }
   traffic::recipe::Store store;
-  trafficd::RecipeUpdater recipe(config, store, clock,
-                                 config.redis_host.empty() ? std::nullopt : std::optional(traffic::config::redis_endpoint(config)));
+  trafficd::RecipeUpdater recipe(
+      config, store, clock,
+      config.redis_host.empty() ? std::nullopt : std::optional(traffic::config::redis_endpoint(config)));
   recipe.boot();  // not ready until a recipe is installed; the recipe-sync thread keeps trying
   recipe.start();
 
@@ -248,7 +250,8 @@ int run(const traffic::config::Config& config) {
   // Another instance may count events even where this one does not (EVENT_ANALYTICS off).
   std::unique_ptr<traffic::events::AnalyticsReader> analytics;
   if (!config.redis_host.empty()) {
-    analytics = std::make_unique<traffic::events::AnalyticsReader>(traffic::config::redis_endpoint(config), config.redis_key_prefix);
+    analytics = std::make_unique<traffic::events::AnalyticsReader>(traffic::config::redis_endpoint(config),
+                                                                   config.redis_key_prefix);
   }
   traffic::http::App::Services services{.store = store,
                                         .geo = geo,

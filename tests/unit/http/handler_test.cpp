@@ -1075,14 +1075,16 @@ TEST(Handler, EventsAreCountedAndTheStatsRoutesReadThem) {
   };
   EXPECT_EQ(ask("/admin/stats/pages", {}).first, 401U);
   EXPECT_EQ(ask("/admin/stats/pages?website=news.example", admin),
-            std::pair(200U, std::string(R"({"from":")" + events::day_text(today - 6) + R"(","to":")" + events::day_text(today) +
+            std::pair(200U, std::string(R"({"from":")" + events::day_text(today - 6) + R"(","to":")" +
+                                        events::day_text(today) +
                                         R"(","websites":[{"website":"news.example",)"
                                         R"("views":1,"unique_visitors":1,"pages":[{"page":"/a","views":1}]}]})")));
-  EXPECT_EQ(ask("/admin/stats/ads?from=" + events::day_text(today) + "&to=" + events::day_text(today), admin),
-            std::pair(200U, std::string(R"({"from":")" + events::day_text(today) + R"(","to":")" + events::day_text(today) +
-                                        R"(","ads":[{"website":"news.example",)"
-                                        R"("ad_id":"a1","impressions":1,"clicks":1,"ctr":1E0,"unique_clickers":1,)"
-                                        R"("repeat_clickers":0,"unique_visitors":1}]})")));
+  EXPECT_EQ(
+      ask("/admin/stats/ads?from=" + events::day_text(today) + "&to=" + events::day_text(today), admin),
+      std::pair(200U, std::string(R"({"from":")" + events::day_text(today) + R"(","to":")" + events::day_text(today) +
+                                  R"(","ads":[{"website":"news.example",)"
+                                  R"("ad_id":"a1","impressions":1,"clicks":1,"ctr":1E0,"unique_clickers":1,)"
+                                  R"("repeat_clickers":0,"unique_visitors":1}]})")));
   // Bad parameters are named, before anything is asked of Redis.
   EXPECT_EQ(instance.send("GET", "/admin/stats/ads?from=2026-06-31", admin).body,
             R"({"error":"from: must be a date, YYYY-MM-DD"})");
