@@ -56,6 +56,10 @@ TEST(Events, EveryBadFieldIsNamed) {
       {R"({"type":"pageView","page":"/"})", "website"},
       {R"({"type":"pageView","website":"","page":"/"})", "website"},
       {R"({"type":"pageView","website":["w"],"page":"/"})", "website"},
+      {R"({"type":"pageView","website":")" + std::string(257, 'w') + R"(","page":"/"})", "website"},
+      {R"({"type":"adClick","website":"w","ad_id":")" + std::string(129, 'a') + R"("})", "ad_id"},
+      {R"({"type":"adClick","website":"w","ad_id":"a","user_id":")" + std::string(129, 'u') + R"("})", "user_id"},
+      {R"({"type":"pageView","website":"w","page":"/","referrer":")" + std::string(2049, 'r') + R"("})", "referrer"},
       {R"({"type":"pageView","website":"w"})", "page"},
       {R"({"type":"pageView","website":"w","page":")" + long_page + R"("})", "page"},
       {R"({"type":"adClick","website":"w"})", "ad_id"},
@@ -84,6 +88,25 @@ TEST(Events, EveryBadFieldIsNamed) {
     EXPECT_EQ(third.error().field, field) << event;
     EXPECT_EQ(third.error().message().find("event 2: " + field + ": "), 0U) << third.error().message();
   }
+}
+
+// Each bound is inclusive: a value of exactly the bound is taken (one more is refused above).
+TEST(Events, ValuesAtTheirBoundsAreTaken) {
+  std::string props = "{";
+  for (std::size_t i = 0; i < EventLimits::kProps; ++i) {
+    props += (i ? "," : "") + ("\"" + std::string(EventLimits::kPropKeyBytes - 2, 'k') + std::to_string(10 + i) + "\"") +
+             ":\"" + std::string(EventLimits::kPropValueBytes, 'v') + "\"";
+  }
+  props += "}";
+  const std::string event = R"({"type":"adClick","website":")" + std::string(EventLimits::kWebsiteBytes, 'w') +
+                            R"(","page":")" + std::string(EventLimits::kPageBytes, 'p') + R"(","ad_id":")" +
+                            std::string(EventLimits::kAdIdBytes, 'a') + R"(","user_id":")" +
+                            std::string(EventLimits::kUserIdBytes, 'u') + R"(","referrer":")" +
+                            std::string(EventLimits::kReferrerBytes, 'r') + R"(","props":)" + props + "}";
+  const auto parsed = parse_events(event);
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_EQ((*parsed)[0].website.size(), EventLimits::kWebsiteBytes);
+  EXPECT_EQ((*parsed)[0].props.size(), EventLimits::kProps);
 }
 
 TEST(Events, BodiesThatAreNoEvents) {
