@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -130,6 +131,13 @@ end
 return 1
 )lua";
 
+// Records per script: small enough that Redis applies one while the next is prepared, large
+// enough that a page seen often in a batch is still one HINCRBY per script.
+constexpr std::size_t kRecordsPerScript = 1024;
+
+// Keys whose expiry the sink remembers having set (~100 bytes each).
+constexpr std::size_t kRememberedExpiries = 500'000;
+
 // PFADD/SADD take at most this many members per command: Lua's unpack() has a stack limit.
 constexpr std::size_t kMembersPerCommand = 1'000;
 
@@ -162,6 +170,22 @@ std::string_view string_field(const json::object& record, std::string_view name)
 
 }  // namespace
 
+// A day's names and expiries, worked out once per day seen rather than per event.
+struct DayNames {
+  Day day = std::numeric_limits<Day>::min();
+  std::string day_name;
+  std::string month_name;
+  std::int64_t day_expiry = 0;    // unix seconds
+  std::int64_t month_expiry = 0;  // unix seconds
+  DayNames() = default;
+  DayNames(Day d, unsigned retention_days)
+      : day(d),
+        day_name(day_key(d)),
+        month_name(day_name.substr(0, 6)),
+        day_expiry((d + 1 + retention_days) * 86'400),
+        month_expiry((next_month(d) + AnalyticsSettings::kMonthRetentionDays) * 86'400) {}
+};
+
 // What one delivery changes, gathered first so that a page viewed 500 times in a batch is
 // one HINCRBY, and each key's expiry is set once.
 struct AnalyticsSink::Batch {
@@ -176,10 +200,17 @@ struct AnalyticsSink::Batch {
   std::unordered_map<std::pair<std::string, std::string>, Clicks, PairHash> clicks;  // (hash, visitor)
   std::unordered_map<std::string, std::int64_t> expiries;                            // key → unix seconds
   std::vector<std::optional<pipeline::SpoolPosition>> marks;
+  DayNames day;
   std::vector<std::string> arguments;
   std::vector<std::string_view> views;
   json::parser parser;
   std::size_t events = 0;
+  struct Sent {  // a script sent, its reply not read yet
+    std::vector<std::optional<pipeline::SpoolPosition>> marks;
+    std::vector<std::pair<std::string, std::int64_t>> expiries;
+    std::size_t events = 0;
+  };
+  std::vector<Sent> sent;
 
   void clear() {
     increments.clear();
@@ -232,16 +263,13 @@ Result<> AnalyticsSink::load_marks() {
   return {};
 }
 
-Result<> AnalyticsSink::apply(std::span<const std::string_view> records,
-                              std::span<const pipeline::RecordOrigin> origins) {
-  if (!origins.empty() && !marks_known_) {
-    if (auto loaded = load_marks(); !loaded) return loaded;
-  }
+// Gathers what `records` change into `batch` (cleared first), skipping those at or before
+// the running marks in `batch.marks`, which it moves.
+void AnalyticsSink::gather(std::span<const std::string_view> records, std::span<const pipeline::RecordOrigin> origins) {
   Batch& batch = *batch_;
   batch.clear();
-  batch.marks = marks_;
-  std::uint64_t replayed = 0;
-  std::uint64_t unreadable = 0;
+  std::uint64_t& replayed = stats_.replayed;
+  std::uint64_t& unreadable = stats_.unreadable;
   const std::int64_t day_seconds = 86'400;
   for (std::size_t r = 0; r < records.size(); ++r) {
     if (!origins.empty()) {
@@ -285,10 +313,11 @@ Result<> AnalyticsSink::apply(std::span<const std::string_view> records,
     }
     const std::string_view visitor = string_field(*object, "visitor_id");
     const Day day = day_of(added->get_int64());
-    const std::string day_name = day_key(day);
-    const std::string month_name = month_key(day);
-    const std::int64_t day_expiry = (day + 1 + settings_.retention_days) * day_seconds;
-    const std::int64_t month_expiry = (next_month(day) + AnalyticsSettings::kMonthRetentionDays) * day_seconds;
+    if (day != batch.day.day) batch.day = DayNames(day, settings_.retention_days);
+    const std::string& day_name = batch.day.day_name;
+    const std::string& month_name = batch.day.month_name;
+    const std::int64_t day_expiry = batch.day.day_expiry;
+    const std::int64_t month_expiry = batch.day.month_expiry;
 
     const std::string sites = keys_.sites(day_name);
     batch.set_members[sites].emplace(website);
@@ -326,14 +355,11 @@ Result<> AnalyticsSink::apply(std::span<const std::string_view> records,
     }
     ++batch.events;
   }
+}
 
-  // Nothing to count and no mark to move: no exchange.
-  if (batch.events == 0 && batch.marks == marks_) {
-    stats_.replayed += replayed;
-    stats_.unreadable += unreadable;
-    return {};
-  }
-
+// The script's arguments for `batch`: `before` are the marks the last script left.
+void AnalyticsSink::script_arguments(const std::vector<std::optional<pipeline::SpoolPosition>>& before) {
+  Batch& batch = *batch_;
   std::vector<std::string>& args = batch.arguments;
   args.emplace_back(std::to_string(batch.increments.size()));
   for (const auto& [key_field, by] : batch.increments) {
@@ -367,19 +393,29 @@ Result<> AnalyticsSink::apply(std::span<const std::string_view> records,
     args.push_back(clicks.ads_key);
     args.push_back(clicks.field);
   }
-  args.push_back(std::to_string(batch.expiries.size()));
+  // A key's expiry is fixed by its day or month: set once, it need not be set again while
+  // the key lives. Keys this sink has set are remembered (bounded; forgotten after any
+  // failure, since Redis may have restarted and lost them) and skipped — a third of the
+  // script's commands otherwise.
+  if (expiries_set_.size() + batch.expiries.size() > kRememberedExpiries) expiries_set_.clear();
+  std::size_t expiring = 0;
   for (const auto& [key, at] : batch.expiries) {
+    if (const auto known = expiries_set_.find(key); known == expiries_set_.end() || known->second != at) ++expiring;
+  }
+  args.push_back(std::to_string(expiring));
+  for (const auto& [key, at] : batch.expiries) {
+    if (const auto known = expiries_set_.find(key); known != expiries_set_.end() && known->second == at) continue;
     args.push_back(key);
     args.push_back(std::to_string(at));
   }
   args.push_back(keys_.applied(settings_.source));
   std::size_t moved = 0;
   for (std::size_t lane = 0; lane < batch.marks.size(); ++lane) {
-    if (batch.marks[lane] && (lane >= marks_.size() || batch.marks[lane] != marks_[lane])) ++moved;
+    if (batch.marks[lane] && (lane >= before.size() || batch.marks[lane] != before[lane])) ++moved;
   }
   args.push_back(std::to_string(moved));
   for (std::size_t lane = 0; lane < batch.marks.size(); ++lane) {
-    if (!batch.marks[lane] || (lane < marks_.size() && batch.marks[lane] == marks_[lane])) continue;
+    if (!batch.marks[lane] || (lane < before.size() && batch.marks[lane] == before[lane])) continue;
     args.push_back(std::to_string(lane));
     args.push_back(position_text(*batch.marks[lane]));
   }
@@ -389,20 +425,52 @@ Result<> AnalyticsSink::apply(std::span<const std::string_view> records,
   batch.views.push_back(kApplyScript);
   batch.views.push_back("0");
   for (const std::string& arg : args) batch.views.push_back(arg);
-  connection_.append(batch.views);
-  const Result<> exchanged = connection_.execute(replies_);
-  if (!exchanged || replies_.empty() || replies_[0].is_error()) {
-    // The script may have run (a reply lost on the way back): the marks are read again
-    // before the batch is offered again, and decide what it still has to count.
-    marks_known_ = false;
-    if (!exchanged) return exchanged;
-    return Failure(Errc::refused, connection_.endpoint().address() + ": " +
-                                      (replies_.empty() ? std::string("no reply") : replies_[0].text));
+}
+
+// A delivery goes in chunks, each its own script: a chunk is sent before the next is
+// gathered, so Redis applies one while this thread prepares the next (they would otherwise
+// take turns). Each script moves the marks past its own records, so whatever applied before
+// a failure stays counted once.
+Result<> AnalyticsSink::apply(std::span<const std::string_view> records,
+                              std::span<const pipeline::RecordOrigin> origins) {
+  if (!origins.empty() && !marks_known_) {
+    if (auto loaded = load_marks(); !loaded) return loaded;
   }
-  marks_ = batch.marks;
-  stats_.counted += batch.events;
-  stats_.replayed += replayed;
-  stats_.unreadable += unreadable;
+  Batch& batch = *batch_;
+  batch.marks = marks_;
+  batch.sent.clear();
+  const auto failed = [&](Failure failure) -> Result<> {
+    // A script may have run whose reply was lost: the marks are read again before the
+    // batch is offered again, and decide what it still has to count.
+    marks_known_ = false;
+    expiries_set_.clear();
+    return failure;
+  };
+  for (std::size_t begin = 0; begin < records.size(); begin += kRecordsPerScript) {
+    const std::size_t count = std::min(kRecordsPerScript, records.size() - begin);
+    const std::vector<std::optional<pipeline::SpoolPosition>> before = batch.marks;
+    gather(records.subspan(begin, count), origins.empty() ? origins : origins.subspan(begin, count));
+    if (batch.events == 0 && batch.marks == before) continue;  // nothing to count, no mark to move
+    script_arguments(before);
+    connection_.append(batch.views);
+    if (auto sent = connection_.send(); !sent) return failed(sent.error());
+    Batch::Sent& script = batch.sent.emplace_back();
+    script.marks = batch.marks;
+    script.events = batch.events;
+    script.expiries.assign(batch.expiries.begin(), batch.expiries.end());
+  }
+  if (batch.sent.empty()) return {};
+  if (auto received = connection_.receive(replies_); !received) return failed(received.error());
+  for (std::size_t k = 0; k < batch.sent.size(); ++k) {
+    if (k >= replies_.size() || replies_[k].is_error()) {
+      return failed(Failure(Errc::refused, connection_.endpoint().address() + ": " +
+                                               (k < replies_.size() ? replies_[k].text : std::string("no reply"))));
+    }
+    const Batch::Sent& script = batch.sent[k];
+    marks_ = script.marks;
+    for (const auto& [key, at] : script.expiries) expiries_set_.insert_or_assign(key, at);
+    stats_.counted += script.events;
+  }
   return {};
 }
 

@@ -113,6 +113,7 @@ void Connection::disconnect() noexcept {
 Failure Connection::lost(std::string_view what) {
   Failure failure(Errc::unavailable, endpoint_.address() + ": " + std::string(what));
   disconnect();  // the connection is unusable; re-opened on the next call
+  in_flight_ = 0;
   return failure;
 }
 
@@ -163,21 +164,35 @@ void Connection::append(std::span<const std::string_view> arguments) {
   ++queued_;
 }
 
-Result<> Connection::execute(std::vector<Reply>& replies) {
+Result<> Connection::send() {
   const SigpipeBlock no_sigpipe;  // a Redis restarted under load: EPIPE, not a dead process
-  replies.clear();
-  const std::size_t expected = queued_;
+  const std::size_t queued = queued_;
   queued_ = 0;
-  if (expected == 0) return {};
+  if (queued == 0) return {};
   if (context_ == nullptr) {
     if (auto connected = connect(); !connected) {
       commands_.clear();
+      in_flight_ = 0;
       return connected;
     }
   }
   const int appended = redisAppendFormattedCommand(context_, commands_.data(), commands_.size());
   commands_.clear();
   if (appended != REDIS_OK) return lost(context_->errstr);
+  in_flight_ += queued;
+  for (int done = 0; done == 0;) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) return lost(context_->errstr);
+  }
+  return {};
+}
+
+Result<> Connection::receive(std::vector<Reply>& replies) {
+  const SigpipeBlock no_sigpipe;
+  replies.clear();
+  const std::size_t expected = in_flight_;
+  in_flight_ = 0;
+  if (expected == 0) return {};
+  if (context_ == nullptr) return Failure(Errc::unavailable, endpoint_.address() + ": not connected");
   replies.reserve(expected);
   for (std::size_t i = 0; i < expected; ++i) {
     void* raw = nullptr;
@@ -188,6 +203,15 @@ Result<> Connection::execute(std::vector<Reply>& replies) {
     freeReplyObject(raw);
   }
   return {};
+}
+
+Result<> Connection::execute(std::vector<Reply>& replies) {
+  replies.clear();
+  if (auto sent = send(); !sent) {
+    in_flight_ = 0;
+    return sent;
+  }
+  return receive(replies);
 }
 
 }  // namespace traffic::redis

@@ -65,5 +65,27 @@ TEST(RedisConnection, AServerGoneMidWriteIsAnErrorNotADeadProcess) {
   EXPECT_EQ(length, static_cast<long long>(value.size()));
 }
 
+// send() and receive() split an exchange: commands sent in several sends are answered, in
+// order, by one receive().
+TEST(RedisConnection, CommandsSentInPartsAreAnsweredInOrder) {
+  test::TempDir dir("redis-connection");
+  test::RedisServer server(dir.path());
+  Connection connection(server.endpoint());
+  connection.append({"SET", "k", "1"});
+  connection.append({"INCR", "k"});
+  ASSERT_TRUE(connection.send());
+  connection.append({"INCRBY", "k", "10"});
+  ASSERT_TRUE(connection.send());
+  std::vector<Reply> replies;
+  ASSERT_TRUE(connection.receive(replies));
+  ASSERT_EQ(replies.size(), 3U);
+  EXPECT_EQ(replies[0].text, "OK");
+  EXPECT_EQ(replies[1].integer, 2);
+  EXPECT_EQ(replies[2].integer, 12);
+  ASSERT_TRUE(connection.receive(replies));  // nothing in flight: nothing to read
+  EXPECT_TRUE(replies.empty());
+
+}
+
 }  // namespace
 }  // namespace traffic::redis

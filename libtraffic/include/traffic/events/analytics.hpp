@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -105,6 +106,8 @@ class AnalyticsSink final : public pipeline::Sink {
  private:
   struct Batch;
   Result<> apply(std::span<const std::string_view> records, std::span<const pipeline::RecordOrigin> origins);
+  void gather(std::span<const std::string_view> records, std::span<const pipeline::RecordOrigin> origins);
+  void script_arguments(const std::vector<std::optional<pipeline::SpoolPosition>>& before);
   Result<> load_marks();
   AnalyticsSettings settings_;
   AnalyticsKeys keys_;
@@ -114,6 +117,7 @@ class AnalyticsSink final : public pipeline::Sink {
   /// delivery and after every failure (a script may have run whose reply was lost).
   std::vector<std::optional<pipeline::SpoolPosition>> marks_;
   bool marks_known_ = false;
+  std::unordered_map<std::string, std::int64_t> expiries_set_;  // key → the EXPIREAT it was given
   std::vector<redis::Reply> replies_;
   Stats stats_;
 };

@@ -69,6 +69,11 @@ class Connection {
   /// the connection failed: `replies` holds the replies read before the failure — the
   /// commands after them may or may not have run. The queue is emptied either way.
   Result<> execute(std::vector<Reply>& replies);
+  /// execute() in two halves, so that the caller can prepare more while Redis works: send()
+  /// writes the queued commands now; receive() reads the replies of every command sent
+  /// since the last receive(), in order. A failure of either is execute()'s.
+  Result<> send();
+  Result<> receive(std::vector<Reply>& replies);
   [[nodiscard]] const Endpoint& endpoint() const noexcept { return endpoint_; }
 
  private:
@@ -79,6 +84,7 @@ class Connection {
   redisContext* context_ = nullptr;
   std::string commands_;  // RESP-encoded, pipelined
   std::size_t queued_ = 0;
+  std::size_t in_flight_ = 0;  // sent, replies not read yet
 };
 
 /// How a periodic background exchange with Redis is doing (the counters', the unique
