@@ -35,7 +35,7 @@ chaos: build
 # The concurrent parts under ThreadSanitizer.
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
-	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent|EmitterTest|HttpSink|RedisSink|UniqueVisits|RedisCounters|RedisLidStore|RecordUpdates|RecipeSync'
+	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent|EmitterTest|HttpSink|RedisSink|UniqueVisits|RedisCounters|RedisLidStore|RecordUpdates|RecipeSync|Analytics'
 
 # trafficd on port 5000 with the demo recipe (examples/demo) and MaxMind's test databases;
 # clicks are spooled in var/spool and written by the file sink to var/clicks (gzip'd NDJSON).
@@ -49,6 +49,8 @@ run:
 	  echo "   curl -i 'http://127.0.0.1:$(DEMO_PORT)/pl?o=$$link&subid=demo' -H 'X-Forwarded-For: 216.160.83.56'"; \
 	  echo "== why it goes where it goes: =="; \
 	  echo "   curl 'http://127.0.0.1:$(DEMO_PORT)/admin/explain?o=$$link&ip=216.160.83.56' -H 'Authorization: Bearer demo-admin-token'"; \
+	  echo "== a site event, as the /t.js snippet sends it (docs/events.md): =="; \
+	  echo "   curl -i http://127.0.0.1:$(DEMO_PORT)/event -H 'Content-Type: text/plain' -d '{\"type\":\"pageView\",\"website\":\"demo.example\",\"page\":\"/\"}'"; \
 	  echo "== clicks are written to var/clicks/*.ndjson.gz (files close every minute and at exit) =="; \
 	  echo "== starting trafficd on port $(DEMO_PORT) (Ctrl-C stops it) =="
 	@ENCRIPTION_KEY=$(DEMO_KEY) URL_HASH_SECRET=demo-secret ADMIN_TOKEN=demo-admin-token TRUST_PROXY=loopback \

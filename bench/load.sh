@@ -93,6 +93,7 @@ td_url="http://127.0.0.1:$td_port/pl?o=$link&subid=bench"
 tf_url="http://127.0.0.1:$tf_port/pl?o=$link&subid=bench"
 ng_url="http://127.0.0.1:$ng_port/pl?o=$link&subid=bench"
 tr_url="http://127.0.0.1:$tr_port/pl?o=$link&subid=bench"
+ev_url="http://127.0.0.1:$tf_port/event"
 
 # Waits (up to 60 s) until every sink of the trafficd on port $1 has caught up and holds
 # nothing (the file sink's open file written): the sink threads run at niceness 10 and do
@@ -107,13 +108,21 @@ wait_sinks() {
   echo "sinks of port $1 still behind after 60 s" >&2
 }
 
+# A site event as the snippet sends it (sendBeacon's text/plain), for the POST /event row:
+# the same server as the pipeline row, so its figure compares with a recorded click's.
+cat > "$work/event.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
+wrk.body = '{"type":"adImpression","website":"news.example","page":"/story","ad_id":"a-7","user_id":"u-1"}'
+LUA
+
 # One run: prints "requests cpu_us_per_request rps p50_us p99_us". With a port, the CPU
-# time is read once that trafficd's sinks have caught up.
+# time is read once that trafficd's sinks have caught up; a fourth argument is a wrk script.
 run() {
-  local pid=$1 url=$2 port=${3:-} before after out requests
+  local pid=$1 url=$2 port=${3:-} script=${4:-} before after out requests
   [ -n "$port" ] && wait_sinks "$port"
   before=$(cpu_ticks "$pid")
-  out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${seconds}s" --latency -H 'X-Forwarded-For: 216.160.83.56' \
+  out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${seconds}s" --latency ${script:+-s "$script"} -H 'X-Forwarded-For: 216.160.83.56' \
     -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/94.0 Safari/537.36' \
     "$url")
   [ -n "$port" ] && wait_sinks "$port"
@@ -141,17 +150,20 @@ taskset -c 1 wrk -t1 -c"$connections" -d2s "$tr_url" >/dev/null
 : > "$work/nginx.txt"
 : > "$work/pipeline.txt"
 : > "$work/redis.txt"
+: > "$work/event.txt"
 for round in $(seq 1 "$rounds"); do
   run "$td_pid" "$td_url" >> "$work/trafficd.txt"
   run "$ng_pid" "$ng_url" >> "$work/nginx.txt"
   run "$tf_pid" "$tf_url" "$tf_port" >> "$work/pipeline.txt"
   run "$tr_pid" "$tr_url" "$tr_port" >> "$work/redis.txt"
+  run "$tf_pid" "$ev_url" "$tf_port" "$work/event.lua" >> "$work/event.txt"
   echo "round $round: trafficd $(tail -1 "$work/trafficd.txt") | nginx $(tail -1 "$work/nginx.txt")" \
-    "| trafficd+file sink $(tail -1 "$work/pipeline.txt") | +redis counters $(tail -1 "$work/redis.txt")" >&2
+    "| trafficd+file sink $(tail -1 "$work/pipeline.txt") | +redis counters $(tail -1 "$work/redis.txt")" \
+    "| POST /event $(tail -1 "$work/event.txt")" >&2
 done
 
 python3 - "$work/trafficd.txt" "$work/nginx.txt" "$connections" "$seconds" "$rounds" "$work/pipeline.txt" \
-  "$work/redis.txt" <<'PY'
+  "$work/redis.txt" "$work/event.txt" <<'PY'
 import os, statistics, sys
 def rows(path):
     return [list(map(float, line.split())) for line in open(path) if line.strip()]
@@ -160,6 +172,8 @@ tr = [statistics.median(col) for col in zip(*tr_rows)]
 td = [statistics.median(col) for col in zip(*td_rows)]
 ng = [statistics.median(col) for col in zip(*ng_rows)]
 tf = [statistics.median(col) for col in zip(*tf_rows)]
+ev_rows = rows(sys.argv[8])
+ev = [statistics.median(col) for col in zip(*ev_rows)]
 # Each round's pair ran back to back, so its ratio cancels slow drifts of the VM's speed
 # (other tenants); the median of those is the steadier figure.
 ratios = sorted(t[1] / n[1] for t, n in zip(td_rows, ng_rows))
@@ -170,12 +184,16 @@ print(f"| trafficd `/pl` (decode, geo, device, rules, URL, hash) | {td[1]:.2f} |
 sink_options = os.environ.get("LOAD_SINK_OPTIONS", "") or "gzip'd NDJSON"
 print(f"| trafficd `/pl` + spool + file sink ({sink_options}) | {tf[1]:.2f} | {tf[2]:,.0f} | {tf[3]:.0f} µs | {tf[4]:.0f} µs |")
 print(f"| trafficd `/pl` + spool + file sink + counters and unique visits in Redis | {tr[1]:.2f} | {tr[2]:,.0f} | {tr[3]:.0f} µs | {tr[4]:.0f} µs |")
+print(f"| trafficd `POST /event`, one event (geo, device, visitor cookie) + spool + file sink | {ev[1]:.2f} | {ev[2]:,.0f} | {ev[3]:.0f} µs | {ev[4]:.0f} µs |")
 print(f"| nginx `return 302` | {ng[1]:.2f} | {ng[2]:,.0f} | {ng[3]:.0f} µs | {ng[4]:.0f} µs |")
 print(f"\nratio trafficd / nginx CPU per request: {td[1] / ng[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.2f}")
 pipeline = sorted(f[1] / t[1] for f, t in zip(tf_rows, td_rows))
 print(f"with the click pipeline / without: {tf[1] / td[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in pipeline)}, median {statistics.median(pipeline):.2f}")
+event = sorted(e[1] / f[1] for e, f in zip(ev_rows, tf_rows))
+print(f"POST /event (one event) / a recorded /pl click: {ev[1] / tf[1]:.2f} (of the medians); "
+      f"per round {', '.join(f'{r:.2f}' for r in event)}, median {statistics.median(event):.2f}")
 shared = sorted(r[1] / f[1] for r, f in zip(tr_rows, tf_rows))
 print(f"with the shared state in Redis / in process (both with the pipeline): {tr[1] / tf[1]:.2f} (of the medians); "
       f"per round {', '.join(f'{r:.2f}' for r in shared)}, median {statistics.median(shared):.2f}")
