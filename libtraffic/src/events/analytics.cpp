@@ -540,6 +540,13 @@ std::uint64_t count_of(const redis::Reply& reply) {
 
 }  // namespace
 
+// Queues PFCOUNT of `keys`: the cardinality of their union.
+void AnalyticsReader::append_count(const std::vector<std::string>& keys) {
+  std::vector<std::string_view> command{"PFCOUNT"};
+  command.insert(command.end(), keys.begin(), keys.end());
+  connection_.append(command);
+}
+
 // The websites to report: the one asked for, or every one with events in the range.
 Result<std::vector<std::string>> AnalyticsReader::websites(const StatsQuery& query) {
   if (!query.website.empty()) return std::vector<std::string>{query.website};
@@ -562,10 +569,9 @@ Result<std::vector<SiteStats>> AnalyticsReader::pages(const StatsQuery& query) {
   const std::vector<std::string> months = months_of(query);
   for (const std::string& site : *sites) {
     for (const Day day : days) connection_.append({"HGETALL", keys_.page_views(day_key(day), site)});
-    std::vector<std::string> count{"PFCOUNT"};
-    for (const std::string& month : months) count.push_back(keys_.site_visitors(month, site));
-    const std::vector<std::string_view> views(count.begin(), count.end());
-    connection_.append(views);
+    std::vector<std::string> visitors;
+    for (const std::string& month : months) visitors.push_back(keys_.site_visitors(month, site));
+    append_count(visitors);
   }
   if (auto exchanged = exchange(); !exchanged) return exchanged.error();
   std::vector<SiteStats> out;
@@ -624,14 +630,12 @@ Result<std::vector<AdStats>> AnalyticsReader::ads(const StatsQuery& query) {
   }
   // Unique counts: the union of the range's HyperLogLogs (PFCOUNT of several keys).
   for (const auto& [id, stats] : found) {
-    std::vector<std::string> clickers{"PFCOUNT"};
+    std::vector<std::string> clickers;
     for (const Day day : days) clickers.push_back(keys_.clickers(day_key(day), id.first, id.second));
-    std::vector<std::string> visitors{"PFCOUNT"};
+    append_count(clickers);
+    std::vector<std::string> visitors;
     for (const std::string& month : months) visitors.push_back(keys_.ad_visitors(month, id.first, id.second));
-    for (const auto* command : {&clickers, &visitors}) {
-      const std::vector<std::string_view> views(command->begin(), command->end());
-      connection_.append(views);
-    }
+    append_count(visitors);
   }
   if (!found.empty()) {
     if (auto exchanged = exchange(); !exchanged) return exchanged.error();

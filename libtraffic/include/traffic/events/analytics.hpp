@@ -178,6 +178,7 @@ class AnalyticsReader {
  private:
   Result<std::vector<std::string>> websites(const StatsQuery& query);
   Result<> exchange();
+  void append_count(const std::vector<std::string>& keys);
   std::mutex mutex_;
   AnalyticsKeys keys_;
   redis::Connection connection_;
