@@ -112,10 +112,15 @@ std::function<bool(std::chrono::milliseconds)> lid_store_catch_up(Pipeline& pipe
 
 Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clock& clock) {
   const auto urls = traffic::pipeline::parse_sink_urls(config.sink_urls()).value();  // validated by the parser
-  if (urls.empty()) trafficd::log::warn("no SINKS configured: clicks are answered but not recorded");
-  // Event analytics read the spool like a sink: with them, the spool is kept even without SINKS.
+  if (urls.empty()) {
+    // The event analytics read the spool like a sink; without SINKS there is none (an
+    // instance that records nothing should not need a SPOOL_DIR it never had).
+    trafficd::log::warn(config.analytics_enabled()
+                            ? "no SINKS configured: clicks and events are answered but not recorded, nor counted"
+                            : "no SINKS configured: clicks are answered but not recorded");
+    return {};
+  }
   const bool analytics = config.analytics_enabled();
-  if (urls.empty() && !analytics) return {};
   traffic::pipeline::SpoolSettings settings;
   settings.directory = config.spool_dir;
   settings.lanes = config.thread_count() + 1;  // + the thread of blocking work (postbacks)

@@ -66,7 +66,7 @@ function startTrafficd(redis, pageOrigin) {
     '--maxmind-path-isp', path.join(data, 'geoip/test-data/GeoIP2-ISP-Test.mmdb'),
     '--offers-recipe-path', path.join(data, 'recipes/offersRecipe.json.gz'),
     '--campaigns-recipe-path', path.join(data, 'recipes/campaignsRecipe.json.gz'),
-    '--spool-dir', path.join(work, 'spool'),
+    '--spool-dir', path.join(work, 'spool'), '--sinks', `file://${path.join(work, 'records')}`,
     '--redis-host', '127.0.0.1', '--redis-port', String(redis), '--redis-key-prefix', `browser-${process.pid}:`,
     '--event-origins', pageOrigin];
   const trafficd = spawn(trafficdPath, args, {

@@ -300,8 +300,9 @@ TEST(Trafficd, SiteEventsAreRecordedAndAnsweredOverHttp) {
 TEST(Trafficd, EventAnalyticsOverHttpAndInTrafficctl) {
   test::TempDir dir("trafficd-analytics");
   test::RedisServer redis(dir.path() / "redis");
-  Daemon daemon({"--spool-dir", (dir.path() / "spool").string(), "--redis-host", "127.0.0.1", "--redis-port",
-                 std::to_string(redis.port()), "--event-repeat-clicks", "2"});  // no SINKS: the spool is kept for them
+  Daemon daemon({"--spool-dir", (dir.path() / "spool").string(), "--sinks", "file://" + (dir.path() / "out").string(),
+                 "--redis-host", "127.0.0.1", "--redis-port", std::to_string(redis.port()), "--event-repeat-clicks",
+                 "2"});
   Connection connection(daemon.port());
   const std::string events = R"([{"type":"pageView","website":"news.example","page":"/story","user_id":"u1"},
       {"type":"adImpression","website":"news.example","ad_id":"top","user_id":"u1"},

@@ -109,10 +109,9 @@ struct Config {
   bool event_analytics = true;
   unsigned event_repeat_clicks = 3;  ///< EVENT_REPEAT_CLICKS: clicks on one ad in a day that make a repeat clicker
   unsigned event_stats_days = 90;    ///< EVENT_STATS_DAYS: how long daily analytics are kept
-  /// Whether events are counted: EVENT_ANALYTICS with REDIS_HOST (and a spool to read).
-  [[nodiscard]] bool analytics_enabled() const noexcept {
-    return event_analytics && !redis_host.empty() && !spool_dir.empty();
-  }
+  /// Whether events are counted: EVENT_ANALYTICS with REDIS_HOST. The counting reads the
+  /// spool, which is open when SINKS are configured.
+  [[nodiscard]] bool analytics_enabled() const noexcept { return event_analytics && !redis_host.empty(); }
   unsigned postback_window_seconds = kDefaultPostbackWindowSeconds;  ///< accepted |now - timestamp|
   unsigned postback_wait_ms = kDefaultPostbackWaitMs;  ///< a miss in a shared lid store is asked again this long
   unsigned lid_ttl_seconds = 30 * 86400;               ///< how long a click can be converted
