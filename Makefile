@@ -18,12 +18,14 @@ build: configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
 test: build
+	@scripts/install-deps.sh test
 	@scripts/run-tests.sh $(PRESET)
 
 # Unit tests (the uap-core conformance files included: ~7 s under ASan since devices are
 # prefiltered) and fuzz-corpus replay under AddressSanitizer + UBSan.
 test-asan:
 	@$(MAKE) --no-print-directory build PRESET=asan
+	@scripts/install-deps.sh test
 	@scripts/run-tests.sh asan
 
 # The fault battery alone (docs/reliability.md; also part of `make test`): trafficd under
@@ -35,6 +37,7 @@ chaos: build
 # The concurrent parts under ThreadSanitizer.
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
+	@scripts/install-deps.sh test
 	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent|EmitterTest|HttpSink|RedisSink|UniqueVisits|RedisCounters|RedisLidStore|RecordUpdates|RecipeSync|Analytics'
 
 # trafficd on port 5000 with the demo recipe (examples/demo) and MaxMind's test databases;

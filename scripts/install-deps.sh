@@ -10,11 +10,14 @@ packages=(
   uap-core libyaml-cpp-dev libre2-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
-  chromium
 )
-# The browser tests drive chromium with npm's puppeteer-core: Node.js and npm, from Debian
-# unless the machine already has them (a newer Node.js from elsewhere is kept).
-command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# `install-deps.sh test`: also what only the tests use — the browser tests drive Debian's
+# chromium with npm's puppeteer-core: Node.js and npm, from Debian unless the machine
+# already has them (a newer Node.js from elsewhere is kept). `make run` never needs them.
+if [ "${1:-}" = test ]; then
+  packages+=(chromium)
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+fi
 # `install-deps.sh bench`: also the load benchmark's tools. nginx-light's package starts a
 # system nginx on port 80; the benchmark runs its own, so that one is stopped.
 if [ "${1:-}" = bench ]; then
