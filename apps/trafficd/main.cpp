@@ -13,7 +13,9 @@
 #include "traffic/counters/redis_counters.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/events/analytics.hpp"
+#include "traffic/fleet/reporter.hpp"
 #include "traffic/geo/resolver.hpp"
+#include "traffic/http/fleet_sampler.hpp"
 #include "traffic/http/handler.hpp"
 #include "traffic/lid/redis_lid_store.hpp"
 #include "traffic/lid/redis_unique_visits.hpp"
@@ -252,30 +254,39 @@ int run(const traffic::config::Config& config) {
   Pipeline pipeline = open_pipeline(config, clock);
   Counters counters = open_counters(config, clock);
   traffic::http::MetricsRegistry metrics;
+  // The fleet view's reader: assigned once the server listens (a lone instance reads its own
+  // reporter, which needs the port for its name); the route asks it only after that.
+  std::unique_ptr<traffic::fleet::FleetReader> fleet_reader;
   // Another instance may count events even where this one does not (EVENT_ANALYTICS off).
   std::unique_ptr<traffic::events::AnalyticsReader> analytics;
   if (!config.redis_host.empty()) {
     analytics = std::make_unique<traffic::events::AnalyticsReader>(traffic::config::redis_endpoint(config),
                                                                    config.redis_key_prefix);
   }
-  traffic::http::App::Services services{.store = store,
-                                        .geo = geo,
-                                        .device = *device,
-                                        .counters = counters.view(),
-                                        .clock = clock,
-                                        .metrics = metrics,
-                                        .reload_recipe = [&] { return recipe.reload(); },
-                                        .recipe_sync = [&] { return recipe.stats(); },
-                                        .geo_installed_at = [&] { return geo_installed_at.load(); },
-                                        .spool = pipeline.spool.get(),
-                                        .sink_gauges = [&]() -> std::vector<traffic::http::SinkGauges> {
-                                          if (!pipeline.emitter) return {};
-                                          return sink_gauges(*pipeline.emitter);
-                                        },
-                                        .lid_store = pipeline.lid_store.get(),
-                                        .unique_visits = pipeline.unique_visits.get(),
-                                        .lid_store_catch_up = lid_store_catch_up(pipeline),
-                                        .analytics = analytics.get()};
+  traffic::http::App::Services services{
+      .store = store,
+      .geo = geo,
+      .device = *device,
+      .counters = counters.view(),
+      .clock = clock,
+      .metrics = metrics,
+      .reload_recipe = [&] { return recipe.reload(); },
+      .recipe_sync = [&] { return recipe.stats(); },
+      .geo_installed_at = [&] { return geo_installed_at.load(); },
+      .spool = pipeline.spool.get(),
+      .sink_gauges = [&]() -> std::vector<traffic::http::SinkGauges> {
+        if (!pipeline.emitter) return {};
+        return sink_gauges(*pipeline.emitter);
+      },
+      .lid_store = pipeline.lid_store.get(),
+      .unique_visits = pipeline.unique_visits.get(),
+      .lid_store_catch_up = lid_store_catch_up(pipeline),
+      .analytics = analytics.get(),
+      .fleet = [&](traffic::TimestampMs now,
+                   bool series) -> traffic::Result<std::vector<traffic::fleet::InstanceView>> {
+        if (!fleet_reader) return std::vector<traffic::fleet::InstanceView>{};
+        return fleet_reader->instances(now, series);
+      }};
   if (counters.shared) services.shared_state = [&] { return counters.shared->stats(); };
   if (recipe.updates()) services.recipe_updates = [&] { return recipe.updates()->stats(); };
   traffic::http::App app(traffic::http::app_settings(config), std::move(services));
@@ -290,6 +301,24 @@ int run(const traffic::config::Config& config) {
                         overload.max_memory_bytes);
   trafficd::Server server(app, config, overload.max_connections);
   server.start();
+  // The fleet view (docs/fleet.md): this instance's sample once a second, in Redis when
+  // REDIS_HOST is set. Declared after the app and server it reads: destroyed before them.
+  traffic::fleet::HostFacts host = traffic::fleet::read_host_facts();
+  traffic::http::FleetSampler sampler(
+      app, metrics,
+      {.instance =
+           config.instance_id.empty() ? host.host_name + ":" + std::to_string(server.port()) : config.instance_id,
+       .version = TRAFFIC_VERSION},
+      host);
+  traffic::fleet::Reporter reporter(
+      {.redis = config.redis_host.empty() ? std::nullopt : std::optional(traffic::config::redis_endpoint(config)),
+       .key_prefix = config.redis_key_prefix,
+       .interval = std::chrono::milliseconds(1'000)},
+      clock, [&sampler] { return sampler.take(); });
+  fleet_reader = config.redis_host.empty() ? std::make_unique<traffic::fleet::FleetReader>(reporter)
+                                           : std::make_unique<traffic::fleet::FleetReader>(
+                                                 traffic::config::redis_endpoint(config), config.redis_key_prefix);
+  reporter.start();
   for (const auto& line : config.describe())
     trafficd::log::write(trafficd::log::Level::debug, "config", {{"option", line}});
   info("listening", {{"host", config.host},
@@ -320,6 +349,7 @@ int run(const traffic::config::Config& config) {
     }
   }
   app.draining = true;
+  reporter.stop();
   recipe.stop();
   server.stop(std::chrono::seconds(config.shutdown_grace_seconds));
   if (pipeline.emitter) {

@@ -315,6 +315,9 @@ const std::vector<Option>& options() {
                            "how long SIGTERM waits for in-flight requests", &Config::shutdown_grace_seconds, 0,
                            kMaxSeconds),
       string_option("LOG_LEVEL", "log-level", "trace, debug, info, warn, error or off", &Config::log_level),
+      string_option("INSTANCE_ID", "instance-id",
+                    "this instance's name in the fleet view (/status, trafficctl top); none: <host name>:<port>",
+                    &Config::instance_id),
   };
   return all;
 }

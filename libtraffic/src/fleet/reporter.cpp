@@ -79,6 +79,19 @@ Result<Point> point_from_json(std::string_view text) {
                .spool_backlog_bytes = count("backlog")};
 }
 
+std::string fleet_json(const std::vector<InstanceView>& instances) {
+  std::string out = R"({"instances":[)";
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    const InstanceView& view = instances[i];
+    std::string sample = to_json(view.latest);
+    sample.pop_back();  // the object's '}': online and series go inside it
+    out += (i > 0 ? "," : "") + sample + R"(,"online":)" + (view.online ? "true" : "false") + R"(,"series":[)";
+    for (std::size_t p = 0; p < view.series.size(); ++p) out += (p > 0 ? "," : "") + to_json(view.series[p]);
+    out += "]}";
+  }
+  return out + "]}";
+}
+
 // ---- the reporter ----
 
 Reporter::Reporter(ReporterSettings settings, const Clock& clock, std::function<Sample()> take)

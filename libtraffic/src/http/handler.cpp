@@ -242,6 +242,7 @@ class Exchange {
     if (path_is(target.path, "/admin/records")) return admin_records(), Route::admin;
     if (path_is(target.path, "/admin/stats/pages")) return admin_stats(Stats::pages), Route::admin;
     if (path_is(target.path, "/admin/stats/ads")) return admin_stats(Stats::ads), Route::admin;
+    if (path_is(target.path, "/admin/fleet")) return admin_fleet(), Route::admin;
     answer_error(response_, 404, "not found");
     return Route::other;
   }
@@ -859,6 +860,29 @@ class Exchange {
     response_.cache_control = "no-store";
   }
 
+  // GET /admin/fleet[?series=1]: every instance's last sample, online or not, and with
+  // `series` its last 15 minutes (docs/fleet.md). Read from Redis: on the blocking thread.
+  void admin_fleet() {
+    if (!require_admin() || !allow("GET", "HEAD", "GET, HEAD")) return;
+    const auto& fleet = app_.services().fleet;
+    if (!fleet) return answer_error(response_, 404, "no fleet view");
+    if (!state_.may_block) {
+      response_.offload = true;
+      return;
+    }
+    const bool series = param("series", state_.value) == "1";
+    const auto instances = fleet(app_.services().clock.now(), series);
+    if (!instances) {
+      answer_error(response_, 503, "the fleet store (Redis) is not answering");
+      response_.retry_after = "1";
+      return;
+    }
+    response_.status = 200;
+    response_.content_type = kJson;
+    response_.cache_control = "no-store";
+    response_.body = fleet::fleet_json(*instances);
+  }
+
   void stats_unavailable() {
     answer_error(response_, 503, "the analytics store (Redis) is not answering");
     response_.retry_after = "5";
@@ -915,10 +939,19 @@ bool Worker::commit_clicks() noexcept {
   return written;
 }
 
+namespace {
+std::uint64_t steady_ns() noexcept {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+}  // namespace
+
 void Worker::complete(Response& response, bool recorded) noexcept {
   if (!recorded) unrecorded(response, metrics_);
   response.awaits_commit = false;
   metrics_.count_request(static_cast<Route>(response.commit_route), response.status);
+  metrics_.request_time.record(steady_ns() - response.started_ns);  // with its share of the spool write
 }
 
 void Worker::assign_request_id(Response& response, std::string_view given) noexcept {
@@ -931,8 +964,10 @@ void Worker::assign_request_id(Response& response, std::string_view given) noexc
 
 void Worker::handle(const Request& request, Response& response) noexcept {
   Route route = Route::other;
+  const std::uint64_t started = steady_ns();
   try {
     response.reset();
+    response.started_ns = started;
     assign_request_id(response, request.header("X-Request-Id"));
     route = Exchange(app_, *state_, metrics_, request, response).route();
   } catch (...) {
@@ -940,7 +975,10 @@ void Worker::handle(const Request& request, Response& response) noexcept {
     // the last line against what may anyway (std::bad_alloc): a 500, never internal text.
     answer_internal_error(response);
   }
-  if (!response.awaits_commit && !response.offload) metrics_.count_request(route, response.status);
+  if (!response.awaits_commit && !response.offload) {
+    metrics_.count_request(route, response.status);
+    metrics_.request_time.record(steady_ns() - started);
+  }
 }
 
 }  // namespace traffic::http

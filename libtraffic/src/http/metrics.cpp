@@ -82,6 +82,28 @@ OverloadTotals MetricsRegistry::overload_totals() const {
   return totals;
 }
 
+FleetTotals MetricsRegistry::fleet_totals() const {
+  std::lock_guard lock(mutex_);
+  FleetTotals totals;
+  for (const auto& worker : workers_) {
+    const WorkerMetrics& w = *worker;
+    for (std::size_t r = 0; r < kRoutes; ++r) {
+      for (std::size_t s = 0; s < kStatuses.size(); ++s) {
+        const std::uint64_t n = w.requests[r][s].load(std::memory_order_relaxed);
+        totals.requests += n;
+        if (r == static_cast<std::size_t>(Route::pl)) totals.clicks += n;
+        if (kStatuses[s] >= 400 && kStatuses[s] < 500) totals.client_errors += n;
+        if (kStatuses[s] >= 500) totals.server_errors += n;
+      }
+    }
+    for (std::size_t d = 0; d < kRedirectTypeLabels; ++d)
+      totals.decisions[d] += w.decisions[d].load(std::memory_order_relaxed);
+    for (const auto& block : w.blocks) totals.blocks += block.load(std::memory_order_relaxed);
+    w.request_time.add_to(totals.request_time);
+  }
+  return totals;
+}
+
 std::string MetricsRegistry::render(const Gauges& g) const {
   std::lock_guard lock(mutex_);
   std::string out;

@@ -149,6 +149,8 @@ struct Config {
   std::uint64_t max_memory_mb = 0;
   unsigned shutdown_grace_seconds = 10;
   std::string log_level = "info";
+  /// INSTANCE_ID: this instance's name in the fleet view; "" = "<host name>:<port>".
+  std::string instance_id;
 
   /// The options as "NAME=value" lines for the start-up log, secrets shown as "(set)".
   [[nodiscard]] std::vector<std::string> describe() const;

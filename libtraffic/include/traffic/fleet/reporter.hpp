@@ -107,6 +107,10 @@ struct InstanceView {
   std::vector<Point> series;
 };
 
+/// `{"instances":[{…the sample…,"online":true,"series":[{…point…},…]},…]}`: what
+/// `/admin/fleet` answers and the dashboard draws.
+[[nodiscard]] std::string fleet_json(const std::vector<InstanceView>& instances);
+
 /// Thread-safe (one connection under a lock); waits on Redis, so never on a request thread.
 class FleetReader {
  public:

@@ -13,6 +13,7 @@
 #include "traffic/config/config.hpp"
 #include "traffic/device/detector.hpp"
 #include "traffic/events/analytics.hpp"
+#include "traffic/fleet/reporter.hpp"
 #include "traffic/geo/resolver.hpp"
 #include "traffic/http/message.hpp"
 #include "traffic/http/metrics.hpp"
@@ -91,6 +92,9 @@ class App {
     /// The event analytics in Redis, for /admin/stats/…; nullptr: not kept (no REDIS_HOST).
     /// Asked only from a Worker that may block.
     events::AnalyticsReader* analytics = nullptr;
+    /// The fleet view (fleet/reporter.hpp): every instance at `now`, with series when
+    /// asked; asked only from a Worker that may block. Empty: no fleet view.
+    std::function<Result<std::vector<fleet::InstanceView>>(TimestampMs now, bool series)> fleet{};
   };
 
   App(AppSettings settings, Services services);

@@ -49,6 +49,7 @@ struct Response {
   /// Worker::commit_clicks() and Worker::complete() (see handler.hpp).
   bool awaits_commit = false;
   unsigned char commit_route = 0;  ///< the Route (metrics.hpp) the answer is counted under then
+  std::uint64_t started_ns = 0;    ///< when handling began (steady clock): its time is counted when it completes
   /// The request needs work that may block (a postback against a remote lid store): nothing
   /// was done; hand the request to a Worker that may block (see handler.hpp).
   bool offload = false;

@@ -16,6 +16,7 @@
 
 #include "traffic/counters/redis_counters.hpp"
 #include "traffic/events/event.hpp"
+#include "traffic/fleet/histogram.hpp"
 #include "traffic/lid/click_record.hpp"
 #include "traffic/lid/unique_visits.hpp"
 #include "traffic/pipeline/spool.hpp"
@@ -65,6 +66,9 @@ struct WorkerMetrics {
   Counter refused_event_pixels{0};    ///< GET /event pixels with a bad event: the GIF, nothing recorded
   std::array<Counter, kLatencyBuckets.size() + 1> latency{};  ///< last = +Inf
   Counter latency_sum_ns{0};
+  /// Every request's handling time, from its parsed head to its answer (a recorded click's
+  /// share of the spool write included), for the fleet view's p50/p99.
+  fleet::LatencyHistogram request_time;
   // The connection layer: counted by trafficd's server on this worker's loop thread.
   Counter connections_opened{0};
   Counter connections_closed{0};
@@ -125,10 +129,22 @@ struct OverloadTotals {
   std::uint64_t unrecorded_clicks = 0;
 };
 
+/// Sums since start of what the fleet view turns into rates (SPEC §14).
+struct FleetTotals {
+  std::uint64_t requests = 0;
+  std::uint64_t clicks = 0;  ///< `/pl` requests answered
+  std::array<std::uint64_t, kRedirectTypeLabels> decisions{};
+  std::uint64_t blocks = 0;
+  std::uint64_t client_errors = 0;  ///< 4xx
+  std::uint64_t server_errors = 0;  ///< 5xx
+  fleet::LatencyHistogram::Counts request_time{};
+};
+
 /// All workers' metrics. Thread-safe.
 class MetricsRegistry {
  public:
   [[nodiscard]] OverloadTotals overload_totals() const;
+  [[nodiscard]] FleetTotals fleet_totals() const;
   /// A new worker's counters, alive as long as the registry.
   WorkerMetrics& add_worker();
   /// The Prometheus text exposition of every counter plus `gauges`.
