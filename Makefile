@@ -38,7 +38,7 @@ chaos: build
 test-tsan:
 	@$(MAKE) --no-print-directory build PRESET=tsan
 	@scripts/install-deps.sh test
-	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent|EmitterTest|HttpSink|RedisSink|UniqueVisits|RedisCounters|RedisLidStore|RecordUpdates|RecipeSync|Analytics'
+	@scripts/run-tests.sh tsan -R 'Store|SnapshotCache|GeoReload|DeviceDetector.Concurrent|InMemoryCounters|Trafficd|SpoolTest.Concurrent|EmitterTest|HttpSink|RedisSink|UniqueVisits|RedisCounters|RedisLidStore|RecordUpdates|RecipeSync|Analytics|Fleet'
 
 # trafficd on port 5000 with the demo recipe (examples/demo) and MaxMind's test databases;
 # clicks are spooled in var/spool and written by the file sink to var/clicks (gzip'd NDJSON).

@@ -4,9 +4,11 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <map>
 
 #include <boost/json.hpp>
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include "redis_server.hpp"
 #include "s3_fake.hpp"
 #include "test_support.hpp"
+#include "traffic/common/clock.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/url/redirect_url.hpp"
 #include "trafficd_daemon.hpp"
@@ -355,6 +358,72 @@ TEST(Trafficd, EventAnalyticsOverHttpAndInTrafficctl) {
   const auto [bad_status, bad] = trafficctl({"ads", "--from", "2026-02-30"});
   EXPECT_EQ(bad_status, 2);
   EXPECT_EQ(bad, "--from: must be a date, YYYY-MM-DD\n");
+}
+
+// The fleet view (docs/fleet.md): two instances on one Redis under load each see both with
+// clicks/s; one stops and is shown offline once its last sample is 5 s old.
+TEST(Trafficd, TwoInstancesUnderLoadSeeEachOtherAndOneGoesOffline) {
+  test::TempDir dir("trafficd-fleet");
+  test::RedisServer redis(dir.path() / "redis");
+  const std::vector<std::string> shared{"--redis-host", "127.0.0.1", "--redis-port", std::to_string(redis.port())};
+  auto with = [&](std::string id) {
+    std::vector<std::string> args = shared;
+    args.insert(args.end(), {"--instance-id", std::move(id)});
+    return args;
+  };
+  Daemon a(with("edge-a"));
+  auto b = std::make_unique<Daemon>(with("edge-b"));
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  const std::string click = get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())});
+  ClickLoad load_a(a.port(), click, 2);
+  auto load_b = std::make_unique<ClickLoad>(b->port(), click, 2);
+
+  const std::vector<std::string> admin{"Authorization: Bearer " + std::string(kAdminToken)};
+  Connection dashboard(a.port());
+  const auto fleet = [&] {
+    dashboard.send(get("/admin/fleet?series=1", admin));
+    const auto reply = dashboard.read_reply();
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    std::map<std::string, json::object> by_id;
+    const json::value answer = json::parse(reply.body);
+    for (const json::value& entry : answer.at("instances").as_array())
+      by_id[std::string(entry.at("instance").as_string())] = entry.as_object();
+    return by_id;
+  };
+  std::map<std::string, json::object> seen;
+  ASSERT_TRUE(eventually([&] {
+    seen = fleet();
+    return seen.size() == 2 && seen["edge-a"].at("clicks_per_second").to_number<double>() > 0 &&
+           seen["edge-b"].at("clicks_per_second").to_number<double>() > 0;
+  })) << seen.size()
+      << " instances seen";
+  for (const char* id : {"edge-a", "edge-b"}) {
+    const json::object& instance = seen[id];
+    EXPECT_TRUE(instance.at("online").as_bool()) << id;
+    EXPECT_GT(instance.at("p99_ms").to_number<double>(), 0) << id;
+    EXPECT_FALSE(instance.at("series").as_array().empty()) << id;
+    EXPECT_TRUE(instance.at("redis_ok").as_bool()) << id;
+  }
+
+  // b stops: its sample ages, and it is offline once the newest is 5 s old.
+  const TimestampMs stopped = SystemClock().now();
+  EXPECT_EQ(b->process().stop(SIGTERM), 0);
+  load_b->join();
+  std::map<std::string, json::object> after;
+  const auto offline = [&] {
+    after = fleet();
+    return after.count("edge-b") == 1 && !after["edge-b"].at("online").as_bool();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!offline() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_FALSE(after["edge-b"].at("online").as_bool());
+  const TimestampMs last_sample = after["edge-b"].at("at").as_int64();
+  // Its last sample was taken about when it stopped (it reports every second up to its
+  // shutdown), so offline came some 5 s after the stop: within the 6 s of SPEC §14.
+  EXPECT_GE(last_sample, stopped - 1'500);
+  EXPECT_TRUE(after["edge-a"].at("online").as_bool());
+  EXPECT_EQ(a.process().stop(SIGTERM), 0);
 }
 
 TEST(Trafficd, AClickIsConvertedOnceOverHttp) {

@@ -12,6 +12,7 @@
 #include "digest.hpp"
 #include "redis_server.hpp"
 #include "test_support.hpp"
+#include "traffic/http/fleet_sampler.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/lid/lid_store.hpp"
 #include "traffic/link/link.hpp"
@@ -1103,6 +1104,90 @@ TEST(Handler, WithoutAnalyticsTheStatsRoutesSaySo) {
   const Response response = instance.send("GET", "/admin/stats/pages", {{"Authorization", bearer}});
   EXPECT_EQ(response.status, 404U);
   EXPECT_EQ(response.body, R"({"error":"event analytics are kept with REDIS_HOST"})");
+}
+
+// ---- the fleet view (SPEC §14, docs/fleet.md) ----
+
+// The sample's rates and times come from the requests this instance answered.
+TEST(FleetSampler, RatesAndTimesOfTheRequestsAnswered) {
+  Instance instance;
+  FleetSampler sampler(instance.app(), instance.metrics(), {.instance = "edge-1", .version = "9.9"},
+                       fleet::read_host_facts());
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  for (int i = 0; i < 20; ++i) {
+    const Response click = instance.send("GET", click_target(c), visitor_headers(c));
+    ASSERT_EQ(click.status, 302U);
+  }
+  EXPECT_EQ(instance.send("GET", "/nowhere").status, 404U);
+  const fleet::Sample sample = sampler.take();
+  EXPECT_EQ(sample.instance, "edge-1");
+  EXPECT_EQ(sample.version, "9.9");
+  EXPECT_EQ(sample.at, instance.clock().now());
+  EXPECT_GT(sample.clicks_per_second, 0);
+  EXPECT_NEAR(sample.requests_per_second / sample.clicks_per_second, 21.0 / 20.0, 1e-9);
+  EXPECT_NEAR(sample.client_errors_per_second / sample.clicks_per_second, 1.0 / 20.0, 1e-9);
+  EXPECT_GT(sample.p50_ms, 0);
+  EXPECT_GE(sample.p99_ms, sample.p50_ms);
+  ASSERT_EQ(sample.decisions_per_second.size(), 1U);
+  EXPECT_EQ(sample.decisions_per_second[0].second, sample.clicks_per_second);
+  EXPECT_EQ(sample.recipe_version, instance.app().gauges().recipe_version);
+  EXPECT_FALSE(sample.redis_configured);
+  // The next sample covers only what came after this one.
+  const fleet::Sample quiet = sampler.take();
+  EXPECT_EQ(quiet.clicks_per_second, 0);
+  EXPECT_EQ(quiet.p99_ms, 0);
+}
+
+TEST(Handler, TheFleetRouteListsTheFleetOnTheBlockingThread) {
+  config::Config config = test_config();
+  Instance instance(config);
+  static const std::string bearer = "Bearer " + std::string(kAdminToken);
+  const std::vector<Header> admin = {{"Authorization", bearer}};
+  EXPECT_EQ(instance.send("GET", "/admin/fleet", admin).status, 404U);  // no fleet view given
+
+  recipe::Store store;
+  counters::InMemoryCounters counters;
+  MetricsRegistry metrics;
+  bool asked_series = false;
+  App app(app_settings(config),
+          App::Services{.store = Shared::get().store,
+                        .geo = *Shared::get().geo,
+                        .device = *Shared::get().device,
+                        .counters = counters,
+                        .clock = instance.clock(),
+                        .metrics = metrics,
+                        .fleet = [&](TimestampMs, bool series) -> Result<std::vector<fleet::InstanceView>> {
+                          asked_series = series;
+                          if (series) return Failure(Errc::unavailable, "127.0.0.1:1: Connection refused");
+                          fleet::InstanceView view;
+                          view.latest.instance = "edge-1";
+                          view.online = true;
+                          return std::vector<fleet::InstanceView>{view};
+                        }});
+  const auto ask = [&](Worker& worker, std::string target, std::vector<Header> headers) {
+    Request request;
+    request.method = "GET";
+    request.target = target;
+    request.headers = headers;
+    request.peer = *net::IpAddress::parse("127.0.0.1");
+    Response response;
+    worker.handle(request, response);
+    return response;
+  };
+  Worker loop(app);
+  EXPECT_EQ(ask(loop, "/admin/fleet", {}).status, 401U);
+  EXPECT_TRUE(ask(loop, "/admin/fleet", admin).offload);
+  Worker blocking(app, 1, /*may_block=*/true);
+  const Response listed = ask(blocking, "/admin/fleet", admin);
+  ASSERT_EQ(listed.status, 200U);
+  const json::object answer = json::parse(listed.body).as_object();
+  EXPECT_EQ(answer.at("instances").at(0).at("instance").as_string(), "edge-1");
+  EXPECT_TRUE(answer.at("instances").at(0).at("online").as_bool());
+  EXPECT_FALSE(asked_series);
+  const Response down = ask(blocking, "/admin/fleet?series=1", admin);
+  EXPECT_TRUE(asked_series);
+  EXPECT_EQ(down.status, 503U);
+  EXPECT_EQ(down.body.find("127.0.0.1"), std::string::npos);  // no internal text
 }
 
 }  // namespace
