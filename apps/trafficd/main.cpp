@@ -9,6 +9,7 @@
 #include "recipe_updater.hpp"
 #include "server.hpp"
 #include "traffic/common/redact.hpp"
+#include "traffic/common/ticker.hpp"
 #include "traffic/counters/counters.hpp"
 #include "traffic/counters/redis_counters.hpp"
 #include "traffic/device/detector.hpp"
@@ -319,6 +320,15 @@ int run(const traffic::config::Config& config) {
                                            : std::make_unique<traffic::fleet::FleetReader>(
                                                  traffic::config::redis_endpoint(config), config.redis_key_prefix);
   reporter.start();
+  // The dashboards' stream (/status/events): the fleet read once a second, only while one
+  // is open, and sent to all of them (50 dashboards cost one read of Redis a second).
+  traffic::Ticker fleet_feed;
+  fleet_feed.start("fleet-feed", std::chrono::milliseconds(1'000), [&] {
+    if (server.streams() == 0) return;
+    const auto fleet = fleet_reader->instances(clock.now(), false);
+    server.publish(std::make_shared<const std::string>(fleet ? "data: " + traffic::fleet::fleet_json(*fleet) + "\n\n"
+                                                             : ": the fleet store is not answering\n\n"));
+  });
   for (const auto& line : config.describe())
     trafficd::log::write(trafficd::log::Level::debug, "config", {{"option", line}});
   info("listening", {{"host", config.host},
@@ -349,6 +359,7 @@ int run(const traffic::config::Config& config) {
     }
   }
   app.draining = true;
+  fleet_feed.stop();
   reporter.stop();
   recipe.stop();
   server.stop(std::chrono::seconds(config.shutdown_grace_seconds));

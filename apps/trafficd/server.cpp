@@ -139,8 +139,10 @@ class Inbox {
 // One thread's event loop, listener and request handler.
 struct Server::Loop {
   Loop(traffic::http::App& the_app, const traffic::config::HttpLimits& the_limits, std::size_t lane,
-       Server::Offload& the_offload, std::atomic<std::size_t>& the_connections, std::size_t the_max_connections)
+       Server::Offload& the_offload, std::atomic<std::size_t>& the_connections, std::size_t the_max_connections,
+       std::atomic<std::size_t>& the_streams)
       : connections(the_connections),
+        stream_count(the_streams),
         context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
         inbox(context),
         acceptor(context.get_executor()),
@@ -161,6 +163,8 @@ struct Server::Loop {
   // the sessions still held by handlers that the context destroys at shutdown.
   std::unordered_set<Session*> sessions;            // touched only on this loop's thread
   std::atomic<std::size_t>& connections;            // open in the whole server: MAX_CONNECTIONS, and stop() waits for 0
+  std::unordered_set<Session*> streams;             // sessions answering with an event stream (this thread only)
+  std::atomic<std::size_t>& stream_count;           // event streams open in the whole server
   traffic::http::WorkerMetrics* metrics = nullptr;  // the worker's, which outlive it (in the registry)
   bool accept_paused = false;
   bool draining = false;
@@ -232,6 +236,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Runs on the loop's thread: every other holder hands its reference back to the loop.
   ~Session() {
     loop_.sessions.erase(this);
+    if (loop_.streams.erase(this) > 0) loop_.stream_count.fetch_sub(1, std::memory_order_relaxed);
     loop_.connections.fetch_sub(1, std::memory_order_relaxed);
     traffic::http::WorkerMetrics::bump(loop_.metrics->connections_closed);
     // A descriptor is free again: a paused acceptor tries now rather than at its timer.
@@ -419,7 +424,59 @@ class Session : public std::enable_shared_from_this<Session> {
     version_ = version;
     if (answer_.awaits_commit) return await_commit();
     if (answer_.offload) return offload();
+    if (answer_.event_stream && !head_) return start_stream();
     send(head_, keep_alive_, version_);
+  }
+
+  // ---- Server-Sent Events (/status/events) ----
+
+  // The headers, then the connection stays open for Server::publish(): no deadline, and a
+  // read that only watches for the client going away.
+  void start_stream() {
+    out_.assign(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+        "X-Accel-Buffering: no\r\nConnection: keep-alive\r\nX-Request-Id: ");
+    out_.append(has_crlf(answer_.request_id) ? std::string_view() : std::string_view(answer_.request_id));
+    out_.append("\r\n\r\n: connected\n\n");  // a comment: the browser's EventSource opens now
+    deadline_ = std::numeric_limits<std::uint64_t>::max();
+    idle_ = true;  // a shutdown closes it at once
+    loop_.streams.insert(this);
+    loop_.stream_count.fetch_add(1, std::memory_order_relaxed);
+    ++served_;
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->event_written(ec); });
+    watch_stream();
+  }
+
+  // A client sends nothing on an event stream: a read completes when it goes away.
+  void watch_stream() {
+    socket_.async_read_some(buffer_.prepare(1024), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->buffer_.clear();
+      self->watch_stream();
+    });
+  }
+
+ public:
+  // On the loop's thread: the newest event for this stream.
+  void push_event(const std::shared_ptr<const std::string>& event) {
+    if (writing_) {
+      pending_event_ = event;  // the one waiting is stale now
+      return;
+    }
+    writing_ = true;
+    current_event_ = event;
+    asio::async_write(socket_, asio::buffer(*current_event_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->event_written(ec); });
+  }
+
+ private:
+  void event_written(beast::error_code ec) {
+    writing_ = false;
+    current_event_.reset();
+    if (ec) return close();
+    if (pending_event_) push_event(std::exchange(pending_event_, nullptr));
   }
 
   // Handled again, start to end, by the blocking thread's Worker (the request's views stay
@@ -562,6 +619,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_ = false;
   bool keep_alive_ = true;
   unsigned version_ = 11;
+  // An event stream's writes: the event being written, and the newest one waiting.
+  bool writing_ = false;
+  std::shared_ptr<const std::string> current_event_;
+  std::shared_ptr<const std::string> pending_event_;
 };
 
 namespace {
@@ -641,7 +702,7 @@ Server::Server(traffic::http::App& app, const traffic::config::Config& config, s
   const auto address = asio::ip::make_address(config.host);
   tcp::endpoint endpoint(address, config.port);
   for (unsigned i = 0; i < threads; ++i) {
-    auto loop = std::make_unique<Loop>(app_, limits_, i, *offload_, connections_, max_connections);
+    auto loop = std::make_unique<Loop>(app_, limits_, i, *offload_, connections_, max_connections, streams_);
     open_listener(loop->acceptor, endpoint);
     // With PORT=0 the first socket picks the port; the others join it.
     if (i == 0) {
@@ -665,6 +726,18 @@ void Server::start() {
     threads_.emplace_back([&context = loop->context, n = threads_.size()] {
       pthread_setname_np(pthread_self(), ("http-" + std::to_string(n)).c_str());
       context.run();
+    });
+  }
+}
+
+void Server::publish(std::shared_ptr<const std::string> event) {
+  for (auto& loop : loops_) {
+    loop->inbox.push([&l = *loop, event] {
+      // Copied first: a failed write closes its session, which leaves the set.
+      std::vector<std::shared_ptr<Session>> streams;
+      streams.reserve(l.streams.size());
+      for (Session* session : l.streams) streams.push_back(session->shared_from_this());
+      for (const auto& session : streams) session->push_event(event);
     });
   }
 }

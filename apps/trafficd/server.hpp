@@ -32,6 +32,13 @@ class Server {
   /// to `grace` for connections to end, then stops the loops and joins the threads.
   void stop(std::chrono::seconds grace);
 
+  /// From any thread: sends `event` (a whole Server-Sent Event, "data: …\n\n") to every open
+  /// event stream. A stream still writing the previous one gets only the newest when done:
+  /// a slow dashboard skips seconds, it never queues them.
+  void publish(std::shared_ptr<const std::string> event);
+  /// Event streams open now.
+  [[nodiscard]] std::size_t streams() const noexcept { return streams_.load(std::memory_order_relaxed); }
+
   struct Loop;
   class Offload;
 
@@ -41,6 +48,7 @@ class Server {
   std::unique_ptr<Offload> offload_;
   unsigned short port_ = 0;
   std::atomic<std::size_t> connections_{0};
+  std::atomic<std::size_t> streams_{0};
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;
 };

@@ -1,7 +1,5 @@
 #include "traffic/fleet/reporter.hpp"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 
@@ -104,26 +102,12 @@ Reporter::~Reporter() {
 }
 
 void Reporter::start() {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "fleet");
-    std::unique_lock lock(wake_mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      (void)report_once();  // a failure is in health(); the next second tries again
-      lock.lock();
-      wake_.wait_for(lock, settings_.interval, [&] { return stopping_; });
-    }
-  });
+  // A failure is in health(); the next interval tries again.
+  ticker_.start("fleet", settings_.interval, [this] { (void)report_once(); });
 }
 
 void Reporter::stop() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  ticker_.stop();
 }
 
 Result<> Reporter::report_once() {

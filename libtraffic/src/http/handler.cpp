@@ -1,16 +1,20 @@
 #include "traffic/http/handler.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
 #include <thread>
 
+#include "traffic/common/hex.hpp"
 #include "traffic/common/system.hpp"
 #include "traffic/events/event_record.hpp"
 #include "traffic/events/snippet.hpp"
 #include "traffic/http/postback.hpp"
+#include "traffic/http/status_page.hpp"
 #include "traffic/lid/click_record.hpp"
 #include "traffic/lid/lid.hpp"
 #include "traffic/recipe/loader.hpp"
@@ -23,6 +27,9 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kJson = "application/json; charset=utf-8";
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+// The fleet dashboard's session cookie (/status/login).
+constexpr std::string_view kSessionCookie = "trafficd_admin";
 constexpr std::string_view kText = "text/plain; charset=utf-8";
 // A postback's wait for this instance's own clicks to reach the lid store: the sink is
 // woken at once, so this bounds a stalled sink, not the usual ~1 ms.
@@ -127,11 +134,25 @@ AppSettings app_settings(const config::Config& config) {
   return settings;
 }
 
+namespace {
+std::string session_of(const std::string& token) {
+  if (token.empty()) return {};
+  static constexpr std::string_view kSessionText = "trafficd fleet dashboard session";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()),
+           reinterpret_cast<const unsigned char*>(kSessionText.data()), kSessionText.size(), digest, &size) == nullptr)
+    return {};
+  return to_hex(digest, size);
+}
+}  // namespace
+
 App::App(AppSettings settings, Services services)
     : settings_(std::move(settings)),
       services_(std::move(services)),
       engine_(settings_.engine),
-      urls_(settings_.urls) {}
+      urls_(settings_.urls),
+      status_session_(session_of(settings_.admin_token)) {}
 
 Result<> App::ready() const {
   if (draining.load()) return Failure(Errc::unavailable, "shutting down");
@@ -243,6 +264,9 @@ class Exchange {
     if (path_is(target.path, "/admin/stats/pages")) return admin_stats(Stats::pages), Route::admin;
     if (path_is(target.path, "/admin/stats/ads")) return admin_stats(Stats::ads), Route::admin;
     if (path_is(target.path, "/admin/fleet")) return admin_fleet(), Route::admin;
+    if (path_is(target.path, "/status")) return status(), Route::admin;
+    if (path_is(target.path, "/status/login")) return status_login(), Route::admin;
+    if (path_is(target.path, "/status/events")) return status_events(), Route::admin;
     answer_error(response_, 404, "not found");
     return Route::other;
   }
@@ -270,13 +294,20 @@ class Exchange {
 
   // `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. No token configured:
   // nobody is an admin.
+  // Or the dashboard's session cookie (set by /status/login; HttpOnly, SameSite=Strict, so
+  // never sent by another site's page).
   bool is_admin() const {
     const std::string& token = app_.settings().admin_token;
     if (token.empty()) return false;
     std::string_view given = request_.header("Authorization");
-    if (given.size() < 7 || !iequals(given.substr(0, 7), "Bearer ")) return false;
-    given.remove_prefix(7);
-    return given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+    if (given.size() >= 7 && iequals(given.substr(0, 7), "Bearer ")) {
+      given.remove_prefix(7);
+      return given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+    }
+    const std::string_view session = cookie(request_.header("Cookie"), kSessionCookie);
+    const std::string& expected = app_.status_session();
+    return !session.empty() && session.size() == expected.size() &&
+           CRYPTO_memcmp(session.data(), expected.data(), expected.size()) == 0;
   }
 
   bool require_admin() {
@@ -881,6 +912,44 @@ class Exchange {
     response_.content_type = kJson;
     response_.cache_control = "no-store";
     response_.body = fleet::fleet_json(*instances);
+  }
+
+  // ---- the fleet dashboard (docs/fleet.md) ----
+  // GET /status: the page for an admin, the login form for anyone else.
+  void status() {
+    if (!allow("GET", "HEAD", "GET, HEAD")) return;
+    response_.content_type = kHtml;
+    response_.cache_control = "no-store";
+    response_.body.assign(is_admin() ? status_page() : status_login_page(false));
+  }
+
+  // POST /status/login, a form with `token`: the session cookie and back to /status.
+  void status_login() {
+    if (!allow("POST", {}, "POST")) return;
+    const std::string& token = app_.settings().admin_token;
+    const bool matches = !token.empty() && query_param(request_.body, "token", state_.value) &&
+                         state_.value.size() == token.size() &&
+                         CRYPTO_memcmp(state_.value.data(), token.data(), token.size()) == 0;
+    response_.content_type = kHtml;
+    response_.cache_control = "no-store";
+    if (!matches) {
+      response_.status = 401;
+      response_.body.assign(status_login_page(true));
+      return;
+    }
+    response_.status = 302;
+    response_.location = "/status";
+    response_.set_cookie.assign(kSessionCookie)
+        .append("=")
+        .append(app_.status_session())
+        .append("; Max-Age=43200; Path=/; HttpOnly; SameSite=Strict");
+  }
+
+  // GET /status/events: the fleet as Server-Sent Events, one a second (the server streams).
+  void status_events() {
+    if (!require_admin() || !allow("GET", {}, "GET")) return;
+    response_.event_stream = true;
+    response_.content_type = "text/event-stream";
   }
 
   void stats_unavailable() {

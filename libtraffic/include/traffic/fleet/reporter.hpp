@@ -24,6 +24,7 @@
 
 #include "traffic/common/clock.hpp"
 #include "traffic/common/error.hpp"
+#include "traffic/common/ticker.hpp"
 #include "traffic/fleet/sample.hpp"
 #include "traffic/redis/connection.hpp"
 
@@ -68,8 +69,10 @@ class Reporter {
   Reporter(const Reporter&) = delete;
   Reporter& operator=(const Reporter&) = delete;
 
+  /// Starts the thread (`fleet`): a sample now, then one each interval.
   void start();
-  /// Stops the thread; the instance's key is left to expire (it shows offline after 5 s).
+  /// Takes a last sample and stops the thread; the instance's key is left to expire (it
+  /// shows offline 5 s after that sample).
   void stop();
 
   /// Takes one sample now and publishes it (what the thread does each interval).
@@ -94,10 +97,7 @@ class Reporter {
   std::optional<Sample> latest_;
   std::deque<Point> series_;
 
-  std::mutex wake_mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  Ticker ticker_;
 };
 
 /// An instance as the dashboard shows it.

@@ -103,6 +103,9 @@ class App {
   [[nodiscard]] const AppSettings& settings() const noexcept { return settings_; }
   [[nodiscard]] const rules::Engine& engine() const noexcept { return engine_; }
   [[nodiscard]] const url::UrlBuilder& urls() const noexcept { return urls_; }
+  /// The dashboard's session cookie value: HMAC-SHA256 of a fixed text under ADMIN_TOKEN, in
+  /// hex — proof of the token without the token itself in the browser; "" without a token.
+  [[nodiscard]] const std::string& status_session() const noexcept { return status_session_; }
   /// `/ready`: a recipe and the geo databases are loaded, and the instance is neither
   /// draining nor shedding; else fails with the reason /ready shows.
   [[nodiscard]] Result<> ready() const;
@@ -121,6 +124,7 @@ class App {
   Services services_;
   rules::Engine engine_;
   url::UrlBuilder urls_;
+  std::string status_session_;
 };
 
 /// One request thread's handler: its own snapshot cache, geo reader, random source,

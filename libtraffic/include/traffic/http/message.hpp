@@ -53,6 +53,9 @@ struct Response {
   /// The request needs work that may block (a postback against a remote lid store): nothing
   /// was done; hand the request to a Worker that may block (see handler.hpp).
   bool offload = false;
+  /// Answer with a Server-Sent Events stream (`/status/events`): the status line and headers
+  /// now, no body, then every event the server publishes, until the client goes away.
+  bool event_stream = false;
 
   void reset() noexcept {
     status = 200;
@@ -69,6 +72,7 @@ struct Response {
     awaits_commit = false;
     commit_route = 0;
     offload = false;
+    event_stream = false;
   }
 };
 
