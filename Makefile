@@ -4,7 +4,7 @@ PRESET ?= dev
 JOBS ?= $(shell nproc)
 DEMO_KEY := 0123456789abcdef0123456789abcdef
 
-.PHONY: all deps configure build test test-asan test-tsan chaos run bench bench-load soak fuzz format tidy clean
+.PHONY: all deps configure build test test-asan test-tsan chaos run bench bench-load soak fuzz format tidy clean screenshots
 
 all: build
 
@@ -62,6 +62,13 @@ run:
 	  --maxmind-path tests/data/geoip/test-data/GeoIP2-City-Test.mmdb \
 	  --maxmind-path-isp tests/data/geoip/test-data/GeoIP2-ISP-Test.mmdb \
 	  --spool-dir var/spool --sinks 'file://var/clicks#rotate_seconds=60'
+
+# docs/img/status.png, the fleet dashboard with two instances under load (docs/fleet.md):
+# the browser test of /status, saving its screenshot.
+screenshots: build
+	@scripts/install-deps.sh test
+	@SCREENSHOT=$(CURDIR)/docs/img/status.png tests/browser/run.sh status_test.mjs build/$(PRESET)/tests/browser \
+	  build/$(PRESET)/apps/trafficd/trafficd tests/data
 
 bench:
 	@$(MAKE) --no-print-directory build PRESET=release

@@ -426,6 +426,38 @@ TEST(Trafficd, TwoInstancesUnderLoadSeeEachOtherAndOneGoesOffline) {
   EXPECT_EQ(a.process().stop(SIGTERM), 0);
 }
 
+// The dashboard's stream over real sockets: the admin gets an event a second with the
+// instance in it, anybody else a 401; a shutdown ends the stream.
+TEST(Trafficd, TheStatusStreamSendsTheFleetEverySecond) {
+  Daemon daemon({"--instance-id", "edge-1"});
+  Connection anonymous(daemon.port());
+  anonymous.send(get("/status/events"));
+  EXPECT_EQ(anonymous.read_reply().status, 401);
+
+  Connection stream(daemon.port());
+  stream.send(get("/status/events", {"Authorization: Bearer " + std::string(kAdminToken)}));
+  const std::string head = stream.read_until("\r\n\r\n");
+  ASSERT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0U) << head;
+  EXPECT_NE(head.find("Content-Type: text/event-stream\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+  EXPECT_EQ(stream.read_until("\n\n"), ": connected\n\n");
+  TimestampMs previous = 0;
+  for (int i = 0; i < 2; ++i) {
+    const std::string event = stream.read_until("\n\n");
+    ASSERT_EQ(event.rfind("data: ", 0), 0U) << event;
+    const json::value fleet = json::parse(event.substr(6));
+    const json::object& self = fleet.at("instances").at(0).as_object();
+    EXPECT_EQ(self.at("instance").as_string(), "edge-1");
+    EXPECT_TRUE(self.at("online").as_bool());
+    EXPECT_GT(self.at("at").as_int64(), previous);  // a new sample each time
+    previous = self.at("at").as_int64();
+  }
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0);
+  bool timed_out = false;
+  (void)stream.read_to_end(&timed_out);  // the stream ends with the server
+  EXPECT_FALSE(timed_out);
+}
+
 TEST(Trafficd, AClickIsConvertedOnceOverHttp) {
   test::TempDir dir("trafficd-postback");
   const std::string clicks = (dir.path() / "clicks").string();

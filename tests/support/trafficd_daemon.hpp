@@ -165,6 +165,17 @@ class Connection {
     std::map<std::string, std::string> headers;  // lower-case names
     std::string body;
   };
+  /// Reads up to and including `marker` (a stream's head "\r\n\r\n", a Server-Sent Event
+  /// "\n\n"); "" when the peer closes or the receive timeout hits first.
+  std::string read_until(std::string_view marker) {
+    while (pending_.find(marker) == std::string::npos && fill()) {
+    }
+    const auto at = pending_.find(marker);
+    if (at == std::string::npos) return {};
+    std::string out = pending_.substr(0, at + marker.size());
+    pending_.erase(0, at + marker.size());
+    return out;
+  }
   Reply read_reply(bool head = false) {
     while (pending_.find("\r\n\r\n") == std::string::npos && fill()) {
     }

@@ -57,6 +57,7 @@ function take(instances, withSeries) {
 function row(i, total) {
   const tr = document.createElement("tr");
   if (total) tr.className = "total"; else if (!i.online) tr.className = "offline";
+  tr.dataset.instance = total ? "" : i.instance;
   const state = document.createElement("td");
   if (!total) { const b = document.createElement("span"); b.className = "badge"; b.textContent = i.online ? "online" : "offline"; state.append(b); }
   const lag = (i.sinks || []).reduce((m, s) => Math.max(m, s.lag_bytes), 0);
@@ -70,21 +71,26 @@ function row(i, total) {
 function chart(title, key, digits) {
   const div = document.createElement("div"); div.className = "chart";
   const h = document.createElement("h2"); h.textContent = title; div.append(h);
-  const now = Math.max(...[...latest.values()].map(i => i.at)), from = now - keep * 1000;
+  // The last 15 minutes, or since the first point when there is less: the lines fill the width.
+  const now = Math.max(...[...latest.values()].map(i => i.at));
+  const first = Math.min(...[...series.values()].map(l => l.length ? l[0].at : now));
+  const from = Math.max(now - keep * 1000, first), span = Math.max(now - from, 1000);
   let max = 0;
   for (const list of series.values()) for (const p of list) if (p.at >= from) max = Math.max(max, p[key]);
+  const peak = max;
   max = max > 0 ? max * 1.1 : 1;
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", "0 0 300 100"); svg.setAttribute("preserveAspectRatio", "none");
   const legend = document.createElement("div"); legend.className = "legend";
   [...series.keys()].sort().forEach((id, n) => {
-    const pts = series.get(id).filter(p => p.at >= from).map(p => ((p.at - from) / (keep * 10)).toFixed(2) + "," + (100 - p[key] / max * 100).toFixed(2));
+    const pts = series.get(id).filter(p => p.at >= from).map(p => ((p.at - from) / span * 300).toFixed(2) + "," + (100 - p[key] / max * 100).toFixed(2));
     const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
     line.setAttribute("points", pts.join(" ")); line.setAttribute("fill", "none"); line.setAttribute("stroke", colors[n % colors.length]);
     line.setAttribute("stroke-width", "1.2"); line.setAttribute("vector-effect", "non-scaling-stroke"); svg.append(line);
     const l = document.createElement("span"); l.style.color = colors[n % colors.length]; l.textContent = "● " + id; legend.append(l);
   });
-  const top = document.createElement("div"); top.className = "legend"; top.textContent = "max " + fmt(max / 1.1, digits) + " · last 15 minutes";
+  const top = document.createElement("div"); top.className = "legend";
+  top.textContent = "max " + fmt(peak, digits) + " · last " + Math.round(span / 60000 * 10) / 10 + " min";
   div.append(svg, legend, top);
   return div;
 }
@@ -100,7 +106,9 @@ function draw() {
   const charts = document.getElementById("charts"); charts.textContent = "";
   charts.append(chart("clicks/s", "cps", 1), chart("p99 ms (server)", "p99", 3), chart("CPU (cores)", "cpu", 2),
                 chart("5xx/s", "e5", 1), chart("spool backlog (bytes)", "backlog", 0), chart("memory (bytes)", "rss", 0));
-  document.getElementById("state").textContent = on.length + " of " + all.length + " instances online · " + new Date().toLocaleTimeString();
+  const state = document.getElementById("state");
+  state.textContent = on.length + " of " + all.length + " instances online · " + new Date().toLocaleTimeString();
+  state.dataset.at = Math.max(0, ...all.map(i => i.at));
 }
 function listen() {
   const events = new EventSource("/status/events");

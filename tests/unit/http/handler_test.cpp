@@ -1190,5 +1190,58 @@ TEST(Handler, TheFleetRouteListsTheFleetOnTheBlockingThread) {
   EXPECT_EQ(down.body.find("127.0.0.1"), std::string::npos);  // no internal text
 }
 
+// The dashboard: the page for an admin, the login form for anyone else; the login sets a
+// session cookie that is not the token and that the admin routes then accept.
+TEST(Handler, TheDashboardNeedsTheTokenOrItsSessionCookie) {
+  Instance instance;
+  static const std::string bearer = "Bearer " + std::string(kAdminToken);
+  const Response form = instance.send("GET", "/status");
+  EXPECT_EQ(form.status, 200U);
+  EXPECT_EQ(form.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(form.body.find("action=\"/status/login\""), std::string::npos);
+  EXPECT_EQ(form.body.find("EventSource"), std::string::npos);  // not the dashboard
+  EXPECT_EQ(instance.send("GET", "/status/events").status, 401U);
+  EXPECT_FALSE(instance.send("GET", "/status/events").event_stream);
+
+  const Response page = instance.send("GET", "/status", {{"Authorization", bearer}});
+  EXPECT_NE(page.body.find("EventSource(\"/status/events\")"), std::string::npos);
+  for (const char* elsewhere : {"src=\"http", "href=\"http", "<link", "<script src", "import "}) {
+    EXPECT_EQ(page.body.find(elsewhere), std::string::npos) << elsewhere;  // nothing fetched from elsewhere
+  }
+
+  const std::vector<Header> form_body = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  const Response refused = instance.send("POST", "/status/login", form_body, "token=guess");
+  EXPECT_EQ(refused.status, 401U);
+  EXPECT_TRUE(refused.set_cookie.empty());
+  EXPECT_NE(refused.body.find("not the admin token"), std::string::npos);
+  const Response signed_in =
+      instance.send("POST", "/status/login", form_body, "token=" + encode_component(std::string(kAdminToken)));
+  ASSERT_EQ(signed_in.status, 302U);
+  EXPECT_EQ(signed_in.location, "/status");
+  const std::string& cookie = signed_in.set_cookie;
+  EXPECT_NE(cookie.find("; HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("; SameSite=Strict"), std::string::npos);
+  EXPECT_EQ(cookie.find(std::string(kAdminToken)), std::string::npos);  // a proof of the token, not the token
+  const std::string session = cookie.substr(0, cookie.find(';'));
+
+  const std::string cookies = "tid=x; " + session;  // Header holds views: the text must outlive it
+  const std::vector<Header> with_cookie = {{"Cookie", cookies}};
+  EXPECT_NE(instance.send("GET", "/status", with_cookie).body.find("EventSource"), std::string::npos);
+  const Response stream = instance.send("GET", "/status/events", with_cookie);
+  EXPECT_EQ(stream.status, 200U);
+  EXPECT_TRUE(stream.event_stream);
+  EXPECT_EQ(instance.send("GET", "/admin/explain?o=x", with_cookie).status, 400U);  // admitted, then a bad link
+  const std::string longer = session + "0";
+  EXPECT_EQ(instance.send("GET", "/status/events", {{"Cookie", longer}}).status, 401U);
+  EXPECT_EQ(instance.send("GET", "/status/events", {{"Cookie", "trafficd_admin="}}).status, 401U);
+
+  // Without ADMIN_TOKEN nobody signs in, whatever they send.
+  config::Config closed = test_config();
+  closed.admin_token.clear();
+  Instance no_token(closed);
+  EXPECT_EQ(no_token.send("POST", "/status/login", form_body, "token=").status, 401U);
+  EXPECT_EQ(no_token.send("GET", "/status/events", {{"Cookie", "trafficd_admin="}}).status, 401U);
+}
+
 }  // namespace
 }  // namespace traffic::http
