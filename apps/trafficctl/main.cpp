@@ -10,6 +10,7 @@
 
 #include "explain.hpp"
 #include "stats.hpp"
+#include "top.hpp"
 #include "traffic/common/file.hpp"
 #include "traffic/link/link.hpp"
 #include "traffic/recipe/loader.hpp"
@@ -156,6 +157,10 @@ int run(int argc, char** argv) {
   stats_options.add_to(*stats_pages);
   stats_options.add_to(*stats_ads);
 
+  trafficctl::TopOptions top_options;
+  auto* top_cmd = app.add_subcommand("top", "The fleet view, live in the terminal (q quits; c/p/l/n sort)");
+  top_options.add_to(*top_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -181,6 +186,7 @@ int run(int argc, char** argv) {
   }
   if (*validate_cmd) return validate(offers_path, campaigns_path, strict);
   if (*explain_cmd) return trafficctl::explain(explain_options);
+  if (*top_cmd) return trafficctl::top(top_options);
   if (*stats_pages) return trafficctl::stats(trafficctl::StatsReport::pages, stats_options);
   if (*stats_ads) return trafficctl::stats(trafficctl::StatsReport::ads, stats_options);
   if (*gen) {

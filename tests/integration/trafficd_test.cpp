@@ -7,7 +7,10 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <map>
 
 #include <boost/json.hpp>
@@ -405,6 +408,18 @@ TEST(Trafficd, TwoInstancesUnderLoadSeeEachOtherAndOneGoesOffline) {
     EXPECT_TRUE(instance.at("redis_ok").as_bool()) << id;
   }
 
+  // trafficctl reads the same fleet from Redis.
+  std::vector<std::string> env = base_env();
+  env.push_back("REDIS_HOST=127.0.0.1");
+  env.push_back("REDIS_PORT=" + std::to_string(redis.port()));
+  test::Process top("/bin/sh", {"-c", "exec \"$0\" \"$@\" 1>&2", TRAFFICCTL_PATH, "top", "--once", "--sort", "name"},
+                    env);
+  EXPECT_EQ(top.wait(), 0);
+  const std::string table = top.read_to_end();
+  EXPECT_EQ(table.rfind("INSTANCE  STATE", 0), 0U) << table;
+  EXPECT_LT(table.find("\nedge-a  "), table.find("\nedge-b  ")) << table;
+  EXPECT_NE(table.find("\nfleet     2/2 "), std::string::npos) << table;
+
   // b stops: its sample ages, and it is offline once the newest is 5 s old.
   const TimestampMs stopped = SystemClock().now();
   EXPECT_EQ(b->process().stop(SIGTERM), 0);
@@ -456,6 +471,46 @@ TEST(Trafficd, TheStatusStreamSendsTheFleetEverySecond) {
   bool timed_out = false;
   (void)stream.read_to_end(&timed_out);  // the stream ends with the server
   EXPECT_FALSE(timed_out);
+}
+
+// `trafficctl top` on a terminal (a pseudo-terminal, as over ssh): it draws the fleet on the
+// alternate screen, sorts on a key, and q or Ctrl-C leave the terminal as it was.
+TEST(Trafficd, TrafficctlTopRunsInATerminalAndQuitsCleanly) {
+  Daemon daemon({"--instance-id", "edge-1"});
+  for (const char quit : {'q', '\x03'}) {
+    int terminal = -1;
+    const pid_t child = forkpty(&terminal, nullptr, nullptr, nullptr);
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      const std::string url = "http://127.0.0.1:" + std::to_string(daemon.port());
+      ::setenv("ADMIN_TOKEN", std::string(kAdminToken).c_str(), 1);
+      ::execl(TRAFFICCTL_PATH, "trafficctl", "top", "--url", url.c_str(), "--interval-ms", "200", nullptr);
+      ::_exit(127);
+    }
+    std::string screen;
+    const auto read_until = [&](std::string_view text) {
+      char chunk[4096];
+      while (screen.find(text) == std::string::npos) {
+        pollfd ready{.fd = terminal, .events = POLLIN, .revents = 0};
+        if (::poll(&ready, 1, 10'000) <= 0) return false;
+        const ssize_t n = ::read(terminal, chunk, sizeof chunk);
+        if (n <= 0) return false;
+        screen.append(chunk, static_cast<std::size_t>(n));
+      }
+      return true;
+    };
+    ASSERT_TRUE(read_until("edge-1")) << screen;
+    EXPECT_NE(screen.find("\x1b[?1049h"), std::string::npos);  // the alternate screen
+    ASSERT_EQ(::write(terminal, "p", 1), 1);                   // sort by p99: drawn again at once
+    screen.clear();
+    ASSERT_TRUE(read_until("edge-1")) << screen;
+    ASSERT_EQ(::write(terminal, &quit, 1), 1);
+    EXPECT_TRUE(read_until("\x1b[?1049l")) << "the screen is given back on " << int(quit);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    ::close(terminal);
+  }
 }
 
 TEST(Trafficd, AClickIsConvertedOnceOverHttp) {

@@ -90,6 +90,30 @@ std::string fleet_json(const std::vector<InstanceView>& instances) {
   return out + "]}";
 }
 
+Result<std::vector<InstanceView>> fleet_from_json(std::string_view text) {
+  json::error_code ec;
+  const json::value value = json::parse(text, ec);
+  const json::value* list = !ec && value.is_object() ? value.get_object().if_contains("instances") : nullptr;
+  if (list == nullptr || !list->is_array()) return Failure(Errc::invalid_input, "not a fleet: no instances");
+  std::vector<InstanceView> out;
+  for (const json::value& entry : list->get_array()) {
+    Result<Sample> sample = entry.is_object() ? sample_from_json(json::serialize(entry))
+                                              : Result<Sample>(Failure(Errc::invalid_input, "not an object"));
+    if (!sample) return sample.error();
+    InstanceView view{.latest = std::move(*sample), .online = false, .series = {}};
+    const json::object& object = entry.get_object();
+    if (const json::value* online = object.if_contains("online"); online != nullptr && online->is_bool())
+      view.online = online->get_bool();
+    if (const json::value* points = object.if_contains("series"); points != nullptr && points->is_array()) {
+      for (const json::value& point : points->get_array()) {
+        if (Result<Point> p = point_from_json(json::serialize(point))) view.series.push_back(*p);
+      }
+    }
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
 // ---- the reporter ----
 
 Reporter::Reporter(ReporterSettings settings, const Clock& clock, std::function<Sample()> take)

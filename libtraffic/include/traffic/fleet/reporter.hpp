@@ -110,6 +110,8 @@ struct InstanceView {
 /// `{"instances":[{…the sample…,"online":true,"series":[{…point…},…]},…]}`: what
 /// `/admin/fleet` answers and the dashboard draws.
 [[nodiscard]] std::string fleet_json(const std::vector<InstanceView>& instances);
+/// Reads fleet_json() back (a dashboard or `trafficctl top --url` reading /admin/fleet).
+[[nodiscard]] Result<std::vector<InstanceView>> fleet_from_json(std::string_view text);
 
 /// Thread-safe (one connection under a lock); waits on Redis, so never on a request thread.
 class FleetReader {
