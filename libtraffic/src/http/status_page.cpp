@@ -68,27 +68,41 @@ function row(i, total) {
     cell(total ? "" : i.redis_configured ? (i.redis_ok ? "ok" : "failing") : "none"), cell(total ? "" : age(i.uptime_seconds)));
   return tr;
 }
-function chart(title, key, digits) {
+// The fleet's line: per second, the instances' sum (their maximum for latencies).
+function fleetLine(key, from, combine) {
+  const bySecond = new Map();
+  for (const list of series.values()) for (const p of list) {
+    if (p.at < from) continue;
+    const second = Math.floor(p.at / 1000) * 1000;
+    bySecond.set(second, bySecond.has(second) ? combine(bySecond.get(second), p[key]) : p[key]);
+  }
+  return [...bySecond.entries()].sort((a, b) => a[0] - b[0]).map(([at, v]) => ({at, v}));
+}
+function chart(title, key, digits, combine) {
   const div = document.createElement("div"); div.className = "chart";
   const h = document.createElement("h2"); h.textContent = title; div.append(h);
   // The last 15 minutes, or since the first point when there is less: the lines fill the width.
   const now = Math.max(...[...latest.values()].map(i => i.at));
   const first = Math.min(...[...series.values()].map(l => l.length ? l[0].at : now));
   const from = Math.max(now - keep * 1000, first), span = Math.max(now - from, 1000);
+  const lines = [...series.keys()].sort().map((id, n) => ({id, color: colors[n % colors.length], dash: "",
+    points: series.get(id).filter(p => p.at >= from).map(p => ({at: p.at, v: p[key]}))}));
+  if (series.size > 1) lines.push({id: "fleet", color: "#1d2330", dash: "4 3", points: fleetLine(key, from, combine)});
   let max = 0;
-  for (const list of series.values()) for (const p of list) if (p.at >= from) max = Math.max(max, p[key]);
+  for (const line of lines) for (const p of line.points) max = Math.max(max, p.v);
   const peak = max;
   max = max > 0 ? max * 1.1 : 1;
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", "0 0 300 100"); svg.setAttribute("preserveAspectRatio", "none");
   const legend = document.createElement("div"); legend.className = "legend";
-  [...series.keys()].sort().forEach((id, n) => {
-    const pts = series.get(id).filter(p => p.at >= from).map(p => ((p.at - from) / span * 300).toFixed(2) + "," + (100 - p[key] / max * 100).toFixed(2));
+  for (const { id, color, dash, points } of lines) {
     const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-    line.setAttribute("points", pts.join(" ")); line.setAttribute("fill", "none"); line.setAttribute("stroke", colors[n % colors.length]);
-    line.setAttribute("stroke-width", "1.2"); line.setAttribute("vector-effect", "non-scaling-stroke"); svg.append(line);
-    const l = document.createElement("span"); l.style.color = colors[n % colors.length]; l.textContent = "● " + id; legend.append(l);
-  });
+    line.setAttribute("points", points.map(p => ((p.at - from) / span * 300).toFixed(2) + "," + (100 - p.v / max * 100).toFixed(2)).join(" "));
+    line.setAttribute("fill", "none"); line.setAttribute("stroke", color); line.setAttribute("stroke-width", "1.2");
+    if (dash) line.setAttribute("stroke-dasharray", dash);
+    line.setAttribute("vector-effect", "non-scaling-stroke"); svg.append(line);
+    const l = document.createElement("span"); l.style.color = color; l.textContent = (dash ? "┅ " : "● ") + id; legend.append(l);
+  }
   const top = document.createElement("div"); top.className = "legend";
   top.textContent = "max " + fmt(peak, digits) + " · last " + Math.round(span / 60000 * 10) / 10 + " min";
   div.append(svg, legend, top);
@@ -104,8 +118,9 @@ function draw() {
     client_errors_per_second: sum("client_errors_per_second"), server_errors_per_second: sum("server_errors_per_second"),
     process_cpu: sum("process_cpu"), resident_bytes: sum("resident_bytes"), spool_backlog_bytes: sum("spool_backlog_bytes"), sinks: []}, true));
   const charts = document.getElementById("charts"); charts.textContent = "";
-  charts.append(chart("clicks/s", "cps", 1), chart("p99 ms (server)", "p99", 3), chart("CPU (cores)", "cpu", 2),
-                chart("5xx/s", "e5", 1), chart("spool backlog (bytes)", "backlog", 0), chart("memory (bytes)", "rss", 0));
+  const plus = (a, b) => a + b;
+  charts.append(chart("clicks/s", "cps", 1, plus), chart("p99 ms (server)", "p99", 3, Math.max), chart("CPU (cores)", "cpu", 2, plus),
+                chart("5xx/s", "e5", 1, plus), chart("spool backlog (bytes)", "backlog", 0, plus), chart("memory (bytes)", "rss", 0, plus));
   const state = document.getElementById("state");
   state.textContent = on.length + " of " + all.length + " instances online · " + new Date().toLocaleTimeString();
   state.dataset.at = Math.max(0, ...all.map(i => i.at));
