@@ -9,11 +9,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import puppeteer from 'puppeteer-core';
+import { freePort, redisPort } from './support.mjs';
 
 const env = process.env;
 const trafficdPath = env.TRAFFICD;
@@ -22,41 +22,12 @@ const chromium = env.CHROMIUM || '/usr/bin/chromium';
 const adminToken = 'browser-test-admin-token';
 const cases = JSON.parse(readFileSync(path.join(data, 'recipes/cases.json'), 'utf8'));
 const work = mkdtempSync(path.join(os.tmpdir(), 'traffic-browser-'));
-const children = [];
+const children = new Set();
 
 function fail(message) {
   throw new Error(message);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// A private redis-server unless the test script shares one (TRAFFIC_TEST_REDIS_PORT); keys
-// of this run are under their own prefix either way.
-async function redisPort() {
-  if (env.TRAFFIC_TEST_REDIS_PORT) return Number(env.TRAFFIC_TEST_REDIS_PORT);
-  const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-                                       '--dir', work], { stdio: 'ignore' });
-  children.push(redis);
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return port;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  fail('redis-server did not start');
-}
 
 // trafficd with Redis (so events are counted) and the page's origin allowed; resolves with
 // its port once it logs "listening".
@@ -73,7 +44,7 @@ function startTrafficd(redis, pageOrigin) {
     env: { ...env, ENCRIPTION_KEY: cases.encryption_key, URL_HASH_SECRET: cases.url_hash_secret, ADMIN_TOKEN: adminToken },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
-  children.push(trafficd);
+  children.add(trafficd);
   return new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: trafficd.stderr });
     lines.on('line', (line) => {
@@ -139,7 +110,7 @@ function expectEqual(actual, expected, what) {
 }
 
 async function main() {
-  const redis = await redisPort();
+  const redis = await redisPort(work, children);
   let trafficdPort = 0;
   const page = await servePage(() => trafficdPort);  // first: trafficd must allow the page's origin
   const pagePort = page.address().port;

@@ -13,5 +13,5 @@ if ! cmp -s "$here/package-lock.json" "$work/package-lock.json" || [ ! -d "$work
   cp "$here/package.json" "$here/package-lock.json" "$work/"
   (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-cp "$here/$test" "$work/"  # beside its node_modules: ES modules resolve from the script's place
+cp "$here/$test" "$here/support.mjs" "$work/"  # beside node_modules: ES modules resolve from the script's place
 exec node "$work/$test"

@@ -9,11 +9,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import puppeteer from 'puppeteer-core';
+import { freePort, redisPort } from './support.mjs';
 
 const env = process.env;
 const data = env.TEST_DATA_DIR;
@@ -26,33 +26,6 @@ function fail(message) {
   throw new Error(message);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function redisPort() {
-  if (env.TRAFFIC_TEST_REDIS_PORT) return Number(env.TRAFFIC_TEST_REDIS_PORT);
-  const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-                                       '--dir', work], { stdio: 'ignore' });
-  children.add(redis);
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return port;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  fail('redis-server did not start');
-}
 
 // One trafficd named `id` on `port`, sharing Redis under this run's prefix; resolves once it
 // listens, with its process.
@@ -117,7 +90,7 @@ function ok(what) {
 }
 
 async function main() {
-  const redis = await redisPort();
+  const redis = await redisPort(work, children);
   const portA = await freePort();
   const portB = await freePort();
   let a = await startTrafficd('edge-a', portA, redis);

@@ -117,6 +117,18 @@ class Instance {
   Worker worker_;
 };
 
+// A GET answered by `worker` (one made with may_block, say), from the loopback.
+Response get_from(Worker& worker, std::string_view target, const std::vector<Header>& headers = {}) {
+  Request request;
+  request.method = "GET";
+  request.target = target;
+  request.headers = headers;
+  request.peer = *net::IpAddress::parse("127.0.0.1");
+  Response response;
+  worker.handle(request, response);
+  return response;
+}
+
 std::string encode_component(std::string_view value) {
   std::string out;
   url::append_component(out, value);
@@ -1065,13 +1077,7 @@ TEST(Handler, EventsAreCountedAndTheStatsRoutesReadThem) {
   EXPECT_TRUE(instance.send("GET", "/admin/stats/pages", admin).offload);
   Worker blocking(instance.app(), 1, /*may_block=*/true);
   const auto ask = [&](std::string target, std::vector<Header> headers) {
-    Request request;
-    request.method = "GET";
-    request.target = target;
-    request.headers = headers;
-    request.peer = *net::IpAddress::parse("127.0.0.1");
-    Response response;
-    blocking.handle(request, response);
+    const Response response = get_from(blocking, target, headers);
     return std::pair(response.status, response.body);
   };
   EXPECT_EQ(ask("/admin/stats/pages", {}).first, 401U);
@@ -1165,14 +1171,7 @@ TEST(Handler, TheFleetRouteListsTheFleetOnTheBlockingThread) {
                           return std::vector<fleet::InstanceView>{view};
                         }});
   const auto ask = [&](Worker& worker, std::string target, std::vector<Header> headers) {
-    Request request;
-    request.method = "GET";
-    request.target = target;
-    request.headers = headers;
-    request.peer = *net::IpAddress::parse("127.0.0.1");
-    Response response;
-    worker.handle(request, response);
-    return response;
+    return get_from(worker, target, headers);
   };
   Worker loop(app);
   EXPECT_EQ(ask(loop, "/admin/fleet", {}).status, 401U);
