@@ -60,8 +60,8 @@ int stats(StatsReport report, const StatsOptions& options) {
     return 2;
   }
   const traffic::config::Config& config = *environment.config;
-  if (config.redis_host.empty()) {
-    std::cerr << "REDIS_HOST: not set; the event analytics are kept in Redis\n";
+  if (!config.redis_configured()) {
+    std::cerr << "REDIS_HOST or REDIS_SENTINELS: not set; the event analytics are kept in Redis\n";
     return 2;
   }
   // The same parameters, checked by the same function, as /admin/stats/….

@@ -199,8 +199,9 @@ int top(const TopOptions& o) {
       std::cerr << environment.message << "\n";
       return 2;
     }
-    if (environment.config->redis_host.empty()) {
-      std::cerr << "REDIS_HOST: not set; the fleet is kept in Redis (or give --url of one trafficd)\n";
+    if (!environment.config->redis_configured()) {
+      std::cerr
+          << "REDIS_HOST or REDIS_SENTINELS: not set; the fleet is kept in Redis (or give --url of one trafficd)\n";
       return 2;
     }
     reader.emplace(traffic::config::redis_endpoint(*environment.config), environment.config->redis_key_prefix);

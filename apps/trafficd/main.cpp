@@ -96,7 +96,7 @@ traffic::pipeline::Emitter::NamedSink make_sink(const traffic::pipeline::SinkUrl
 // Unique visits: shared through Redis when REDIS_HOST is set (docs/shared-state.md).
 std::unique_ptr<traffic::lid::UniqueVisits> open_unique_visits(const traffic::config::Config& config,
                                                                const traffic::Clock& clock) {
-  if (config.redis_host.empty()) return std::make_unique<traffic::lid::InMemoryUniqueVisits>(config.unique_visits_max);
+  if (!config.redis_configured()) return std::make_unique<traffic::lid::InMemoryUniqueVisits>(config.unique_visits_max);
   traffic::lid::RedisUniqueVisitsSettings settings;
   settings.key_prefix = config.redis_key_prefix;
   settings.max_visits = config.unique_visits_max;
@@ -151,7 +151,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
     }
     sinks.push_back(std::move(sink));
   }
-  if (postbacks && !config.redis_host.empty()) {
+  if (postbacks && config.redis_configured()) {
     pipeline.lid_store = std::make_unique<traffic::lid::RedisLidStore>(
         traffic::config::redis_endpoint(config), config.redis_key_prefix, std::chrono::seconds(config.lid_ttl_seconds));
   } else if (postbacks) {
@@ -162,7 +162,7 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
   if (postbacks) {
     // Shared through Redis, a click must reach the store soon for a postback to another
     // instance (docs/click-pipeline.md): the sink looks every 10 ms, not every 100.
-    const auto poll = config.redis_host.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(10);
+    const auto poll = !config.redis_configured() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(10);
     sinks.push_back(
         {std::string(kLidStore),
          std::make_unique<traffic::pipeline::LidStoreSink>(*pipeline.lid_store, [&clock] { return clock.now(); }), 0,
@@ -199,7 +199,7 @@ struct Counters {
 
 Counters open_counters(const traffic::config::Config& config, const traffic::Clock& clock) {
   Counters counters;
-  if (config.redis_host.empty()) {
+  if (!config.redis_configured()) {
     counters.local = std::make_unique<traffic::counters::InMemoryCounters>();
     return counters;
   }
@@ -248,7 +248,7 @@ int run(const traffic::config::Config& config) {
   traffic::recipe::Store store;
   trafficd::RecipeUpdater recipe(
       config, store, clock,
-      config.redis_host.empty() ? std::nullopt : std::optional(traffic::config::redis_endpoint(config)));
+      !config.redis_configured() ? std::nullopt : std::optional(traffic::config::redis_endpoint(config)));
   recipe.boot();  // not ready until a recipe is installed; the recipe-sync thread keeps trying
   recipe.start();
 
@@ -260,7 +260,7 @@ int run(const traffic::config::Config& config) {
   std::unique_ptr<traffic::fleet::FleetReader> fleet_reader;
   // Another instance may count events even where this one does not (EVENT_ANALYTICS off).
   std::unique_ptr<traffic::events::AnalyticsReader> analytics;
-  if (!config.redis_host.empty()) {
+  if (config.redis_configured()) {
     analytics = std::make_unique<traffic::events::AnalyticsReader>(traffic::config::redis_endpoint(config),
                                                                    config.redis_key_prefix);
   }
@@ -312,13 +312,13 @@ int run(const traffic::config::Config& config) {
        .version = TRAFFIC_VERSION},
       host);
   traffic::fleet::Reporter reporter(
-      {.redis = config.redis_host.empty() ? std::nullopt : std::optional(traffic::config::redis_endpoint(config)),
+      {.redis = !config.redis_configured() ? std::nullopt : std::optional(traffic::config::redis_endpoint(config)),
        .key_prefix = config.redis_key_prefix,
        .interval = std::chrono::milliseconds(1'000)},
       clock, [&sampler] { return sampler.take(); });
-  fleet_reader = config.redis_host.empty() ? std::make_unique<traffic::fleet::FleetReader>(reporter)
-                                           : std::make_unique<traffic::fleet::FleetReader>(
-                                                 traffic::config::redis_endpoint(config), config.redis_key_prefix);
+  fleet_reader = !config.redis_configured() ? std::make_unique<traffic::fleet::FleetReader>(reporter)
+                                            : std::make_unique<traffic::fleet::FleetReader>(
+                                                  traffic::config::redis_endpoint(config), config.redis_key_prefix);
   reporter.start();
   // The dashboards' stream (/status/events): the fleet read once a second, only while one
   // is open, and sent to all of them (50 dashboards cost one read of Redis a second).

@@ -26,7 +26,12 @@ class RedisServer {
   explicit RedisServer(std::filesystem::path dir, std::vector<std::string> extra_args = {})
       : dir_(std::move(dir)), extra_args_(std::move(extra_args)) {
     std::filesystem::create_directories(dir_);
-    // A free port: bind to 0, read it, release it (redis-server binds it right after).
+    port_ = free_port();
+    start();
+  }
+
+  /// A free loopback port: bound to 0, read, released (the server binds it right after).
+  static int free_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -34,9 +39,8 @@ class RedisServer {
     socklen_t length = sizeof address;
     ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
     ::close(fd);
-    start();
+    return ntohs(address.sin_port);
   }
   ~RedisServer() { stop(); }
 

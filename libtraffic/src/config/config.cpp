@@ -261,6 +261,14 @@ const std::vector<Option>& options() {
                     "Redis of the state instances share (live caps, rotation); none: kept in process",
                     &Config::redis_host),
       int_option<std::uint16_t>("REDIS_PORT", "redis-port", "port of REDIS_HOST", &Config::redis_port, 1, 65535),
+      string_option("REDIS_SENTINELS", "redis-sentinels",
+                    "Redis Sentinel addresses host:port,… (instead of REDIS_HOST): the master is asked of them "
+                    "and followed across failovers",
+                    &Config::redis_sentinels),
+      string_option("REDIS_SENTINEL_MASTER", "redis-sentinel-master", "the master's name in Redis Sentinel",
+                    &Config::redis_sentinel_master),
+      string_option("REDIS_SENTINEL_PASSWORD", "redis-sentinel-password", "AUTH password of the sentinels",
+                    &Config::redis_sentinel_password, true),
       string_option("REDIS_USERNAME", "redis-username", "Redis 6 ACL user (none: the default user)",
                     &Config::redis_username),
       string_option("REDIS_PASSWORD", "redis-password", "Redis password (AUTH)", &Config::redis_password, true),
@@ -342,6 +350,14 @@ std::string validate(const Config& c) {
   static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
     return "LOG_LEVEL: must be trace, debug, info, warn, error or off";
+  }
+  if (!c.redis_sentinels.empty()) {
+    try {
+      (void)redis::Endpoint::parse_sentinels(c.redis_sentinels);
+    } catch (const std::invalid_argument& e) {
+      return std::string("REDIS_SENTINELS: ") + e.what();
+    }
+    if (c.redis_sentinel_master.empty()) return "REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS";
   }
   const auto sinks = pipeline::parse_sink_urls(c.sink_urls());
   if (!sinks) return (c.aggregator_api.empty() ? "SINKS: " : "SINKS/AGGREGATOR_API: ") + sinks.error().detail;
@@ -563,6 +579,13 @@ redis::Endpoint redis_endpoint(const Config& config) {
   endpoint.password = config.redis_password;
   endpoint.db = static_cast<int>(config.redis_db);
   endpoint.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
+  if (!config.redis_sentinels.empty()) {
+    endpoint.sentinels = redis::Endpoint::parse_sentinels(config.redis_sentinels);  // checked by the parser
+    endpoint.sentinel_master = config.redis_sentinel_master;
+    endpoint.sentinel_password = config.redis_sentinel_password;
+    endpoint.host = endpoint.sentinels.front().first;  // until the sentinels are asked: only for messages
+    endpoint.port = endpoint.sentinels.front().second;
+  }
   return endpoint;
 }
 

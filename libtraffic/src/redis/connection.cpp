@@ -5,6 +5,7 @@
 #include "common/sigpipe.hpp"
 
 #include <charconv>
+#include <optional>
 #include <stdexcept>
 
 namespace traffic::redis {
@@ -88,7 +89,79 @@ Endpoint Endpoint::from_authority(std::string_view authority) {
 
 std::string Endpoint::address() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  const std::string at = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return sentinels.empty() ? at : sentinel_master + " at " + at;
+}
+
+std::vector<std::pair<std::string, int>> Endpoint::parse_sentinels(std::string_view list) {
+  std::vector<std::pair<std::string, int>> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) {
+      const bool has_port =
+          item.starts_with('[') ? item.find("]:") != std::string_view::npos : item.find(':') != std::string_view::npos;
+      Endpoint one = from_authority(item);
+      if (!has_port) one.port = 26379;  // Sentinel's own default
+      out.emplace_back(one.host, one.port);
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  if (out.empty()) throw std::invalid_argument("REDIS_SENTINELS: no sentinel given");
+  return out;
+}
+
+Result<Endpoint> resolve_master(const Endpoint& endpoint) {
+  if (endpoint.sentinels.empty()) return endpoint;
+  const SigpipeBlock no_sigpipe;
+  const timeval timeout = to_timeval(endpoint.timeout);
+  std::string failures;
+  for (const auto& [host, port] : endpoint.sentinels) {
+    const std::string where = host + ":" + std::to_string(port);
+    redisContext* c = redisConnectWithTimeout(host.c_str(), port, timeout);
+    const auto note = [&](std::string_view why) {
+      failures += (failures.empty() ? "" : "; ") + where + ": " + std::string(why);
+    };
+    if (c == nullptr || c->err != 0) {
+      note(c != nullptr ? c->errstr : "cannot allocate a Redis context");
+      if (c != nullptr) redisFree(c);
+      continue;
+    }
+    redisSetTimeout(c, timeout);
+    if (!endpoint.sentinel_password.empty()) {
+      auto* auth = static_cast<redisReply*>(
+          redisCommand(c, "AUTH %b", endpoint.sentinel_password.data(), endpoint.sentinel_password.size()));
+      const bool ok = auth != nullptr && auth->type != REDIS_REPLY_ERROR;
+      if (auth != nullptr) freeReplyObject(auth);
+      if (!ok) {
+        note("AUTH refused");
+        redisFree(c);
+        continue;
+      }
+    }
+    auto* reply = static_cast<redisReply*>(redisCommand(
+        c, "SENTINEL get-master-addr-by-name %b", endpoint.sentinel_master.data(), endpoint.sentinel_master.size()));
+    std::optional<Endpoint> master;
+    if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
+      int master_port = 0;
+      const std::string_view port_text(reply->element[1]->str, reply->element[1]->len);
+      const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), master_port);
+      if (ec == std::errc() && end == port_text.data() + port_text.size()) {
+        master = endpoint;
+        master->host.assign(reply->element[0]->str, reply->element[0]->len);
+        master->port = master_port;
+      }
+    }
+    if (!master) note(reply == nullptr ? std::string_view(c->errstr) : std::string_view("does not know the master"));
+    if (reply != nullptr) freeReplyObject(reply);
+    redisFree(c);
+    if (master) return *master;
+  }
+  return Failure(Errc::unavailable, "no sentinel names master " + endpoint.sentinel_master + " (" + failures + ")");
 }
 
 bool Reply::as_integer(long long& out) const noexcept {
@@ -119,6 +192,11 @@ Failure Connection::lost(std::string_view what) {
 
 Result<> Connection::connect() {
   const SigpipeBlock no_sigpipe;  // the peer may be gone (docs/reliability.md)
+  // With Sentinel: wherever the master is now.
+  Result<Endpoint> master = resolve_master(endpoint_);
+  if (!master) return master.error();
+  endpoint_ = std::move(*master);
+  resolved_at_ = std::chrono::steady_clock::now();
   const timeval timeout = to_timeval(endpoint_.timeout);
   context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout);
   if (context_ == nullptr || context_->err != 0) {
@@ -146,7 +224,20 @@ Result<> Connection::connect() {
                      : redisCommand(context_, "AUTH %b %b", user.data(), user.size(), password.data(), password.size());
     if (auto authenticated = command(reply, "AUTH"); !authenticated) return authenticated;
   }
-  if (endpoint_.db != 0) return command(redisCommand(context_, "SELECT %d", endpoint_.db), "SELECT");
+  if (endpoint_.db != 0) {
+    if (auto selected = command(redisCommand(context_, "SELECT %d", endpoint_.db), "SELECT"); !selected)
+      return selected;
+  }
+  // The sentinels' answer may be stale (a failover under way): a replica is never written to.
+  if (!endpoint_.sentinels.empty()) {
+    auto* reply = static_cast<redisReply*>(redisCommand(context_, "ROLE"));
+    if (reply == nullptr) return lost(context_->errstr);
+    const bool is_master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                           reply->element[0]->type == REDIS_REPLY_STRING &&
+                           std::string_view(reply->element[0]->str, reply->element[0]->len) == "master";
+    freeReplyObject(reply);
+    if (!is_master) return lost("not the master (yet): a failover is under way");
+  }
   return {};
 }
 
@@ -169,6 +260,13 @@ Result<> Connection::send() {
   const std::size_t queued = queued_;
   queued_ = 0;
   if (queued == 0) return {};
+  // With Sentinel, now and then: is the master still where we are connected?
+  if (context_ != nullptr && !endpoint_.sentinels.empty() &&
+      std::chrono::steady_clock::now() - resolved_at_ >= endpoint_.sentinel_check) {
+    const Result<Endpoint> master = resolve_master(endpoint_);
+    resolved_at_ = std::chrono::steady_clock::now();
+    if (master && (master->host != endpoint_.host || master->port != endpoint_.port)) disconnect();
+  }
   if (context_ == nullptr) {
     if (auto connected = connect(); !connected) {
       commands_.clear();
@@ -201,6 +299,14 @@ Result<> Connection::receive(std::vector<Reply>& replies) {
     }
     replies.push_back(own(*static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
+  }
+  // A master demoted under us (a failover) refuses writes: the next exchange connects
+  // afresh, to wherever the sentinels say the master is now.
+  for (const Reply& reply : replies) {
+    if (reply.is_error() && reply.text.starts_with("READONLY")) {
+      disconnect();
+      break;
+    }
   }
   return {};
 }

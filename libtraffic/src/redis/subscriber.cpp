@@ -62,6 +62,10 @@ Failure Subscriber::lost(std::string_view what) {
 Result<> Subscriber::subscribe() {
   if (context_ != nullptr) return {};
   const SigpipeBlock no_sigpipe;  // the peer may be gone (docs/reliability.md)
+  // With Sentinel: the master now (a replica would do for messages, but a dead one would not).
+  Result<Endpoint> master = resolve_master(endpoint_);
+  if (!master) return master.error();
+  endpoint_ = std::move(*master);
   const timeval timeout = to_timeval(endpoint_.timeout);
   context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout);
   if (context_ == nullptr || context_->err != 0) {

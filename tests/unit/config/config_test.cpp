@@ -187,6 +187,28 @@ TEST_F(ConfigTest, HelpListsEveryOptionWithItsVariableAndDefault) {
   EXPECT_NE(outcome.message.find("--port TEXT=5000"), std::string::npos) << outcome.message;
 }
 
+// The old service's Sentinel variables: the shared state is then in Redis, found through them.
+TEST_F(ConfigTest, RedisThroughSentinel) {
+  required_env();
+  setenv("REDIS_SENTINELS", "10.0.0.1:26380,10.0.0.2", 1);
+  setenv("REDIS_SENTINEL_MASTER", "traffic", 1);
+  setenv("REDIS_SENTINEL_PASSWORD", "sentinel-secret", 1);
+  const ParseOutcome outcome = run({});
+  ASSERT_TRUE(outcome.config) << outcome.message;
+  EXPECT_TRUE(outcome.config->redis_configured());
+  const redis::Endpoint endpoint = redis_endpoint(*outcome.config);
+  ASSERT_EQ(endpoint.sentinels.size(), 2U);
+  EXPECT_EQ(endpoint.sentinels[1], (std::pair<std::string, int>{"10.0.0.2", 26379}));
+  EXPECT_EQ(endpoint.sentinel_master, "traffic");
+  EXPECT_EQ(endpoint.sentinel_password, "sentinel-secret");
+  for (const auto& line : outcome.config->describe()) EXPECT_EQ(line.find("sentinel-secret"), std::string::npos);
+
+  setenv("REDIS_SENTINELS", "10.0.0.1:port", 1);
+  const ParseOutcome bad = run({});
+  ASSERT_FALSE(bad.config);
+  EXPECT_EQ(bad.message.rfind("REDIS_SENTINELS: ", 0), 0U) << bad.message;
+}
+
 TEST_F(ConfigTest, DescribeHidesSecrets) {
   required_env();
   setenv("ADMIN_TOKEN", "very-secret", 1);

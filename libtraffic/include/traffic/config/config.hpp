@@ -111,7 +111,7 @@ struct Config {
   unsigned event_stats_days = 90;    ///< EVENT_STATS_DAYS: how long daily analytics are kept
   /// Whether events are counted: EVENT_ANALYTICS with REDIS_HOST. The counting reads the
   /// spool, which is open when SINKS are configured.
-  [[nodiscard]] bool analytics_enabled() const noexcept { return event_analytics && !redis_host.empty(); }
+  [[nodiscard]] bool analytics_enabled() const noexcept { return event_analytics && redis_configured(); }
   unsigned postback_window_seconds = kDefaultPostbackWindowSeconds;  ///< accepted |now - timestamp|
   unsigned postback_wait_ms = kDefaultPostbackWaitMs;  ///< a miss in a shared lid store is asked again this long
   unsigned lid_ttl_seconds = 30 * 86400;               ///< how long a click can be converted
@@ -123,6 +123,13 @@ struct Config {
   /// is set, else in process.
   std::string redis_host;
   std::uint16_t redis_port = 6379;
+  /// REDIS_SENTINELS (`host:port,…`): the master is found through Redis Sentinel instead of
+  /// REDIS_HOST, and followed across failovers (docs/shared-state.md).
+  std::string redis_sentinels;
+  std::string redis_sentinel_master = "mymaster";  ///< REDIS_SENTINEL_MASTER
+  std::string redis_sentinel_password;             ///< REDIS_SENTINEL_PASSWORD. Secret.
+  /// Whether the shared state is in Redis: REDIS_HOST or REDIS_SENTINELS is set.
+  [[nodiscard]] bool redis_configured() const noexcept { return !redis_host.empty() || !redis_sentinels.empty(); }
   std::string redis_username;  ///< Redis 6 ACL user; "" = the default user
   std::string redis_password;  ///< Secret.
   unsigned redis_db = 0;

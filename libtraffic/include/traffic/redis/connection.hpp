@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "traffic/common/error.hpp"
@@ -28,13 +29,31 @@ struct Endpoint {
   std::string password;  ///< Secret, never logged. "" = no AUTH
   int db = 0;
   std::chrono::milliseconds timeout{5'000};  ///< connect, and each read or write
+  /// Redis Sentinel (REDIS_SENTINELS, `host:port` each): when given, `host` and `port` are
+  /// only a cache — the master's address is asked of the sentinels on every (re)connect,
+  /// and a server that turns out not to be the master is refused (never written to).
+  std::vector<std::pair<std::string, int>> sentinels;
+  std::string sentinel_master;    ///< REDIS_SENTINEL_MASTER: the monitored master's name
+  std::string sentinel_password;  ///< REDIS_SENTINEL_PASSWORD (secret): AUTH to the sentinels
+  /// How often a connection asks the sentinels again: a failed-over master keeps its role
+  /// (and takes writes) until the sentinels demote it, ~10 s later; following their answer
+  /// bounds writes to a deposed master to this long.
+  std::chrono::milliseconds sentinel_check{1'000};
 
   /// Parses `[[user]:password@]host[:port]` (`[v6]:port` for IPv6). Throws
   /// std::invalid_argument naming what is malformed (never the password).
   static Endpoint from_authority(std::string_view authority);
-  /// `host:port` for logs and errors.
+  /// `host:port` for logs and errors (with Sentinel: `<master> at host:port`).
   [[nodiscard]] std::string address() const;
+  /// Parses REDIS_SENTINELS: `host:port,host:port,…` (`[v6]:port`; the port defaults to
+  /// 26379). Throws std::invalid_argument naming what is malformed.
+  static std::vector<std::pair<std::string, int>> parse_sentinels(std::string_view list);
 };
+
+/// With sentinels: `endpoint` with host and port of the master they name now — the first
+/// sentinel that answers is believed. Without: `endpoint` itself. Fails with
+/// Errc::unavailable when no sentinel answers or knows the master.
+[[nodiscard]] Result<Endpoint> resolve_master(const Endpoint& endpoint);
 
 /// A reply, owned. Arrays keep their elements; errors keep their text.
 struct Reply {
@@ -84,7 +103,8 @@ class Connection {
   redisContext* context_ = nullptr;
   std::string commands_;  // RESP-encoded, pipelined
   std::size_t queued_ = 0;
-  std::size_t in_flight_ = 0;  // sent, replies not read yet
+  std::size_t in_flight_ = 0;                            // sent, replies not read yet
+  std::chrono::steady_clock::time_point resolved_at_{};  // when the sentinels were last asked
 };
 
 /// How a periodic background exchange with Redis is doing (the counters', the unique
