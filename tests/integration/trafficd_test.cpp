@@ -28,6 +28,7 @@
 #include "process.hpp"
 #include "redis_server.hpp"
 #include "s3_fake.hpp"
+#include "sentinel_cluster.hpp"
 #include "test_support.hpp"
 #include "traffic/common/clock.hpp"
 #include "traffic/lid/lid.hpp"
@@ -615,6 +616,53 @@ TEST(Trafficd, TwoInstancesShareALiveClickCapThroughRedis) {
   EXPECT_EQ(metric(a.port(), "trafficd_shared_state_failed_syncs_total"), 0);
   EXPECT_EQ(a.process().stop(SIGTERM), 0) << a.process().output();
   EXPECT_EQ(b.process().stop(SIGTERM), 0) << b.process().output();
+}
+
+// Redis Sentinel (docs/shared-state.md): the master fails over while clicks flow. Every
+// click is answered; afterwards the caps' counts and the lids are on the new master, and a
+// click made after the failover converts.
+TEST(Trafficd, AFailoverWhileClicksFlowLosesNoAnswerAndTheStateMoves) {
+  test::TempDir dir("trafficd-sentinel");
+  test::SentinelCluster cluster(dir.path() / "redis");
+  Daemon daemon({"--redis-sentinels", cluster.sentinels(), "--redis-sentinel-master", test::SentinelCluster::kMaster,
+                 "--spool-dir", (dir.path() / "spool").string(), "--sinks",
+                 "file://" + (dir.path() / "clicks").string(), "--gateway-api-secret", "gateway-secret"});
+  const int first = cluster.master_port();
+  const json::object& c = cases_file().at("cases").as_array()[0].as_object();
+  const std::string click = get(click_target(c), {"X-Forwarded-For: " + std::string(c.at("ip").as_string())});
+  std::atomic<bool> flowing{true};
+  std::atomic<int> answered{0};
+  std::atomic<int> not_redirected{0};
+  std::thread clicks([&] {
+    Connection connection(daemon.port());
+    while (flowing.load()) {
+      connection.send(click);
+      const auto reply = connection.read_reply();
+      (reply.status == 302 ? answered : not_redirected).fetch_add(1);
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return answered.load() >= 50; }));
+  const int second = cluster.failover();
+  const int before = answered.load();
+  ASSERT_TRUE(eventually([&] { return answered.load() >= before + 50; }));  // still flowing after it
+  flowing = false;
+  clicks.join();
+  EXPECT_EQ(not_redirected.load(), 0);  // every click answered with its 302
+
+  // The shared state is on the new master: the lids of clicks made after the failover, and
+  // a conversion of one of them.
+  Connection connection(daemon.port());
+  connection.send(click);
+  const auto last = connection.read_reply();
+  ASSERT_EQ(last.status, 302);
+  const std::string lid = lid_of(last.headers.at("location"));
+  connection.send(post("/lid", postback_body(lid)));
+  const auto converted = connection.read_reply();
+  EXPECT_EQ(converted.status, 200) << converted.body;
+  EXPECT_EQ(json::parse(converted.body).at("message").as_string(), "Lid successfully created in redshift");
+  EXPECT_NE(cluster.server_on(second).command("EXISTS lid:" + lid), "0");
+  EXPECT_EQ(test::SentinelCluster::role(first), "slave");
+  EXPECT_EQ(daemon.process().stop(SIGTERM), 0) << daemon.process().output();
 }
 
 // The lid store in Redis: a click taken by one instance is converted through another (its
