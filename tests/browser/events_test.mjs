@@ -7,18 +7,17 @@
 //                           the environment it passes)
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import puppeteer from 'puppeteer-core';
-import { freePort, redisPort } from './support.mjs';
+import { freePort, launchChromium, redisPort, run } from './support.mjs';
 
 const env = process.env;
 const trafficdPath = env.TRAFFICD;
 const data = env.TEST_DATA_DIR;
-const chromium = env.CHROMIUM || '/usr/bin/chromium';
 const adminToken = 'browser-test-admin-token';
 const cases = JSON.parse(readFileSync(path.join(data, 'recipes/cases.json'), 'utf8'));
 const work = mkdtempSync(path.join(os.tmpdir(), 'traffic-browser-'));
@@ -116,11 +115,7 @@ async function main() {
   const pagePort = page.address().port;
   trafficdPort = await startTrafficd(redis, `http://localhost:${pagePort}`);
 
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium(puppeteer);
   try {
     const tab = await browser.newPage();
     await tab.setViewport({ width: 800, height: 600 });
@@ -158,13 +153,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-  console.log('browser events test passed');
-} catch (error) {
-  console.error(`not ok - ${error.message}`);
-  process.exitCode = 1;
-} finally {
-  for (const child of children) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-}
+await run('browser events test', main, children, work);

@@ -7,13 +7,13 @@
 // With SCREENSHOT=<path> (make screenshots), the page with both instances live is saved there.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import puppeteer from 'puppeteer-core';
-import { freePort, redisPort } from './support.mjs';
+import { freePort, launchChromium, redisPort, run } from './support.mjs';
 
 const env = process.env;
 const data = env.TEST_DATA_DIR;
@@ -98,11 +98,7 @@ async function main() {
   const loadA = clickLoad(portA);
   const loadB = clickLoad(portB);
 
-  const browser = await puppeteer.launch({
-    executablePath: env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium(puppeteer);
   try {
     const tab = await browser.newPage();
     await tab.setViewport({ width: 1400, height: 900 });
@@ -151,13 +147,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-  console.log('browser status test passed');
-} catch (error) {
-  console.error(`not ok - ${error.message}`);
-  process.exitCode = 1;
-} finally {
-  for (const child of children) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-}
+await run('browser status test', main, children, work);

@@ -2,6 +2,7 @@
 // exports TRAFFIC_TEST_REDIS_PORT) or a private redis-server started here.
 
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 
 export function freePort() {
@@ -31,4 +32,28 @@ export async function redisPort(work, children) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error('redis-server did not start');
+}
+
+// Debian's chromium, headless (CHROMIUM overrides the path). --no-sandbox: tests run as root.
+export function launchChromium(puppeteer) {
+  return puppeteer.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+}
+
+// Runs a test's `main`, prints its outcome, sets the exit code, then stops `children` and
+// removes `work`, whatever happened.
+export async function run(name, main, children, work) {
+  try {
+    await main();
+    console.log(`${name} passed`);
+  } catch (error) {
+    console.error(`not ok - ${error.message}`);
+    process.exitCode = 1;
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  }
 }
