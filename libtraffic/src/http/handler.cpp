@@ -714,16 +714,21 @@ class Exchange {
       response_.offload = true;
       return stored;
     }
-    if (services.lid_store_catch_up && services.lid_store_catch_up(kOwnClicksWait)) {
-      stored = store->get(lid, services.clock.now());
+    // This instance's clicks not yet in the store (its sink failing: Redis away, a failover)
+    // may hold this one: "does not exist" would be final to the advertiser, a 503 is retried.
+    const bool caught_up = !services.lid_store_catch_up || services.lid_store_catch_up(kOwnClicksWait);
+    if (services.lid_store_catch_up && caught_up) stored = store->get(lid, services.clock.now());
+    if (!stored || *stored) return stored;
+    if (store->remote()) {
+      const auto deadline = std::chrono::steady_clock::now() + app_.settings().postback_wait;
+      while (stored && !*stored && std::chrono::steady_clock::now() < deadline) {
+        // No event tells of another instance's write: the store is asked again, briefly.
+        std::this_thread::sleep_for(kSharedStorePoll);
+        stored = store->get(lid, services.clock.now());
+      }
     }
-    if (!stored || *stored || !store->remote()) return stored;
-    const auto deadline = std::chrono::steady_clock::now() + app_.settings().postback_wait;
-    while (stored && !*stored && std::chrono::steady_clock::now() < deadline) {
-      // No event tells of another instance's write: the store is asked again, briefly.
-      std::this_thread::sleep_for(kSharedStorePoll);
-      stored = store->get(lid, services.clock.now());
-    }
+    if (stored && !*stored && !caught_up)
+      return Failure(Errc::unavailable, "the lid store is behind this instance's clicks");
     return stored;
   }
 

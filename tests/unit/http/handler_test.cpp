@@ -659,6 +659,24 @@ TEST(Handler, APostbackRightAfterItsClickAwaitsTheLidStoreAndConverts) {
   emitter.stop(std::chrono::milliseconds(0));
 }
 
+// A lid-store sink that cannot catch up (failing: Redis away, a failover) may hold the click:
+// a miss is then a 503 to retry, never a final "does not exist".
+TEST(Handler, APostbackMissWhileTheLidStoreIsBehindIsRetried) {
+  test::TempDir dir("postback-behind");
+  pipeline::Spool spool(spool_settings(dir));
+  lid::InMemoryLidStore store(1000, SIZE_MAX, std::chrono::hours(24));
+  config::Config config = test_config();
+  config.gateway_api_secret = "gateway-secret";
+  Instance instance(config, nullptr, &spool, &store, nullptr, [](std::chrono::milliseconds) { return false; });
+  const std::string t = std::to_string(instance.clock().now());
+  const std::string body = R"({"lid":"00000000-0000-4000-8000-000000000000","hash":")" +
+                           test::md5_hex(t + "|gateway-secret") + R"(","timestamp":)" + t + "}";
+  Worker blocking(instance.app(), 1, /*may_block=*/true);
+  const Response answer = post_on(blocking, body);
+  EXPECT_EQ(answer.status, 503U) << answer.body;
+  EXPECT_EQ(answer.retry_after, "1");
+}
+
 // With the lid store in Redis a request thread does nothing for a postback but say so; a
 // Worker that may block (trafficd's http-blocking thread) answers it.
 TEST_F(PostbackFlow, ARemoteLidStoreIsOnlyReachedByAWorkerThatMayBlock) {
