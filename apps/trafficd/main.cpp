@@ -174,12 +174,8 @@ Pipeline open_pipeline(const traffic::config::Config& config, const traffic::Clo
                                                 .source = pipeline.spool->id() + ":" + std::string(kAnalytics),
                                                 .repeat_clicks = config.event_repeat_clicks,
                                                 .retention_days = config.event_stats_days};
-    // Events only: the other records are passed over without being parsed.
-    sinks.push_back(
-        {std::string(kAnalytics), std::make_unique<traffic::pipeline::KindFilter>(
-                                      std::make_unique<traffic::events::AnalyticsSink>(std::move(counting)),
-                                      static_cast<traffic::pipeline::RecordKinds>(
-                                          1U << static_cast<unsigned>(traffic::pipeline::RecordKind::event)))});
+    // The sink passes over records that are not events, and sends Redis nothing for them.
+    sinks.push_back({std::string(kAnalytics), std::make_unique<traffic::events::AnalyticsSink>(std::move(counting))});
   }
   pipeline.emitter = std::make_unique<traffic::pipeline::Emitter>(*pipeline.spool, std::move(sinks));
   pipeline.emitter->start();

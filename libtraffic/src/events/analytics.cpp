@@ -450,7 +450,9 @@ Result<> AnalyticsSink::apply(std::span<const std::string_view> records,
     const std::size_t count = std::min(kRecordsPerScript, records.size() - begin);
     const std::vector<std::optional<pipeline::SpoolPosition>> before = batch.marks;
     gather(records.subspan(begin, count), origins.empty() ? origins : origins.subspan(begin, count));
-    if (batch.events == 0 && batch.marks == before) continue;  // nothing to count, no mark to move
+    // Nothing to count: no script. The marks it moved are carried by the next script that
+    // counts; until then a replay offers only records that count nothing.
+    if (batch.events == 0) continue;
     script_arguments(before);
     connection_.append(batch.views);
     if (auto sent = connection_.send(); !sent) return failed(sent.error());

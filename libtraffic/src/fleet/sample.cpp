@@ -16,6 +16,8 @@ namespace json = boost::json;
 
 namespace {
 
+// Not traffic::read_file: /proc files say they are 0 bytes long, and a missing
+// /etc/os-release is an empty answer here, not an error.
 std::string whole_file(const char* path) {
   std::ifstream in(path);
   std::ostringstream text;

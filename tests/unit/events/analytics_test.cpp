@@ -190,6 +190,20 @@ TEST(AnalyticsSink, ABatchOfferedAgainCountsOnce) {
   EXPECT_EQ((*reader.pages(f.day()))[0].views, 1U);
 }
 
+// Clicks and conversions pass through the same spool: a delivery without events costs
+// Redis nothing, not even a mark.
+TEST(AnalyticsSink, ADeliveryWithoutEventsSendsRedisNothing) {
+  Fixture f;
+  AnalyticsSink sink(f.settings());
+  const std::vector<std::string> clicks = {R"({"event":"traffic-api","lid":"a"})"
+                                           "\n",
+                                           R"({"event":"traffic-bonus","lid":"a"})"
+                                           "\n"};
+  ASSERT_EQ(test::failure_of(f.deliver(sink, clicks, origins(2))), "");
+  EXPECT_EQ(f.redis.command("DBSIZE"), "0");
+  EXPECT_EQ(sink.stats().counted, 0U);
+}
+
 TEST(AnalyticsSink, ARedisThatWasDownGetsTheBatchOnce) {
   Fixture f;
   AnalyticsSink sink(f.settings());

@@ -94,8 +94,9 @@ TEST(Events, EveryBadFieldIsNamed) {
 TEST(Events, ValuesAtTheirBoundsAreTaken) {
   std::string props = "{";
   for (std::size_t i = 0; i < EventLimits::kProps; ++i) {
-    props += (i ? "," : "") + ("\"" + std::string(EventLimits::kPropKeyBytes - 2, 'k') + std::to_string(10 + i) + "\"") +
-             ":\"" + std::string(EventLimits::kPropValueBytes, 'v') + "\"";
+    props += (i ? "," : "") +
+             ("\"" + std::string(EventLimits::kPropKeyBytes - 2, 'k') + std::to_string(10 + i) + "\"") + ":\"" +
+             std::string(EventLimits::kPropValueBytes, 'v') + "\"";
   }
   props += "}";
   const std::string event = R"({"type":"adClick","website":")" + std::string(EventLimits::kWebsiteBytes, 'w') +

@@ -84,7 +84,6 @@ TEST(RedisConnection, CommandsSentInPartsAreAnsweredInOrder) {
   EXPECT_EQ(replies[2].integer, 12);
   ASSERT_TRUE(connection.receive(replies));  // nothing in flight: nothing to read
   EXPECT_TRUE(replies.empty());
-
 }
 
 }  // namespace
